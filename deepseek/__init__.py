@@ -1,0 +1,60 @@
+"""deepseek: a deep learning framework with a PyTorch-shaped API on NumPy (and CuPy).
+
+This module only re-exports the public surface; everything is defined in submodules.
+"""
+
+from . import dtypes as _dtypes
+from .tensor import Size, Tensor
+from .backend import device
+from .dtypes import (get_default_dtype, promote_types, result_type, set_default_dtype,
+                     dtype)
+from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,
+                                 is_inference_mode_enabled, no_grad, set_grad_enabled)
+from ._creation import (arange, as_tensor, asarray, empty, empty_like, eye, from_dlpack,
+                        from_numpy, full, full_like, linspace, logspace, ones, ones_like,
+                        scalar_tensor, tensor, tril_indices, triu_indices, zeros, zeros_like)
+from .random import (Generator, bernoulli, default_generator, get_rng_state, initial_seed,
+                     manual_seed, multinomial, normal, poisson, rand, rand_like, randint,
+                     randint_like, randn, randn_like, randperm, seed, set_rng_state)
+from .ops.elementwise import (
+    abs, absolute, acos, add, addcdiv, addcmul, arccos, arcsin, arctan, arctan2, asin, atan,
+    atan2, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, ceil, clamp, clamp_max, clamp_min,
+    clip, cos, cosh, div, divide, eq, erf, erfc, erfinv, exp, exp2, expm1, fix, floor,
+    floor_divide, fmod, frac, ge, greater, greater_equal, gt, isfinite, isinf, isnan, le, lerp,
+    less, less_equal, log, log1p, log2, log10, logical_and, logical_not, logical_or, logical_xor,
+    logit, lt, maximum, minimum, mul, multiply, nan_to_num, ne, neg, negative, not_equal, pow,
+    reciprocal, remainder, round, rsqrt, sigmoid, sign, sin, sinh, sqrt, square, sub, subtract,
+    tan, tanh, true_divide, trunc, where)
+from .ops.reduce import (all, amax, amin, any, argmax, argmin, count_nonzero, cumsum,
+                         logsumexp, max, mean, min, prod, std, std_mean, sum, var, var_mean)
+from .ops.movement import (as_strided, broadcast_shapes, broadcast_tensors, broadcast_to, cat,
+                           chunk, clone, concat, concatenate, flatten, flip, hstack, movedim,
+                           moveaxis, narrow, permute, reshape, split, squeeze, stack, swapaxes,
+                           swapdims, t, transpose, unbind, unflatten, unsqueeze, vstack)
+from .ops.indexing import gather, index_put, nonzero, scatter_add, take_along_dim
+from .ops.linalg import (addmm, addmv, baddbmm, bmm, dot, ger, matmul, mm, mv, outer)
+from .ops._opdef import REGISTRY as _REGISTRY
+from . import autograd, linalg, nn  # noqa: F401
+
+bool = _dtypes.bool_
+uint8, int8, int16, int32, int64 = (_dtypes.uint8, _dtypes.int8, _dtypes.int16, _dtypes.int32,
+                                    _dtypes.int64)
+float16, bfloat16, float32, float64 = (_dtypes.float16, _dtypes.bfloat16, _dtypes.float32,
+                                       _dtypes.float64)
+half, float, double = float16, float32, float64
+short, int, long = int16, int32, int64
+
+__version__ = "0.1.0"
+
+
+def is_tensor(obj) -> "bool":
+    """Whether ``obj`` is a deepseek Tensor."""
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> "int":
+    return input.numel()
+
+
+def is_floating_point(input: Tensor) -> "bool":
+    return input.is_floating_point()

@@ -1,0 +1,396 @@
+"""Tensor creation (tensor, zeros, arange, …) and conversion (``to``, ``type``, ``float`` …)."""
+
+from __future__ import annotations
+
+import builtins
+import math
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from . import dtypes as _dt
+from ._errors import op_error
+from .backend import CPU, device as _device
+from .ops._opdef import tensor_method
+from .tensor import Tensor
+
+__all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "from_dlpack", "zeros", "ones", "full",
+           "empty", "zeros_like", "ones_like", "full_like", "empty_like", "arange", "range",
+           "linspace", "logspace", "eye", "scalar_tensor", "tril_indices", "triu_indices"]
+
+
+def _device_of(device: Any) -> _device:
+    if device is None:
+        return CPU
+    d = _device(device)
+    if d.type != "cpu":
+        from .backend import get_backend
+
+        get_backend(d)  # raises a clear error for backends this build lacks
+    return d
+
+
+def _dtype_np(dtype: Any, default: Optional[np.dtype] = None) -> Optional[np.dtype]:
+    if dtype is None:
+        return default
+    return _dt.to_dtype(dtype).np
+
+
+def _finish(data: np.ndarray, device: Any, requires_grad: bool) -> Tensor:
+    t = Tensor._wrap(data, _device_of(device))
+    if requires_grad:
+        t.requires_grad = True
+    return t
+
+
+def _infer_array(data: Any) -> np.ndarray:
+    """NumPy array for Python data, with PyTorch's default dtypes (floats become float32)."""
+    if isinstance(data, Tensor):
+        return data._data
+    if isinstance(data, np.ndarray):
+        return data
+    if isinstance(data, (list, tuple)) and data and _has_tensors(data):
+        data = _untensor(data)
+    arr = np.asarray(data)
+    if arr.dtype == np.float64 and not isinstance(data, np.generic):
+        arr = arr.astype(_dt.get_default_dtype().np)
+    elif arr.dtype.kind in "iu" and not isinstance(data, np.generic) and arr.dtype != np.uint8:
+        arr = arr.astype(np.int64)
+    elif arr.dtype.kind not in "biuf" and arr.dtype != _dt.bfloat16.np:
+        raise TypeError(f"[tensor] could not infer dtype of {type(data).__name__} "
+                        f"(numpy dtype {arr.dtype})")
+    return arr
+
+
+def _has_tensors(data: Any) -> bool:
+    first = data[0]
+    while isinstance(first, (list, tuple)) and first:
+        first = first[0]
+    return isinstance(first, Tensor)
+
+
+def _untensor(data: Any) -> Any:
+    if isinstance(data, Tensor):
+        return data._data
+    if isinstance(data, (list, tuple)):
+        return [_untensor(d) for d in data]
+    return data
+
+
+def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+           pin_memory: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (nested lists, scalars, arrays or tensors)."""
+    arr = _infer_array(data)
+    d = _dtype_np(dtype)
+    arr = np.array(arr, dtype=d, copy=True, order="C")
+    return _finish(arr, device, requires_grad)
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """Convert ``data`` to a tensor, sharing memory with a NumPy array or tensor when possible."""
+    if isinstance(data, Tensor):
+        return data if dtype is None else data.to(dtype)
+    if isinstance(data, np.ndarray):
+        return _finish(data if dtype is None else data.astype(_dtype_np(dtype), copy=False),
+                       device, False)
+    return tensor(data, dtype=dtype, device=device)
+
+
+asarray = as_tensor
+
+
+def from_numpy(ndarray: np.ndarray) -> Tensor:
+    """A tensor sharing memory with ``ndarray`` (its dtype kept)."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"[from_numpy] expected np.ndarray (got {type(ndarray).__name__})")
+    _dt.from_numpy_dtype(ndarray.dtype)
+    return Tensor._wrap(ndarray)
+
+
+def from_dlpack(ext_tensor: Any) -> Tensor:
+    """A tensor sharing memory with any object that implements ``__dlpack__``."""
+    return from_numpy(np.from_dlpack(ext_tensor))
+
+
+def _size(size: tuple) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    for s in size:
+        if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
+            raise TypeError(f"[size] expected a sequence of integers, got {type(s).__name__}")
+        if s < 0:
+            raise RuntimeError(f"[size] Trying to create tensor with negative dimension {s}: "
+                               f"{list(size)}")
+    return tuple(int(s) for s in size)
+
+
+def _filled(fill: Any, size: tuple, dtype: Any, device: Any, requires_grad: bool,
+            default: Optional[np.dtype] = None) -> Tensor:
+    d = _dtype_np(dtype, default or _dt.get_default_dtype().np)
+    arr = np.empty(_size(size), dtype=d) if fill is None else np.full(_size(size), fill, dtype=d)
+    return _finish(arr, device, requires_grad)
+
+
+def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+          out: Any = None, layout: Any = None) -> Tensor:
+    """A tensor of zeros of shape ``size``."""
+    d = _dtype_np(dtype, _dt.get_default_dtype().np)
+    return _finish(np.zeros(_size(size), dtype=d), device, requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+         out: Any = None, layout: Any = None) -> Tensor:
+    """A tensor of ones of shape ``size``."""
+    return _filled(1, size, dtype, device, requires_grad)
+
+
+def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+          out: Any = None, layout: Any = None, memory_format: Any = None,
+          pin_memory: bool = False) -> Tensor:
+    """An uninitialized tensor of shape ``size``."""
+    return _filled(None, size, dtype, device, requires_grad)
+
+
+def full(size: Sequence[int], fill_value: Any, *, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False, out: Any = None, layout: Any = None) -> Tensor:
+    """A tensor of shape ``size`` filled with ``fill_value`` (dtype inferred from it)."""
+    default = (np.dtype(np.bool_) if isinstance(fill_value, bool) else np.dtype(np.int64)
+               if isinstance(fill_value, int) else None)
+    return _filled(fill_value, (tuple(size),), dtype, device, requires_grad, default)
+
+
+def _like(input: Tensor, dtype: Any) -> tuple:
+    return (dtype if dtype is not None else input.dtype), input._device
+
+
+def zeros_like(input: Tensor, *, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    d, dev = _like(input, dtype)
+    return zeros(input.shape, dtype=d, device=device or dev, requires_grad=requires_grad)
+
+
+def ones_like(input: Tensor, *, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    d, dev = _like(input, dtype)
+    return ones(input.shape, dtype=d, device=device or dev, requires_grad=requires_grad)
+
+
+def empty_like(input: Tensor, *, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    d, dev = _like(input, dtype)
+    return empty(input.shape, dtype=d, device=device or dev, requires_grad=requires_grad)
+
+
+def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    d, dev = _like(input, dtype)
+    return full(input.shape, fill_value, dtype=d, device=device or dev,
+                requires_grad=requires_grad)
+
+
+def scalar_tensor(s: Any, *, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> Tensor:
+    return full((), s, dtype=dtype or _dt.get_default_dtype(), device=device,
+                requires_grad=requires_grad)
+
+
+def _number(name: str, v: Any) -> Any:
+    if isinstance(v, Tensor):
+        return v.item()
+    if not isinstance(v, (int, float, np.number)) or isinstance(v, bool):
+        raise TypeError(f"[{name}] expected a number, got {type(v).__name__}")
+    return v
+
+
+def arange(start: Any = 0, end: Any = None, step: Any = 1, *, dtype: Any = None,
+           device: Any = None, requires_grad: bool = False, out: Any = None) -> Tensor:
+    """Values from ``start`` up to (not including) ``end`` by ``step``."""
+    if end is None:
+        start, end = 0, start
+    start, end, step = (_number("arange", v) for v in (start, end, step))
+    if step == 0:
+        raise RuntimeError("[arange] step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError(f"[arange] upper bound and larger bound inconsistent with step sign "
+                           f"(start={start}, end={end}, step={step})")
+    is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+    d = _dtype_np(dtype, np.dtype(np.int64) if is_int else _dt.get_default_dtype().np)
+    n = max(int(math.ceil((end - start) / step)), 0)
+    arr = (start + np.arange(n, dtype=np.float64) * step) if not is_int else np.arange(
+        start, end, step, dtype=np.int64)
+    return _finish(arr.astype(d), device, requires_grad)
+
+
+def range(start: Any = 0, end: Any = None, step: Any = 1, *, dtype: Any = None,
+          device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Deprecated in PyTorch: like ``arange`` but including ``end``; float by default."""
+    n = int(math.floor((end - start) / step)) + 1
+    arr = start + np.arange(n, dtype=np.float64) * step
+    return _finish(arr.astype(_dtype_np(dtype, _dt.get_default_dtype().np)), device,
+                   requires_grad)
+
+
+def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False, out: Any = None) -> Tensor:
+    """``steps`` values evenly spaced from ``start`` to ``end`` inclusive."""
+    if steps < 0:
+        raise RuntimeError("[linspace] number of steps must be non-negative")
+    start, end = _number("linspace", start), _number("linspace", end)
+    arr = np.linspace(start, end, steps, dtype=np.float64)
+    if steps > 1:  # PyTorch fills the second half backwards from ``end``
+        step = (end - start) / (steps - 1)
+        half = steps // 2
+        idx = np.arange(steps)
+        arr = np.where(idx < half, start + step * idx, end - step * (steps - 1 - idx))
+    d = _dtype_np(dtype, _dt.get_default_dtype().np)
+    if d.kind in "iu":
+        arr = np.trunc(arr)
+    return _finish(arr.astype(d), device, requires_grad)
+
+
+def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any = None,
+             device: Any = None, requires_grad: bool = False) -> Tensor:
+    """``base ** linspace(start, end, steps)``."""
+    exps = np.linspace(float(start), float(end), steps, dtype=np.float64)
+    return _finish(np.power(base, exps).astype(_dtype_np(dtype, _dt.get_default_dtype().np)),
+                   device, requires_grad)
+
+
+def eye(n: int, m: Optional[int] = None, *, dtype: Any = None, device: Any = None,
+        requires_grad: bool = False) -> Tensor:
+    """A 2-d tensor with ones on the diagonal."""
+    if n < 0 or (m is not None and m < 0):
+        raise RuntimeError(f"[eye] n and m must be non-negative, got n={n}, m={m}")
+    return _finish(np.eye(n, m, dtype=_dtype_np(dtype, _dt.get_default_dtype().np)), device,
+                   requires_grad)
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None,
+                 device: Any = None) -> Tensor:
+    r, c = np.tril_indices(row, offset, col)
+    return _finish(np.stack([r, c]).astype(_dtype_np(dtype, np.dtype(np.int64))), device, False)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None,
+                 device: Any = None) -> Tensor:
+    r, c = np.triu_indices(row, offset, col)
+    return _finish(np.stack([r, c]).astype(_dtype_np(dtype, np.dtype(np.int64))), device, False)
+
+
+# ---------------------------------------------------------------- Tensor.new_* and conversion
+@tensor_method
+def new_tensor(self: Tensor, data: Any, *, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
+    return tensor(data, dtype=dtype or self.dtype, device=device or self._device,
+                  requires_grad=requires_grad)
+
+
+@tensor_method
+def new_zeros(self: Tensor, *size: Any, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    return zeros(*size, dtype=dtype or self.dtype, device=device or self._device,
+                 requires_grad=requires_grad)
+
+
+@tensor_method
+def new_ones(self: Tensor, *size: Any, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    return ones(*size, dtype=dtype or self.dtype, device=device or self._device,
+                requires_grad=requires_grad)
+
+
+@tensor_method
+def new_empty(self: Tensor, *size: Any, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    return empty(*size, dtype=dtype or self.dtype, device=device or self._device,
+                 requires_grad=requires_grad)
+
+
+@tensor_method
+def new_full(self: Tensor, size: Sequence[int], fill_value: Any, *, dtype: Any = None,
+             device: Any = None, requires_grad: bool = False) -> Tensor:
+    return full(size, fill_value, dtype=dtype or self.dtype, device=device or self._device,
+                requires_grad=requires_grad)
+
+
+def _parse_to(args: tuple, kwargs: dict) -> tuple:
+    dev, dtype = kwargs.get("device"), kwargs.get("dtype")
+    for a in args:
+        if isinstance(a, Tensor):
+            dev, dtype = a._device, a.dtype
+        elif isinstance(a, (_dt.dtype, builtins.type)) or (isinstance(a, str) and a in _dt.BY_NAME):
+            dtype = a
+        elif a is not None:
+            dev = a
+    return (None if dev is None else _device_of(dev)), (None if dtype is None
+                                                        else _dt.to_dtype(dtype))
+
+
+@tensor_method
+def to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    """This tensor on another device and/or dtype; itself when nothing changes."""
+    dev, dtype = _parse_to(args, kwargs)
+    out = self
+    if dtype is not None and dtype.np != self._data.dtype:
+        from .ops.elementwise import to_dtype
+
+        out = to_dtype(out, dtype.np)
+    if dev is not None and dev != out._device:
+        raise op_error(RuntimeError, "to", f"moving tensors to {dev} needs its backend, which "
+                       "this build lacks")
+    if kwargs.get("copy") and out is self:
+        out = self.clone()
+    return out
+
+
+@tensor_method
+def cpu(self: Tensor, memory_format: Any = None) -> Tensor:
+    return to(self, CPU)
+
+
+@tensor_method
+def type(self: Tensor, dtype: Any = None, non_blocking: bool = False) -> Any:
+    """With no argument, PyTorch's type string (``'torch.FloatTensor'``); else a cast."""
+    if dtype is None:
+        names = {"float32": "Float", "float64": "Double", "float16": "Half",
+                 "bfloat16": "BFloat16", "int64": "Long", "int32": "Int", "int16": "Short",
+                 "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+        return f"torch.{names[self.dtype.name]}Tensor"
+    if isinstance(dtype, str) and dtype.endswith("Tensor"):
+        rev = {"Float": "float32", "Double": "float64", "Half": "float16", "Long": "int64",
+               "Int": "int32", "Short": "int16", "Char": "int8", "Byte": "uint8", "Bool": "bool",
+               "BFloat16": "bfloat16"}
+        dtype = rev[dtype.split(".")[-1][:-len("Tensor")]]
+    return to(self, dtype)
+
+
+def _caster(d: _dt.dtype, name: str):
+    def cast(self: Tensor, memory_format: Any = None) -> Tensor:
+        return to(self, d)
+
+    cast.__name__ = cast.__qualname__ = name
+    cast.__doc__ = f"``self.to({d})``"
+    return cast
+
+
+for _name, _d in (("float", _dt.float32), ("double", _dt.float64), ("half", _dt.float16),
+                  ("bfloat16", _dt.bfloat16), ("long", _dt.int64), ("int", _dt.int32),
+                  ("short", _dt.int16), ("char", _dt.int8), ("byte", _dt.uint8),
+                  ("bool", _dt.bool_)):
+    tensor_method(_caster(_d, _name))
+
+
+@tensor_method
+def type_as(self: Tensor, other: Tensor) -> Tensor:
+    return to(self, other.dtype)
+
+
+def _legacy_new(self: Tensor, args: tuple, kwargs: dict) -> None:
+    if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+        data = np.array(_infer_array(args[0]), dtype=np.float32)
+    else:
+        data = np.empty(_size(args), dtype=np.float32)
+    fresh = Tensor._wrap(data)
+    for slot in ("_data", "_device", "_requires_grad", "grad", "grad_fn", "_version_box", "_base",
+                 "_hooks", "_post_hooks"):
+        setattr(self, slot, getattr(fresh, slot))

@@ -1,0 +1,264 @@
+"""The autograd graph and engine: nodes, version checks, the one unbroadcast, backward."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
+
+from .grad_mode import STATE
+
+if TYPE_CHECKING:
+    from ..tensor import Tensor
+
+_FREED = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Saved intermediate values of the graph are freed when you call "
+    ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
+    "graph a second time or if you need to access saved tensors after calling backward."
+)
+
+
+class Node:
+    """One recorded op application: the edges to its inputs' nodes and what its vjp needs.
+
+    A vjp receives the node as ``ctx`` and reads ``ctx.inputs`` (the saved input tensors,
+    version-checked), ``ctx.out`` (the output), ``ctx.attrs``, ``ctx.shapes``, ``ctx.dtypes``
+    and ``ctx.needs_input_grad``.
+    """
+
+    __slots__ = ("op", "next", "attrs", "shapes", "dtypes", "_saved", "_versions", "_out",
+                 "_out_box", "_out_version", "hooks", "retained", "freed", "__weakref__")
+
+    def __init__(self, op: Any, next_edges: tuple, attrs: dict, shapes: tuple, dtypes: tuple) -> None:
+        self.op = op
+        self.next = next_edges  # per input: a Node, a leaf Tensor, or None (no gradient needed)
+        self.attrs = attrs
+        self.shapes = shapes
+        self.dtypes = dtypes
+        self._saved = None
+        self._versions = None
+        self._out = None
+        self._out_box = None
+        self._out_version = 0
+        self.hooks: Optional[list] = None
+        self.retained = None
+        self.freed = False
+
+    def name(self) -> str:
+        return "".join(p.capitalize() for p in self.op.name.split("_")) + "Backward0"
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+    @property
+    def next_functions(self) -> tuple:
+        return tuple((e if isinstance(e, Node) else (None if e is None else AccumulateGrad(e)), 0)
+                     for e in self.next)
+
+    @property
+    def needs_input_grad(self) -> tuple:
+        return tuple(e is not None for e in self.next)
+
+    @property
+    def inputs(self) -> tuple:
+        if self.freed:
+            raise RuntimeError(_FREED)
+        saved = self._saved
+        for t, v in zip(saved, self._versions):
+            if t is not None and t._version_box[0] != v:
+                raise RuntimeError(_modified_message(self, t, v))
+        return saved
+
+    @property
+    def out(self) -> "Tensor":
+        if self.freed:
+            raise RuntimeError(_FREED)
+        if self._out_box[0] != self._out_version:
+            from ..tensor import Tensor
+
+            raise RuntimeError(_modified_message(self, Tensor._wrap(self._out), self._out_version,
+                                                 box=self._out_box))
+        from ..tensor import Tensor
+
+        t = Tensor._wrap(self._out)
+        t._version_box = self._out_box
+        t._requires_grad = True
+        t.grad_fn = self
+        return t
+
+    def register_hook(self, fn: Callable) -> None:
+        if self.hooks is None:
+            self.hooks = []
+        self.hooks.append(fn)
+
+    def release(self) -> None:
+        self._saved = None
+        self._out = None
+        self.freed = True
+
+
+class AccumulateGrad:
+    """What ``next_functions`` shows for a leaf: its gradient is summed into ``.grad``."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable: "Tensor") -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {hex(id(self))}>"
+
+
+def _modified_message(node: Node, t: "Tensor", expected: int, box=None) -> str:
+    now = (box or t._version_box)[0]
+    return (
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [{t.dtype.name} {list(t.shape)}], which is used by {node.name()}, is at version "
+        f"{now}; expected version {expected} instead. Hint: the op that changed it ran in place "
+        "after this one; use an out-of-place version (e.g. x = x + y, not x += y) or .clone() first."
+    )
+
+
+def sum_to(g: "Tensor", shape: tuple) -> "Tensor":
+    """Sum a gradient computed in a broadcast shape back to ``shape`` (the one unbroadcast)."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    dims = tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and g.shape[i + lead] != 1
+    )
+    if dims:
+        g = g.sum(dim=dims, keepdim=True)
+    if lead:
+        g = g.reshape(shape)
+    return g
+
+
+def _collect(roots: Sequence[Node]) -> dict:
+    """Count, for each reachable node, how many edges point at it."""
+    deps: dict = {}
+    stack = list(roots)
+    seen = set(id(n) for n in roots)
+    for n in roots:
+        deps.setdefault(n, 0)
+    while stack:
+        node = stack.pop()
+        for e in node.next:
+            if type(e) is Node:
+                deps[e] = deps.get(e, 0) + 1
+                if id(e) not in seen:
+                    seen.add(id(e))
+                    stack.append(e)
+    return deps
+
+
+def run_backward(
+    tensors: Sequence["Tensor"],
+    grad_tensors: Sequence["Tensor"],
+    retain_graph: bool,
+    create_graph: bool,
+    inputs: Optional[Sequence["Tensor"]] = None,
+    accumulate: bool = True,
+) -> Optional[list]:
+    """Propagate ``grad_tensors`` from ``tensors`` to the leaves.
+
+    With ``accumulate`` the leaves' ``.grad`` are updated (``backward``); otherwise the gradients
+    of ``inputs`` are returned and nothing is accumulated (``autograd.grad``).
+    """
+    pending: dict = {}
+    leaf_grads: dict = {}
+    roots = []
+    for t, g in zip(tensors, grad_tensors):
+        node = t.grad_fn
+        if node is None:
+            _deliver_leaf(t, g, leaf_grads, accumulate, create_graph)
+            continue
+        pending[node] = pending[node] + g if node in pending else g
+        roots.append(node)
+
+    # For autograd.grad on non-leaf inputs, the gradient is what arrives at their node.
+    wanted_nodes = {}
+    if inputs is not None:
+        for i, t in enumerate(inputs):
+            if t.grad_fn is not None:
+                wanted_nodes[t.grad_fn] = i
+    captured: dict = {}
+
+    deps = _collect(roots)
+    ready = [n for n in roots if deps[n] == 0]
+    ready = list(dict.fromkeys(ready))
+    prev = STATE.enabled
+    STATE.enabled = create_graph
+    try:
+        while ready:
+            node = ready.pop()
+            g = pending.pop(node, None)
+            if g is not None:
+                if node.hooks:
+                    for hook in node.hooks:
+                        r = hook(g)
+                        if r is not None:
+                            g = r
+                if node.retained is not None:
+                    t = node.retained()
+                    if t is not None:
+                        t.grad = g if create_graph else g.detach()
+                if node in wanted_nodes:
+                    captured[wanted_nodes[node]] = g
+                grads = node.op.vjp(node, g)
+                if not isinstance(grads, tuple):
+                    grads = (grads,)
+                for edge, shape, dt, gi in zip(node.next, node.shapes, node.dtypes, grads):
+                    if edge is None or gi is None:
+                        continue
+                    if gi.shape != shape:
+                        gi = sum_to(gi, shape)
+                    if gi._data.dtype != dt:
+                        gi = gi.to(dt)
+                    if type(edge) is Node:
+                        pending[edge] = pending[edge] + gi if edge in pending else gi
+                    else:
+                        _deliver_leaf(edge, gi, leaf_grads, accumulate, create_graph)
+                if not retain_graph:
+                    node.release()
+            for edge in node.next:
+                if type(edge) is Node:
+                    deps[edge] -= 1
+                    if deps[edge] == 0:
+                        ready.append(edge)
+    finally:
+        STATE.enabled = prev
+    if inputs is None:
+        return None
+    out = []
+    for i, t in enumerate(inputs):
+        out.append(captured.get(i) if t.grad_fn is not None else leaf_grads.get(id(t)))
+    return out
+
+
+def _deliver_leaf(t: "Tensor", g: "Tensor", leaf_grads: dict, accumulate: bool,
+                  create_graph: bool) -> None:
+    if t._hooks:
+        for hook in t._hooks:
+            r = hook(g)
+            if r is not None:
+                g = r
+    if not accumulate:
+        k = id(t)
+        leaf_grads[k] = leaf_grads[k] + g if k in leaf_grads else g
+        return
+    if not t._requires_grad:
+        return
+    if t.grad is None:
+        # the incoming gradient may be shared with other leaves: store a private copy
+        t.grad = g if create_graph else g.detach().clone()
+    elif create_graph or t.grad._requires_grad:
+        t.grad = t.grad + g
+    else:
+        t.grad._data += g._data
+        t.grad._version_box[0] += 1
+    if t._post_hooks:
+        for hook in t._post_hooks:
+            hook(t)

@@ -1,0 +1,199 @@
+"""dtype objects and the one type-promotion table (PyTorch's rules)."""
+
+from __future__ import annotations
+
+import ml_dtypes
+import numpy as np
+
+__all__ = ["dtype", "promote_types", "result_type", "get_default_dtype", "set_default_dtype"]
+
+
+class dtype:
+    """A tensor element type, backed by a NumPy dtype (``ml_dtypes`` for bfloat16)."""
+
+    __slots__ = ("name", "np", "itemsize", "is_floating_point", "is_complex", "is_signed", "_rank")
+
+    def __init__(self, name: str, np_dtype, rank: int) -> None:
+        self.name = name
+        self.np = np.dtype(np_dtype)
+        self.itemsize = self.np.itemsize
+        self.is_floating_point = name.startswith(("float", "bfloat"))
+        self.is_complex = False
+        self.is_signed = name not in ("bool", "uint8")
+        self._rank = rank
+
+    def __repr__(self) -> str:
+        return f"deepseek.{self.name}"
+
+    def __reduce__(self):
+        return self.name
+
+    def to_real(self) -> "dtype":
+        return self
+
+    @property
+    def category(self) -> int:
+        """0 bool, 1 integer, 2 floating."""
+        return 0 if self.name == "bool" else (2 if self.is_floating_point else 1)
+
+
+bool_ = dtype("bool", np.bool_, 0)
+uint8 = dtype("uint8", np.uint8, 1)
+int8 = dtype("int8", np.int8, 1)
+int16 = dtype("int16", np.int16, 2)
+int32 = dtype("int32", np.int32, 3)
+int64 = dtype("int64", np.int64, 4)
+float16 = dtype("float16", np.float16, 5)
+bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, 5)
+float32 = dtype("float32", np.float32, 6)
+float64 = dtype("float64", np.float64, 7)
+
+ALL = (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
+FLOATING = (float16, bfloat16, float32, float64)
+BY_NAME = {d.name: d for d in ALL}
+BY_NAME.update(
+    half=float16, float=float32, double=float64, long=int64, int=int32, short=int16, bool=bool_
+)
+_BY_NP = {d.np: d for d in ALL}
+
+
+def from_numpy_dtype(np_dtype) -> dtype:
+    """The deepseek dtype of a NumPy dtype; TypeError for ones deepseek does not support."""
+    d = _BY_NP.get(np_dtype)
+    if d is None:
+        d = _BY_NP.get(np.dtype(np_dtype))
+        if d is None:
+            raise TypeError(
+                f"can't convert np.ndarray of type {np.dtype(np_dtype)}. The only supported types "
+                "are: float64, float32, float16, bfloat16, int64, int32, int16, int8, uint8, and bool."
+            )
+    return d
+
+
+def to_dtype(d) -> dtype:
+    """Accept a deepseek dtype, a NumPy dtype, a Python type or a name."""
+    if isinstance(d, dtype):
+        return d
+    if d is float:
+        return get_default_dtype()
+    if d is int:
+        return int64
+    if d is bool:
+        return bool_
+    if isinstance(d, str):
+        if d.startswith("torch.") or d.startswith("deepseek."):
+            d = d.split(".", 1)[1]
+        if d in BY_NAME:
+            return BY_NAME[d]
+    try:
+        return from_numpy_dtype(np.dtype(d))
+    except TypeError as e:
+        raise TypeError(f"{d!r} is not a deepseek dtype") from e
+
+
+def _promote(a: dtype, b: dtype) -> dtype:
+    if a is b:
+        return a
+    if a is bool_:
+        return b
+    if b is bool_:
+        return a
+    fa, fb = a.is_floating_point, b.is_floating_point
+    if fa and fb:
+        if a._rank == b._rank:  # float16 with bfloat16
+            return float32
+        return a if a._rank > b._rank else b
+    if fa or fb:
+        return a if fa else b
+    if uint8 in (a, b):  # unsigned with signed: a signed type that holds both
+        other = b if a is uint8 else a
+        return other if other.itemsize > 1 else int16
+    return a if a._rank > b._rank else b
+
+
+_PROMOTE = {(a.np, b.np): _promote(a, b).np for a in ALL for b in ALL}
+
+
+def promote_types(type1: dtype, type2: dtype) -> dtype:
+    """The smallest dtype both ``type1`` and ``type2`` convert to (``torch.promote_types``)."""
+    return _BY_NP[_PROMOTE[(to_dtype(type1).np, to_dtype(type2).np)]]
+
+
+def promote_np(a: np.dtype, b: np.dtype) -> np.dtype:
+    """:func:`promote_types` on NumPy dtypes, for the hot path."""
+    return _PROMOTE[(a, b)]
+
+
+def _category(np_dtype: np.dtype) -> int:
+    return _BY_NP[np_dtype].category
+
+
+def result_type_np(dims: list, zeros: list, scalars: list) -> np.dtype:
+    """PyTorch's result type: dimensioned tensors beat 0-d tensors beat Python scalars,
+    unless the weaker group is of a higher category (bool < integer < floating).
+
+    ``dims``/``zeros`` hold NumPy dtypes; ``scalars`` holds Python numbers.
+    """
+
+    def fold(types):
+        out = None
+        for t in types:
+            out = t if out is None else _PROMOTE[(out, t)]
+        return out
+
+    wrapped = None
+    for s in scalars:
+        if isinstance(s, bool):
+            t = bool_.np
+        elif isinstance(s, int):
+            t = int64.np
+        elif isinstance(s, float):
+            t = _default.np
+        else:
+            t = from_numpy_dtype(np.asarray(s).dtype).np
+        wrapped = t if wrapped is None else _PROMOTE[(wrapped, t)]
+    return _combine(fold(dims), _combine(fold(zeros), wrapped))
+
+
+def _combine(higher, lower):
+    if higher is None:
+        return lower
+    if lower is None:
+        return higher
+    ch, cl = _category(higher), _category(lower)
+    if ch == 2:
+        return higher
+    if ch == 0 or cl == 2:
+        return _PROMOTE[(higher, lower)]
+    return higher
+
+
+def result_type(*operands) -> dtype:
+    """``torch.result_type`` over tensors and Python scalars."""
+    dims, zeros, scalars = [], [], []
+    for x in operands:
+        data = getattr(x, "_data", None)
+        if data is None:
+            scalars.append(x)
+        elif data.ndim:
+            dims.append(data.dtype)
+        else:
+            zeros.append(data.dtype)
+    return _BY_NP[result_type_np(dims, zeros, scalars)]
+
+
+_default = float32
+
+
+def get_default_dtype() -> dtype:
+    """The dtype of floating-point tensors made from Python floats."""
+    return _default
+
+
+def set_default_dtype(d) -> None:
+    """Set the default floating-point dtype (float32 or float64, as in PyTorch)."""
+    global _default
+    d = to_dtype(d)
+    if not d.is_floating_point:
+        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    _default = d

@@ -1,0 +1,3 @@
+"""``deepseek.nn``: modules, parameters, functional ops, initialization."""
+
+from . import functional  # noqa: F401

@@ -1,0 +1,3 @@
+"""``deepseek.nn.functional``: the functional neural-network ops."""
+
+from __future__ import annotations

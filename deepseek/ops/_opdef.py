@@ -1,0 +1,190 @@
+"""The OpDef record, the op registry, and the one dispatch path every primitive call takes."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from .._errors import op_error
+from ..autograd.graph import Node
+from ..autograd.grad_mode import STATE
+from ..tensor import Tensor
+
+__all__ = ["OpDef", "defop", "REGISTRY", "apply", "apply_inplace", "verify_registry",
+           "tensor_method", "TENSOR_METHODS", "KINDS", "AMP_CATEGORIES"]
+
+KINDS = ("elementwise", "reduce", "view", "opaque")
+AMP_CATEGORIES = ("lower", "fp32", "promote", None)
+
+
+class OpDef:
+    """One primitive: its forward on backend arrays, shape/dtype rule, vjp and compiler facts.
+
+    Attributes:
+        name: PyTorch's aten name.
+        forward: ``forward(xp, *arrays, **attrs) -> array``.
+        meta: ``meta(*specs, **attrs) -> (shape, numpy dtype)``; specs have ``.shape``/``.dtype``.
+            It raises the op's errors, so eager, tracing and the meta device report the same.
+        vjp: ``vjp(ctx, g) -> tuple of input gradients`` written in Tensor ops, or None when the
+            op is not differentiable (comparisons, argmax …).
+        kind: one of ``KINDS``, for fusion.
+        expr: for elementwise ops, the scalar expression over ``{0}``, ``{1}``… fused kernels
+            are made of (``math``/``np`` functions of Python scalars).
+        amp: autocast category: ``"lower"`` (run in the low dtype), ``"fp32"``, ``"promote"``.
+        save_inputs / save_output: what the vjp reads, so nothing else is kept alive.
+    """
+
+    __slots__ = ("name", "forward", "meta", "vjp", "kind", "expr", "amp", "save_inputs",
+                 "save_output", "doc")
+
+    def __init__(self, name: str, forward: Callable, meta: Callable, vjp: Optional[Callable],
+                 kind: str, expr: Optional[str], amp: Optional[str], save_inputs: bool,
+                 save_output: bool, doc: str) -> None:
+        self.name = name
+        self.forward = forward
+        self.meta = meta
+        self.vjp = vjp
+        self.kind = kind
+        self.expr = expr
+        self.amp = amp
+        self.save_inputs = save_inputs
+        self.save_output = save_output
+        self.doc = doc
+
+    def __repr__(self) -> str:
+        return f"OpDef({self.name!r}, kind={self.kind!r})"
+
+
+REGISTRY: dict[str, OpDef] = {}
+
+
+def defop(name: str, forward: Callable, meta: Callable, vjp: Optional[Callable] = None, *,
+          kind: str = "opaque", expr: Optional[str] = None, amp: Optional[str] = None,
+          save_inputs: bool = True, save_output: bool = False, doc: str = "") -> OpDef:
+    """Register a primitive. Names are unique; a second definition is an error."""
+    if name in REGISTRY:
+        raise ValueError(f"[defop] an op named {name!r} is already registered")
+    if kind not in KINDS:
+        raise ValueError(f"[defop] {name}: kind must be one of {KINDS}, got {kind!r}")
+    if amp not in AMP_CATEGORIES:
+        raise ValueError(f"[defop] {name}: amp must be one of {AMP_CATEGORIES}, got {amp!r}")
+    op = OpDef(name, forward, meta, vjp, kind, expr, amp, save_inputs, save_output, doc)
+    REGISTRY[name] = op
+    return op
+
+
+def verify_registry() -> list[str]:
+    """Names of ops missing a required rule (empty when every op is complete)."""
+    problems = []
+    for op in REGISTRY.values():
+        if not callable(op.forward) or not callable(op.meta):
+            problems.append(f"{op.name}: forward and meta are required")
+        if op.kind == "elementwise" and op.expr is None:
+            problems.append(f"{op.name}: elementwise ops need an expr")
+    return problems
+
+
+TENSOR_METHODS: dict[str, Callable] = {}
+
+
+def tensor_method(fn: Callable = None, *, name: Optional[str] = None):
+    """Mark a front door that is also a Tensor method of the same name (first arg ``input``)."""
+
+    def mark(f: Callable) -> Callable:
+        TENSOR_METHODS[name or f.__name__] = f
+        return f
+
+    return mark(fn) if fn is not None else mark
+
+
+# The dispatch hooks later layers install (autocast policy, tracer); None when off.
+HOOKS: dict[str, Optional[Callable]] = {"autocast": None, "trace": None}
+
+
+def apply(op: OpDef, *args: Any, **attrs: Any) -> Tensor:
+    """Run ``op`` on tensors (or constant arrays) and record it for autograd when needed."""
+    arrays = [a._data if isinstance(a, Tensor) else a for a in args]
+    shape, dtype = op.meta(*arrays, **attrs)
+    try:
+        out = op.forward(np, *arrays, **attrs)
+    except (ValueError, TypeError, IndexError, FloatingPointError) as e:
+        raise op_error(RuntimeError, op.name, f"failed: {e}", *arrays) from e
+    if out.dtype != dtype:
+        out = out.astype(dtype)
+    t = Tensor._wrap(out)
+    if op.kind == "view" and isinstance(args[0], Tensor):
+        src = args[0]
+        t._base = src if src._base is None else src._base
+        t._version_box = src._version_box
+    if STATE.enabled and op.vjp is not None:
+        for a in args:
+            if isinstance(a, Tensor) and a._requires_grad:
+                _record(op, args, attrs, t)
+                break
+    return t
+
+
+def _record(op: OpDef, args: tuple, attrs: dict, out: Tensor) -> Node:
+    edges = []
+    for a in args:
+        if isinstance(a, Tensor) and a._requires_grad:
+            edges.append(a.grad_fn if a.grad_fn is not None else a)
+        else:
+            edges.append(None)
+    node = Node(op, tuple(edges), attrs, tuple(a.shape for a in args),
+                tuple(a._data.dtype if isinstance(a, Tensor) else a.dtype for a in args))
+    if op.save_inputs:
+        node._saved = tuple(a if isinstance(a, Tensor) else Tensor._wrap(np.asarray(a))
+                            for a in args)
+        node._versions = tuple(a._version_box[0] for a in node._saved)
+    if op.save_output:
+        node._out = out._data
+        node._out_box = out._version_box
+        node._out_version = out._version_box[0]
+    out.grad_fn = node
+    out._requires_grad = True
+    return node
+
+
+_LEAF_INPLACE = "a leaf Variable that requires grad is being used in an in-place operation."
+
+
+def apply_inplace(op: OpDef, target: Tensor, *args: Any, **attrs: Any) -> Tensor:
+    """Run ``op(target, *args)`` and write the result into ``target``'s storage.
+
+    Autograd sees the new value as the output of ``op`` applied to the old one (whose data
+    is copied first when the vjp needs it).
+    """
+    if target._requires_grad and target.grad_fn is None and STATE.enabled:
+        raise RuntimeError(_LEAF_INPLACE)
+    arrays = [target._data] + [a._data if isinstance(a, Tensor) else a for a in args]
+    shape, dtype = op.meta(*arrays, **attrs)
+    tdata = target._data
+    if shape != tdata.shape:
+        raise op_error(RuntimeError, op.name + "_", f"output with shape {list(tdata.shape)} "
+                       f"doesn't match the broadcast shape {list(shape)}", *arrays)
+    if dtype != tdata.dtype and not np.can_cast(dtype, tdata.dtype, "same_kind"):
+        raise op_error(RuntimeError, op.name + "_", f"result type {dtype} can't be cast to the "
+                       f"desired output type {tdata.dtype}", *arrays)
+    needs_grad = STATE.enabled and op.vjp is not None and (
+        target._requires_grad or any(isinstance(a, Tensor) and a._requires_grad for a in args))
+    if needs_grad and target._base is not None:
+        from .movement import inplace_on_view
+
+        return inplace_on_view(op, target, args, attrs)
+    old = target
+    if needs_grad:
+        old = Tensor._wrap(tdata.copy() if op.save_inputs else tdata)
+        old._requires_grad, old.grad_fn = target._requires_grad, target.grad_fn
+    try:
+        out = op.forward(np, *arrays, **attrs)
+    except (ValueError, TypeError, IndexError) as e:
+        raise op_error(RuntimeError, op.name + "_", f"failed: {e}", *arrays) from e
+    np.copyto(tdata, out, casting="unsafe")
+    target._version_box[0] += 1
+    if needs_grad:
+        _record(op, (old,) + args, attrs, target)
+        if op.save_output:  # the saved output is target's storage at its new version
+            target.grad_fn._out_version = target._version_box[0]
+    return target

@@ -1,0 +1,288 @@
+"""Random numbers: ``Generator``, ``manual_seed`` and the sampling functions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from . import dtypes as _dt
+from ._errors import op_error
+from .ops._opdef import tensor_method
+from .tensor import Tensor
+
+__all__ = ["Generator", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state",
+           "default_generator", "rand", "randn", "randint", "randperm", "normal", "bernoulli",
+           "multinomial", "rand_like", "randn_like", "randint_like", "poisson"]
+
+_DEFAULT_SEED = 67280421310721  # PyTorch's initial seed
+
+
+class Generator:
+    """A pseudo-random number generator (PCG64) with PyTorch's seeding interface."""
+
+    def __init__(self, device: Any = "cpu") -> None:
+        self.device = device
+        self.manual_seed(_DEFAULT_SEED)
+
+    def manual_seed(self, seed: int) -> "Generator":
+        seed = int(seed)
+        self._seed = seed
+        self.np = np.random.Generator(np.random.PCG64(seed & ((1 << 64) - 1)))
+        return self
+
+    def seed(self) -> int:
+        s = int(np.random.SeedSequence().entropy) & ((1 << 63) - 1)
+        self.manual_seed(s)
+        return s
+
+    def initial_seed(self) -> int:
+        return self._seed
+
+    def get_state(self) -> Tensor:
+        """The state as a uint8 tensor (JSON of the bit generator's state; never pickled)."""
+        state = {"seed": self._seed, "bit_generator": self.np.bit_generator.state}
+        raw = json.dumps(state).encode()
+        return Tensor._wrap(np.frombuffer(raw, dtype=np.uint8).copy())
+
+    def set_state(self, new_state: Tensor) -> "Generator":
+        state = json.loads(bytes(np.asarray(new_state._data, dtype=np.uint8)).decode())
+        self._seed = state["seed"]
+        self.np.bit_generator.state = state["bit_generator"]
+        return self
+
+
+default_generator = Generator()
+
+
+def manual_seed(seed: int) -> Generator:
+    """Seed the default generator."""
+    return default_generator.manual_seed(seed)
+
+
+def seed() -> int:
+    return default_generator.seed()
+
+
+def initial_seed() -> int:
+    return default_generator.initial_seed()
+
+
+def get_rng_state() -> Tensor:
+    return default_generator.get_state()
+
+
+def set_rng_state(new_state: Tensor) -> None:
+    default_generator.set_state(new_state)
+
+
+def _gen(generator: Optional[Generator]) -> np.random.Generator:
+    return (generator or default_generator).np
+
+
+def _size(size: tuple) -> tuple:
+    from ._creation import _size as s
+
+    return s(size)
+
+
+def _float_dtype(dtype: Any) -> np.dtype:
+    d = _dt.to_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
+    if not d.is_floating_point:
+        raise op_error(RuntimeError, "rand", f"expected a floating-point dtype, got {d.name}")
+    return d.np
+
+
+def _sample(fill: Any, dtype: np.dtype) -> np.ndarray:
+    """Draw float32/float64 samples directly; narrower floats are rounded from float32."""
+    if dtype in (np.float32, np.float64):
+        return fill(dtype)
+    return fill(np.float32).astype(dtype)
+
+
+def _finish(data: np.ndarray, device: Any, requires_grad: bool) -> Tensor:
+    from ._creation import _finish as f
+
+    return f(data, device, requires_grad)
+
+
+def rand(*size: Any, generator: Optional[Generator] = None, dtype: Any = None,
+         device: Any = None, requires_grad: bool = False, out: Any = None) -> Tensor:
+    """Uniform samples on ``[0, 1)``."""
+    s, d, g = _size(size), _float_dtype(dtype), _gen(generator)
+    return _finish(_sample(lambda t: g.random(s, dtype=t), d), device, requires_grad)
+
+
+def randn(*size: Any, generator: Optional[Generator] = None, dtype: Any = None,
+          device: Any = None, requires_grad: bool = False, out: Any = None) -> Tensor:
+    """Standard normal samples."""
+    s, d, g = _size(size), _float_dtype(dtype), _gen(generator)
+    return _finish(_sample(lambda t: g.standard_normal(s, dtype=t), d), device, requires_grad)
+
+
+def randint(low: int = 0, high: Optional[int] = None, size: Sequence[int] = None, *,
+            generator: Optional[Generator] = None, dtype: Any = None, device: Any = None,
+            requires_grad: bool = False) -> Tensor:
+    """Integers uniform on ``[low, high)``; ``randint(high, size)`` also works."""
+    if size is None:
+        low, high, size = 0, low, high
+    if isinstance(high, (tuple, list)):
+        low, high, size = 0, low, high
+    if high <= low:
+        raise op_error(RuntimeError, "randint", f"random_ expects 'from' to be less than 'to', but "
+                       f"got from={low} >= to={high}")
+    d = _dt.to_dtype(dtype).np if dtype is not None else np.dtype(np.int64)
+    arr = _gen(generator).integers(low, high, size=_size((tuple(size),)), dtype=np.int64)
+    return _finish(arr.astype(d), device, requires_grad)
+
+
+def randperm(n: int, *, generator: Optional[Generator] = None, dtype: Any = None,
+             device: Any = None, requires_grad: bool = False) -> Tensor:
+    """A random permutation of ``0..n-1``."""
+    d = _dt.to_dtype(dtype).np if dtype is not None else np.dtype(np.int64)
+    return _finish(_gen(generator).permutation(n).astype(d), device, requires_grad)
+
+
+def normal(mean: Any = 0.0, std: Any = 1.0, size: Optional[Sequence[int]] = None, *,
+           generator: Optional[Generator] = None, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False, out: Any = None) -> Tensor:
+    """Normal samples with ``mean`` and ``std`` (numbers or tensors, broadcast)."""
+    g = _gen(generator)
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        m = mean._data if isinstance(mean, Tensor) else mean
+        sd = std._data if isinstance(std, Tensor) else std
+        if np.any(np.asarray(sd) < 0):
+            raise op_error(RuntimeError, "normal", "normal expects all elements of std >= 0.0")
+        ref = mean if isinstance(mean, Tensor) else std
+        shape = np.broadcast_shapes(np.shape(m), np.shape(sd))
+        z = g.standard_normal(shape, dtype=np.float32 if ref._data.dtype != np.float64
+                              else np.float64)
+        return _finish((m + sd * z).astype(ref._data.dtype), ref._device, False)
+    if std < 0:
+        raise op_error(RuntimeError, "normal", f"normal expects std >= 0.0, but found std {std}")
+    s, d = _size((tuple(size),)) if size is not None else (), _float_dtype(dtype)
+    return _finish((mean + std * _sample(lambda t: g.standard_normal(s, dtype=t), d)).astype(d),
+                   device, requires_grad)
+
+
+def bernoulli(input: Tensor, p: Optional[float] = None, *,
+              generator: Optional[Generator] = None) -> Tensor:
+    """0/1 samples with probability ``input`` (or ``p``), in ``input``'s dtype."""
+    probs = input._data if p is None else np.full(input.shape, p)
+    if np.any((probs < 0) | (probs > 1)):
+        raise op_error(RuntimeError, "bernoulli", "Expected p_in >= 0 && p_in <= 1 to be true")
+    u = _gen(generator).random(input.shape, dtype=np.float64)
+    return Tensor._wrap((u < probs).astype(input._data.dtype), input._device)
+
+
+tensor_method(bernoulli)
+
+
+def poisson(input: Tensor, generator: Optional[Generator] = None) -> Tensor:
+    return Tensor._wrap(_gen(generator).poisson(input._data).astype(input._data.dtype),
+                        input._device)
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
+                generator: Optional[Generator] = None) -> Tensor:
+    """Indices sampled from the rows of ``input`` (unnormalized, non-negative weights)."""
+    w = input._data.astype(np.float64)
+    if w.ndim not in (1, 2):
+        raise op_error(RuntimeError, "multinomial", "prob_dist must be 1 or 2 dim", input._data)
+    if np.any(w < 0) or not np.all(np.isfinite(w)):
+        raise op_error(RuntimeError, "multinomial", "probability tensor contains either `inf`, "
+                       "`nan` or element < 0", input._data)
+    rows = w.reshape(-1, w.shape[-1])
+    if np.any(rows.sum(-1) <= 0):
+        raise op_error(RuntimeError, "multinomial", "invalid multinomial distribution (sum of "
+                       "probabilities <= 0)", input._data)
+    if not replacement and num_samples > w.shape[-1]:
+        raise op_error(RuntimeError, "multinomial", "cannot sample n_sample > prob_dist.size(-1) "
+                       "samples without replacement", input._data)
+    if not replacement and num_samples > int(np.count_nonzero(rows, -1).min()):
+        raise op_error(RuntimeError, "multinomial", "invalid multinomial distribution (with "
+                       "replacement=False, not enough non-negative category to sample)")
+    g = _gen(generator)
+    out = np.empty((rows.shape[0], num_samples), dtype=np.int64)
+    for i, row in enumerate(rows):  # one vectorized draw per row
+        p = row / row.sum()
+        if replacement:
+            out[i] = np.minimum(np.searchsorted(np.cumsum(p), g.random(num_samples), "right"),
+                                len(p) - 1)
+        else:  # Gumbel top-k: sampling without replacement
+            keys = np.where(p > 0, np.log(p) - np.log(-np.log(g.random(len(p)))), -np.inf)
+            out[i] = np.argsort(-keys, kind="stable")[:num_samples]
+    return Tensor._wrap(out.reshape(w.shape[:-1] + (num_samples,)), input._device)
+
+
+tensor_method(multinomial)
+
+
+def rand_like(input: Tensor, *, dtype: Any = None, generator: Optional[Generator] = None,
+              device: Any = None, requires_grad: bool = False) -> Tensor:
+    return rand(input.shape, generator=generator, dtype=dtype or input.dtype,
+                device=device or input._device, requires_grad=requires_grad)
+
+
+def randn_like(input: Tensor, *, dtype: Any = None, generator: Optional[Generator] = None,
+               device: Any = None, requires_grad: bool = False) -> Tensor:
+    return randn(input.shape, generator=generator, dtype=dtype or input.dtype,
+                 device=device or input._device, requires_grad=requires_grad)
+
+
+def randint_like(input: Tensor, low: int = 0, high: Optional[int] = None, *, dtype: Any = None,
+                 device: Any = None) -> Tensor:
+    return randint(low, high, input.shape, dtype=dtype or input.dtype,
+                   device=device or input._device)
+
+
+# ---------------------------------------------------------------- in-place samplers
+def _fill(self: Tensor, values: np.ndarray) -> Tensor:
+    from .autograd.grad_mode import STATE
+
+    if self._requires_grad and self.grad_fn is None and STATE.enabled:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                           "operation.")
+    np.copyto(self._data, values, casting="unsafe")
+    self._version_box[0] += 1
+    return self
+
+
+@tensor_method
+def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *,
+             generator: Optional[Generator] = None) -> Tensor:
+    """Fill with samples uniform on ``[a, b)``."""
+    g = _gen(generator)
+    return _fill(self, a + (b - a) * _sample(lambda t: g.random(self.shape, dtype=t),
+                                             np.dtype(np.float64) if self._data.dtype ==
+                                             np.float64 else np.dtype(np.float32)))
+
+
+@tensor_method
+def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *,
+            generator: Optional[Generator] = None) -> Tensor:
+    """Fill with normal samples."""
+    g = _gen(generator)
+    t = np.float64 if self._data.dtype == np.float64 else np.float32
+    return _fill(self, mean + std * g.standard_normal(self.shape, dtype=t))
+
+
+@tensor_method
+def random_(self: Tensor, from_: int = 0, to: Optional[int] = None, *,
+            generator: Optional[Generator] = None) -> Tensor:
+    if to is None:
+        from_, to = 0, (from_ if from_ else 2 ** 24 if self.is_floating_point() else 2 ** 63 - 1)
+    return _fill(self, _gen(generator).integers(from_, to, self.shape))
+
+
+@tensor_method
+def exponential_(self: Tensor, lambd: float = 1.0, *,
+                 generator: Optional[Generator] = None) -> Tensor:
+    return _fill(self, _gen(generator).exponential(1.0 / lambd, self.shape))
+
+
+@tensor_method
+def bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Optional[Generator] = None) -> Tensor:
+    probs = p._data if isinstance(p, Tensor) else p
+    return _fill(self, _gen(generator).random(self.shape) < probs)

@@ -1,0 +1,374 @@
+"""The Tensor: an array on a device plus autograd state. Op methods are bound from ``ops/``."""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any, Callable, Iterator, Optional
+
+import numpy as np
+
+from . import dtypes as _dt
+from .backend import CPU, device as _device
+
+__all__ = ["Tensor", "Size"]
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple with ``numel()`` (``torch.Size``)."""
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __repr__(self) -> str:
+        return f"deepseek.Size({list(self)})"
+
+    def __getitem__(self, item):
+        out = tuple.__getitem__(self, item)
+        return Size(out) if isinstance(item, slice) else out
+
+
+class Tensor:
+    """A multi-dimensional array with automatic differentiation, as ``torch.Tensor``."""
+
+    __slots__ = ("_data", "_device", "_requires_grad", "grad", "grad_fn", "_version_box",
+                 "_base", "_hooks", "_post_hooks", "__weakref__", "__dict__")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Tensor(data) / Tensor(2, 3) as in PyTorch's legacy constructor: float32 by default
+        from ._creation import _legacy_new
+
+        _legacy_new(self, args, kwargs)
+
+    @classmethod
+    def _wrap(cls, data: np.ndarray, device: _device = CPU) -> "Tensor":
+        t = cls.__new__(cls)
+        t._data = data
+        t._device = device
+        t._requires_grad = False
+        t.grad = None
+        t.grad_fn = None
+        t._version_box = [0]
+        t._base = None
+        t._hooks = None
+        t._post_hooks = None
+        return t
+
+    # ---- metadata ----
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim: Optional[int] = None):
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[self._wrap_dim(dim, "size")]
+
+    @property
+    def dtype(self) -> _dt.dtype:
+        return _dt.from_numpy_dtype(self._data.dtype)
+
+    @property
+    def device(self) -> _device:
+        return self._device
+
+    @property
+    def is_cuda(self) -> bool:
+        return self._device.type == "cuda"
+
+    @property
+    def is_cpu(self) -> bool:
+        return self._device.type == "cpu"
+
+    @property
+    def is_meta(self) -> bool:
+        return self._device.type == "meta"
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    @property
+    def T(self) -> "Tensor":
+        return self.permute(tuple(range(self.ndim - 1, -1, -1)))
+
+    @property
+    def mT(self) -> "Tensor":
+        return self.transpose(-2, -1)
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def itemsize(self) -> int:
+        return self._data.itemsize
+
+    @property
+    def nbytes(self) -> int:
+        return int(self._data.nbytes)
+
+    def stride(self, dim: Optional[int] = None):
+        item = self._data.itemsize
+        strides = tuple(s // item for s in self._data.strides)
+        return strides if dim is None else strides[self._wrap_dim(dim, "stride")]
+
+    def storage_offset(self) -> int:
+        base = self._base._data if self._base is not None else self._data
+        return (self._data.__array_interface__["data"][0]
+                - base.__array_interface__["data"][0]) // self._data.itemsize
+
+    def data_ptr(self) -> int:
+        return self._data.__array_interface__["data"][0]
+
+    def is_contiguous(self, memory_format: Any = None) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def is_floating_point(self) -> bool:
+        return self._data.dtype.kind == "f" or self._data.dtype == _dt.bfloat16.np
+
+    def is_complex(self) -> bool:
+        return False
+
+    def _wrap_dim(self, dim: int, op: str) -> int:
+        n = max(self._data.ndim, 1)
+        if not -n <= dim < n:
+            raise IndexError(f"[{op}] Dimension out of range (expected to be in range of "
+                             f"[{-n}, {n - 1}], but got {dim})")
+        return dim % n
+
+    # ---- autograd state ----
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        if self.grad_fn is not None and not value:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use a "
+                "computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach().")
+        if value and not self.is_floating_point():
+            raise RuntimeError("only Tensors of floating point and complex dtype can require "
+                               f"gradients (got {self.dtype.name})")
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def _version(self) -> int:
+        return self._version_box[0]
+
+    @property
+    def data(self) -> "Tensor":
+        t = Tensor._wrap(self._data, self._device)
+        t._version_box = self._version_box
+        return t
+
+    @data.setter
+    def data(self, value: "Tensor") -> None:
+        self._data = value._data
+        self._device = value._device
+
+    def detach(self) -> "Tensor":
+        """A tensor sharing this one's data, outside the autograd graph."""
+        t = Tensor._wrap(self._data, self._device)
+        t._version_box = self._version_box
+        t._base = self._base
+        return t
+
+    def detach_(self) -> "Tensor":
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is not None:
+            self.grad_fn.retained = weakref.ref(self)
+
+    @property
+    def retains_grad(self) -> bool:
+        return self.grad_fn is not None and self.grad_fn.retained is not None
+
+    def register_hook(self, hook: Callable) -> "_RemovableHandle":
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a non-None return
+        replaces the gradient."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            self.grad_fn.register_hook(hook)
+            return _RemovableHandle(self.grad_fn.hooks, hook)
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return _RemovableHandle(self._hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable) -> "_RemovableHandle":
+        """Call ``hook(tensor)`` after a gradient is accumulated into this leaf's ``.grad``."""
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if self._post_hooks is None:
+            self._post_hooks = []
+        self._post_hooks.append(hook)
+        return _RemovableHandle(self._post_hooks, hook)
+
+    def backward(self, gradient: Optional["Tensor"] = None, retain_graph: Optional[bool] = None,
+                 create_graph: bool = False, inputs: Any = None) -> None:
+        """Accumulate the gradient of this tensor into the leaves' ``.grad``."""
+        from .autograd import backward
+
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    # ---- conversion ----
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
+                               "Use tensor.detach().numpy() instead.")
+        return self._data if self._device.type == "cpu" else self._to_host()
+
+    def _to_host(self) -> np.ndarray:
+        from .backend import get_backend
+
+        return get_backend(self._device).to_host(self._data)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        a = self._data if self._device.type == "cpu" else self._to_host()
+        return a if dtype is None else a.astype(dtype, copy=False)
+
+    def __dlpack__(self, *args: Any, **kwargs: Any):
+        return self._data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self._data.__dlpack_device__()
+
+    def tolist(self) -> Any:
+        a = self._to_host()
+        if a.dtype == _dt.bfloat16.np:
+            a = a.astype(np.float32)
+        return a.tolist()
+
+    def item(self) -> Any:
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
+                               "to Scalar")
+        hook = _ITEM_HOOK[0]
+        if hook is not None:
+            hook(self, "item")
+        a = self._to_host()
+        if a.dtype == _dt.bfloat16.np:
+            a = a.astype(np.float32)
+        return a.reshape(()).item()
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self) -> Iterator["Tensor"]:
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous "
+                               f"(shape {list(self._data.shape)})")
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self._data.size != 1 or self.is_floating_point() or self._data.dtype == np.bool_:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __complex__(self) -> complex:
+        return complex(self.item())
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __reduce_ex__(self, protocol):
+        raise TypeError("deepseek tensors are not pickled; use deepseek.save (safetensors)")
+
+    def __repr__(self) -> str:
+        from ._format import format_tensor
+
+        return format_tensor(self)
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0:
+            return format(self.item(), spec)
+        return repr(self)
+
+    def __deepcopy__(self, memo: dict) -> "Tensor":
+        if not self.is_leaf:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support "
+                               "the deepcopy protocol at the moment.")
+        new = type(self).__new__(type(self))
+        for slot in ("_device", "_requires_grad", "_hooks", "_post_hooks"):
+            setattr(new, slot, getattr(self, slot))
+        new._data = self._data.copy()
+        new.grad = None if self.grad is None else self.grad.__deepcopy__(memo)
+        new.grad_fn, new._base, new._version_box = None, None, [0]
+        new.__dict__.update({k: v for k, v in self.__dict__.items()})
+        memo[id(self)] = new
+        return new
+
+    def __array_ufunc__(self, *args: Any, **kwargs: Any):
+        return NotImplemented  # numpy op Tensor falls back to Tensor's reflected operators
+
+    __array_priority__ = 1000
+
+
+# The tracer installs a hook here to report data-dependent Python decisions at trace time.
+_ITEM_HOOK: list = [None]
+
+
+class _RemovableHandle:
+    __slots__ = ("_list", "_fn")
+
+    def __init__(self, hooks: list, fn: Callable) -> None:
+        self._list, self._fn = hooks, fn
+
+    def remove(self) -> None:
+        if self._fn in self._list:
+            self._list.remove(self._fn)
+
+
+def _bind_methods() -> None:
+    from . import _creation, ops, random  # noqa: F401  (register primitives and front doors)
+    from .ops._opdef import TENSOR_METHODS
+
+    for name, fn in TENSOR_METHODS.items():
+        setattr(Tensor, name, fn)
+
+
+_bind_methods()
