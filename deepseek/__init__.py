@@ -34,6 +34,13 @@ from .ops.movement import (as_strided, broadcast_shapes, broadcast_tensors, broa
 from .ops.indexing import gather, index_put, nonzero, scatter_add, take_along_dim
 from .ops.linalg import (addmm, addmv, baddbmm, bmm, dot, ger, matmul, mm, mv, outer)
 from .ops._opdef import REGISTRY as _REGISTRY
+# ds-level names of the nn primitives (each module's __all__)
+from .ops.activation import *  # noqa: F401,F403
+from .ops.attention import *  # noqa: F401,F403
+from .ops.conv import *  # noqa: F401,F403
+from .ops.loss import *  # noqa: F401,F403
+from .ops.normalization import *  # noqa: F401,F403
+from .ops.pool import *  # noqa: F401,F403
 from . import autograd, linalg, nn  # noqa: F401
 
 bool = _dtypes.bool_

@@ -1,4 +1,5 @@
 """Layer 2 primitives. Importing this package registers every op and its front doors."""
 
-from . import elementwise, indexing, linalg, movement, reduce  # noqa: F401
+from . import (activation, attention, conv, elementwise, indexing, linalg, loss,  # noqa: F401
+               movement, normalization, pool, reduce)
 from ._opdef import REGISTRY, OpDef, apply, defop, verify_registry  # noqa: F401

@@ -1,0 +1,3 @@
+"""placeholder: filled in by its owner"""
+
+__all__: list = []
