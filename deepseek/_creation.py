@@ -318,7 +318,7 @@ def _parse_to(args: tuple, kwargs: dict) -> tuple:
     for a in args:
         if isinstance(a, Tensor):
             dev, dtype = a._device, a.dtype
-        elif isinstance(a, (_dt.dtype, builtins.type)) or (isinstance(a, str) and a in _dt.BY_NAME):
+        elif isinstance(a, (_dt.dtype, builtins.type, np.dtype)) or (isinstance(a, str) and a in _dt.BY_NAME):
             dtype = a
         elif a is not None:
             dev = a
@@ -391,6 +391,5 @@ def _legacy_new(self: Tensor, args: tuple, kwargs: dict) -> None:
     else:
         data = np.empty(_size(args), dtype=np.float32)
     fresh = Tensor._wrap(data)
-    for slot in ("_data", "_device", "_requires_grad", "grad", "grad_fn", "_version_box", "_base",
-                 "_hooks", "_post_hooks"):
+    for slot in ("_data", "_device", "_requires_grad", "grad_fn", "_version_box"):
         setattr(self, slot, getattr(fresh, slot))

@@ -33,8 +33,13 @@ class Size(tuple):
 class Tensor:
     """A multi-dimensional array with automatic differentiation, as ``torch.Tensor``."""
 
-    __slots__ = ("_data", "_device", "_requires_grad", "grad", "grad_fn", "_version_box",
-                 "_base", "_hooks", "_post_hooks", "__weakref__", "__dict__")
+    __slots__ = ("_data", "_device", "_requires_grad", "grad_fn", "_version_box", "__weakref__",
+                 "__dict__")
+    # Rarely set per tensor, so class defaults keep Tensor._wrap (the hot path) short.
+    grad: Optional["Tensor"] = None
+    _base: Optional["Tensor"] = None  # the tensor whose storage this view shares
+    _hooks: Optional[list] = None
+    _post_hooks: Optional[list] = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Tensor(data) / Tensor(2, 3) as in PyTorch's legacy constructor: float32 by default
@@ -48,12 +53,8 @@ class Tensor:
         t._data = data
         t._device = device
         t._requires_grad = False
-        t.grad = None
         t.grad_fn = None
         t._version_box = [0]
-        t._base = None
-        t._hooks = None
-        t._post_hooks = None
         return t
 
     # ---- metadata ----

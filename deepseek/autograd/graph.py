@@ -44,6 +44,9 @@ class Node:
         self.freed = False
 
     def name(self) -> str:
+        custom = getattr(self.op, "backward_name", None)  # autograd.Function nodes
+        if custom is not None:
+            return custom
         return "".join(p.capitalize() for p in self.op.name.split("_")) + "Backward0"
 
     def __repr__(self) -> str:
@@ -213,10 +216,11 @@ def run_backward(
                 for edge, shape, dt, gi in zip(node.next, node.shapes, node.dtypes, grads):
                     if edge is None or gi is None:
                         continue
-                    if gi.shape != shape:
-                        gi = sum_to(gi, shape)
-                    if gi._data.dtype != dt:
-                        gi = gi.to(dt)
+                    if shape is not None:  # None: one output's share of a multi-output node
+                        if gi.shape != shape:
+                            gi = sum_to(gi, shape)
+                        if gi._data.dtype != dt:
+                            gi = gi.to(dt)
                     if type(edge) is Node:
                         pending[edge] = pending[edge] + gi if edge in pending else gi
                     else:

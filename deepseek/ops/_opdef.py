@@ -36,7 +36,7 @@ class OpDef:
     """
 
     __slots__ = ("name", "forward", "meta", "vjp", "kind", "expr", "amp", "save_inputs",
-                 "save_output", "doc")
+                 "save_output", "doc", "is_view")
 
     def __init__(self, name: str, forward: Callable, meta: Callable, vjp: Optional[Callable],
                  kind: str, expr: Optional[str], amp: Optional[str], save_inputs: bool,
@@ -51,6 +51,7 @@ class OpDef:
         self.save_inputs = save_inputs
         self.save_output = save_output
         self.doc = doc
+        self.is_view = kind == "view"
 
     def __repr__(self) -> str:
         return f"OpDef({self.name!r}, kind={self.kind!r})"
@@ -104,7 +105,12 @@ HOOKS: dict[str, Optional[Callable]] = {"autocast": None, "trace": None}
 
 def apply(op: OpDef, *args: Any, **attrs: Any) -> Tensor:
     """Run ``op`` on tensors (or constant arrays) and record it for autograd when needed."""
-    arrays = [a._data if isinstance(a, Tensor) else a for a in args]
+    try:
+        arrays = [a._data for a in args]
+        consts = False
+    except AttributeError:
+        arrays = [a._data if isinstance(a, Tensor) else a for a in args]
+        consts = True
     shape, dtype = op.meta(*arrays, **attrs)
     try:
         out = op.forward(np, *arrays, **attrs)
@@ -113,15 +119,19 @@ def apply(op: OpDef, *args: Any, **attrs: Any) -> Tensor:
     if out.dtype != dtype:
         out = out.astype(dtype)
     t = Tensor._wrap(out)
-    if op.kind == "view" and isinstance(args[0], Tensor):
+    if op.is_view and isinstance(args[0], Tensor):
         src = args[0]
         t._base = src if src._base is None else src._base
         t._version_box = src._version_box
     if STATE.enabled and op.vjp is not None:
-        for a in args:
-            if isinstance(a, Tensor) and a._requires_grad:
+        if consts:
+            if any(isinstance(a, Tensor) and a._requires_grad for a in args):
                 _record(op, args, attrs, t)
-                break
+        else:
+            for a in args:
+                if a._requires_grad:
+                    _record(op, args, attrs, t)
+                    break
     return t
 
 

@@ -316,7 +316,14 @@ def binary_operands(name: str, a: Any, b: Any, dtype: Optional[np.dtype] = None)
         raise op_error(TypeError, name, f"expected at least one Tensor operand, got "
                        f"{type(a).__name__} and {type(b).__name__}")
     d = promote(name, a, b) if dtype is None else dtype
-    return cast(a, d), cast(b, d)
+    return _operand(a, d), _operand(b, d)
+
+
+def _operand(x: Any, d: np.dtype) -> Tensor:
+    """A tensor operand cast to ``d``; a scalar becomes a constant tensor (the fast apply path)."""
+    if isinstance(x, Tensor):
+        return cast(x, d)
+    return Tensor._wrap(np.asarray(x, dtype=d))
 
 
 def _binary(name: str, fn: Callable, expr: str, vjp: Optional[Callable], *,
@@ -344,6 +351,9 @@ def _binary(name: str, fn: Callable, expr: str, vjp: Optional[Callable], *,
         return a, b
 
     def front(input: Any, other: Any) -> Tensor:
+        if (type(other) is Tensor and type(input) is Tensor and not to_float
+                and input._data.dtype == other._data.dtype):
+            return apply(op, input, other)
         return apply(op, *operands(input, other))
 
     def front_(self: Tensor, other: Any) -> Tensor:
@@ -697,15 +707,6 @@ def _inplace_op(fn_: Callable) -> Callable:
     return lambda self, other: fn_(self, other)
 
 
-def _not_implemented_for_foreign(fn: Callable) -> Callable:
-    def op(self: Tensor, other: Any) -> Any:
-        if not isinstance(other, (Tensor, bool, int, float, np.ndarray, np.generic)):
-            return NotImplemented
-        return fn(self, other)
-
-    return op
-
-
 _OPERATORS = {
     "__add__": _add, "__radd__": _reflect(_add), "__iadd__": add_,
     "__sub__": sub, "__rsub__": _reflect(sub), "__isub__": sub_,
@@ -721,7 +722,7 @@ _OPERATORS = {
     "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
 }
 for _name, _fn in _OPERATORS.items():
-    tensor_method(_not_implemented_for_foreign(_fn), name=_name)
+    tensor_method(_fn, name=_name)
 tensor_method(neg, name="__neg__")
 tensor_method(abs, name="__abs__")
 tensor_method(bitwise_not, name="__invert__")

@@ -44,7 +44,8 @@ ROWS = [
     unary("sign", dtypes=ALL_FLOAT + ("int64",)), unary("reciprocal", low=0.2, high=3.0),
     unary("isnan", dtypes=_ALL, grad=False), unary("isinf", dtypes=_ALL, grad=False),
     unary("isfinite", dtypes=_ALL, grad=False),
-    unary("nan_to_num", lambda lib, x: lib.nan_to_num(x / (x > 0), nan=0.5, posinf=9.0),
+    unary("nan_to_num", lambda lib, x: lib.nan_to_num(
+        lib.where(x > 1, float("inf"), lib.where(x < -1, float("nan"), x)), nan=0.5, posinf=9.0),
           dtypes=FLOAT, gradcheck=False),
     unary("logical_not", dtypes=_ALL + ("bool",), grad=False),
     unary("bitwise_not", dtypes=INT + ("bool",), grad=False),
@@ -67,7 +68,7 @@ ROWS = [
     binary("rpow", lambda lib, x, y: 2.0 ** x + y, ops=("pow",)),
     binary("maximum", dtypes=ALL_FLOAT + ("int64",)), binary("minimum", dtypes=ALL_FLOAT + ("int64",)),
     binary("fmod", low=0.5, high=3.0, dtypes=FLOAT), binary("remainder", low=0.5, high=3.0, dtypes=FLOAT),
-    binary("remainder_neg", lambda lib, x, y: lib.remainder(x, -y), low=0.5, high=3.0,
+    binary("remainder_neg", lambda lib, x, y: lib.remainder(x, -y), low=1, high=3.0,
            dtypes=FLOAT + ("int64",), ops=("remainder",), gradcheck=False),
     binary("eq", lambda lib, x, y: lib.eq(x.round(), y.round()), grad=False, dtypes=FLOAT,
            ops=("eq", "round")),
