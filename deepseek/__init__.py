@@ -41,7 +41,9 @@ from .ops.conv import *  # noqa: F401,F403
 from .ops.loss import *  # noqa: F401,F403
 from .ops.normalization import *  # noqa: F401,F403
 from .ops.pool import *  # noqa: F401,F403
-from . import autograd, linalg, nn  # noqa: F401
+from . import autograd, linalg, nn, optim, utils  # noqa: F401
+from .serialization import load, save  # noqa: F401
+from ._custom_op import CustomOperator, operator, register_operator  # custom primitives
 
 bool = _dtypes.bool_
 uint8, int8, int16, int32, int64 = (_dtypes.uint8, _dtypes.int8, _dtypes.int16, _dtypes.int32,

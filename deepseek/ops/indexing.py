@@ -13,6 +13,10 @@ from ._opdef import apply, apply_inplace, defop, tensor_method
 
 
 # ---------------------------------------------------------------- keys
+_BAD_INDEX = ("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
+              "valid indices (got {})")
+
+
 def _index_array(k: Any) -> np.ndarray:
     a = k._data if isinstance(k, Tensor) else np.asarray(k)
     if a.dtype == BOOL:
@@ -21,83 +25,109 @@ def _index_array(k: Any) -> np.ndarray:
         return a.astype(INT64, copy=False)
     if a.size == 0 and isinstance(k, (list, tuple)):
         return a.astype(INT64)
-    raise IndexError(f"[index] tensors used as indices must be long, int, byte or bool tensors, "
+    raise IndexError("[index] tensors used as indices must be long, int, byte or bool tensors, "
                      f"got {a.dtype}")
+
+
+def _as_tuple(key: Any) -> tuple:
+    """PyTorch's rule: a short list holding sequences, slices, None, ``...`` or tensors is a
+    tuple of indices, any other key is one index."""
+    if isinstance(key, tuple):
+        return key
+    if isinstance(key, list) and len(key) < 32 and any(
+            k is None or k is Ellipsis or isinstance(k, (list, tuple, slice, Tensor, np.ndarray))
+            for k in key):
+        return tuple(key)
+    return (key,)
+
+
+def _entry(k: Any) -> Any:
+    """One key entry as None, Ellipsis, a slice, an int or an index array (int64 or bool)."""
+    if k is None or k is Ellipsis:
+        return k
+    if isinstance(k, slice):
+        parts = [None if p is None else _slice_bound(p) for p in (k.start, k.stop, k.step)]
+        if parts[2] is not None and parts[2] <= 0:
+            raise ValueError("[index] step must be greater than zero")
+        return slice(*parts)
+    if isinstance(k, (bool, np.bool_)):
+        return np.asarray(k)
+    if isinstance(k, (int, np.integer)):
+        return int(k)
+    if isinstance(k, (Tensor, np.ndarray, list, tuple)):
+        a = _index_array(k)
+        # a 0-d integer tensor selects like an int (before any advanced indexing), as in PyTorch
+        return int(a) if a.ndim == 0 and a.dtype != BOOL else a
+    raise IndexError("[index] " + _BAD_INDEX.format(type(k).__name__))
+
+
+def _slice_bound(p: Any) -> int:
+    if isinstance(p, (int, np.integer)) or (isinstance(p, Tensor) and p.numel() == 1):
+        return int(p)
+    raise TypeError(f"[index] slice indices must be integers or None, got {type(p).__name__}")
+
+
+def _consumed(k: Any) -> int:
+    """How many dims of the indexed tensor an entry uses up."""
+    if k is None or k is Ellipsis:
+        return 0
+    if isinstance(k, np.ndarray) and k.dtype == BOOL:
+        return k.ndim
+    return 1
 
 
 def normalize_key(shape: tuple, key: Any) -> tuple:
     """``key`` as a tuple of ints, slices, None, Ellipsis and index arrays; ``advanced`` flag.
 
-    Checks bounds and steps the way PyTorch does (negative steps are an error).
+    Checks bounds, mask shapes and steps the way PyTorch does (negative steps are an error).
     """
-    if not isinstance(key, tuple):
-        key = (key,)
-    out, advanced, dim = [], False, 0
-    n_consumed = sum(1 for k in key if k is not None and k is not Ellipsis and not (
-        isinstance(k, (Tensor, np.ndarray)) and getattr(k, "dtype", None) is not None
-        and _bool_ndim(k) > 1))
-    n_consumed += sum(_bool_ndim(k) for k in key if _bool_ndim(k) > 1)
-    if n_consumed > len(shape):
+    entries = [_entry(k) for k in _as_tuple(key)]
+    n_used = sum(_consumed(k) for k in entries)
+    if n_used > len(shape):
         raise IndexError(f"[index] too many indices for tensor of dimension {len(shape)}")
-    for k in key:
-        if k is None:
-            out.append(None)
-        elif k is Ellipsis:
-            out.append(Ellipsis)
-            dim = len(shape) - (n_consumed - dim)
-        elif isinstance(k, slice):
-            for part in (k.start, k.stop, k.step):
-                if part is not None and not isinstance(part, (int, np.integer)):
-                    if isinstance(part, Tensor) and part.numel() == 1:
-                        continue
-                    raise TypeError(f"[index] slice indices must be integers or None, got "
-                                    f"{type(part).__name__}")
-            if k.step is not None and int(k.step) <= 0:
-                raise ValueError("[index] step must be greater than zero")
-            out.append(slice(*(None if p is None else int(p) for p in (k.start, k.stop, k.step))))
-            dim += 1
-        elif isinstance(k, bool):
-            out.append(np.asarray(k))
-            advanced = True
-        elif isinstance(k, (int, np.integer)) or (isinstance(k, Tensor) and k.ndim == 0 and
-                                                   k._data.dtype.kind in "iu"):
-            i = int(k)
+    out, advanced, dim = [], False, 0
+    for k in entries:
+        if k is Ellipsis:
+            dim = len(shape) - (n_used - dim)
+        elif isinstance(k, int):
             n = shape[dim]
-            if not -n <= i < n:
-                raise IndexError(f"[index] index {i} is out of bounds for dimension {dim} with "
+            if not -n <= k < n:
+                raise IndexError(f"[index] index {k} is out of bounds for dimension {dim} with "
                                  f"size {n}")
-            out.append(i % n)
-            dim += 1
-        elif isinstance(k, (Tensor, np.ndarray, list, tuple)):
-            a = _index_array(k)
-            if a.dtype == BOOL:
-                for j, n in enumerate(a.shape):
-                    if dim + j >= len(shape) or shape[dim + j] != n:
-                        raise IndexError(f"[index] The shape of the mask {list(a.shape)} at index "
-                                         f"{j} does not match the shape of the indexed tensor "
-                                         f"{list(shape)} at index {dim + j}")
-                dim += a.ndim
-            else:
-                n = shape[dim]
-                if a.size and (a.max() >= n or a.min() < -n):
-                    bad = a.max() if a.max() >= n else a.min()
-                    raise IndexError(f"[index] index {bad} is out of bounds for dimension {dim} "
-                                     f"with size {n}")
-                dim += 1
-            out.append(a)
+            k = k % n
+        elif isinstance(k, np.ndarray) and k.dtype == BOOL:
+            for j, n in enumerate(k.shape):
+                if shape[dim + j] != n:
+                    raise IndexError(f"[index] The shape of the mask {list(k.shape)} at index {j} "
+                                     f"does not match the shape of the indexed tensor "
+                                     f"{list(shape)} at index {dim + j}")
             advanced = True
-        elif isinstance(k, Tensor):
-            raise IndexError("[index] tensors used as indices must be long, int, byte or bool "
-                             f"tensors, got {k.dtype.name}")
-        else:
-            raise TypeError(f"[index] only integers, slices (`:`), ellipsis (`...`), None and "
-                            f"long or byte Variables are valid indices (got {type(k).__name__})")
+        elif isinstance(k, np.ndarray):
+            n = shape[dim]
+            if k.size and (k.max() >= n or k.min() < -n):
+                bad = k.max() if k.max() >= n else k.min()
+                raise IndexError(f"[index] index {bad} is out of bounds for dimension {dim} "
+                                 f"with size {n}")
+            advanced = True
+        dim += _consumed(k)
+        out.append(k)
     return tuple(out), advanced
 
 
-def _bool_ndim(k: Any) -> int:
-    d = getattr(k, "_data", k)
-    return d.ndim if isinstance(d, np.ndarray) and d.dtype == BOOL else 0
+def split_ints(key: tuple) -> tuple:
+    """A mixed key as ``(basic, advanced)``: PyTorch applies ints (selects) before advanced
+    indices, which changes where the advanced dims land; NumPy would treat them together."""
+    basic, rest = [], []
+    for k in key:
+        if isinstance(k, int):
+            basic.append(k)
+        elif isinstance(k, np.ndarray):
+            basic.extend([slice(None)] * _consumed(k))
+            rest.append(k)
+        else:
+            basic.append(k)
+            rest.append(slice(None) if k is not Ellipsis else k)
+    return tuple(basic), tuple(rest)
 
 
 def _getitem_meta(x: Any, key: tuple) -> tuple:
@@ -150,17 +180,35 @@ INDEX_PUT = defop("index_put", _index_put_forward, _index_put_meta, _index_put_v
                   save_inputs=False)
 
 
-def getitem(self: Tensor, key: Any) -> Tensor:
+def _resolve(self: Tensor, key: Any) -> tuple:
+    """``(tensor, key, advanced)``: ints of a mixed key already applied as a view."""
     key, advanced = normalize_key(self.shape, key)
-    return apply(INDEX if advanced else SELECT, self, key=key)
+    if advanced and any(isinstance(k, int) for k in key):
+        basic, key = split_ints(key)
+        self = apply(SELECT, self, key=basic)
+    return self, key, advanced
+
+
+def getitem(self: Tensor, key: Any) -> Tensor:
+    """``self[key]``: a view for basic keys, a copy with advanced (tensor, list, mask) ones."""
+    x, key, advanced = _resolve(self, key)
+    return apply(INDEX if advanced else SELECT, x, key=key)
 
 
 def setitem(self: Tensor, key: Any, value: Any) -> None:
-    key, _ = normalize_key(self.shape, key)
+    """``self[key] = value``: ``value`` (a number or tensor) is broadcast and cast to ``self``."""
+    x, key, _ = _resolve(self, key)
     v = value if isinstance(value, Tensor) else cast(value, self._data.dtype)
-    if isinstance(v, Tensor) and v._data.dtype != self._data.dtype:
-        v = v.to(self.dtype)
-    apply_inplace(INDEX_PUT, self, v, key=key, accumulate=False)
+    if isinstance(v, Tensor):
+        if v._data.dtype != self._data.dtype:
+            v = v.to(self.dtype)
+        target = _getitem_meta(x._data, key)[0]
+        lead = 0
+        while v.ndim - lead > len(target) and v.shape[lead] == 1:
+            lead += 1  # PyTorch drops leading size-1 dims of the value
+        if lead:
+            v = v.reshape(v.shape[lead:])
+    apply_inplace(INDEX_PUT, x, v, key=key, accumulate=False)
 
 
 tensor_method(getitem, name="__getitem__")

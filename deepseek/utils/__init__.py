@@ -1,0 +1,3 @@
+"""``deepseek.utils``: data loading and checkpointing."""
+
+from . import data  # noqa: F401
