@@ -99,10 +99,6 @@ def tensor_method(fn: Callable = None, *, name: Optional[str] = None):
     return mark(fn) if fn is not None else mark
 
 
-# The dispatch hooks later layers install (autocast policy, tracer); None when off.
-HOOKS: dict[str, Optional[Callable]] = {"autocast": None, "trace": None}
-
-
 def apply(op: OpDef, *args: Any, **attrs: Any) -> Tensor:
     """Run ``op`` on tensors (or constant arrays) and record it for autograd when needed."""
     try:

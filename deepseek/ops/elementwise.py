@@ -185,7 +185,7 @@ ERF, erf, erf_ = _unary("erf", _erf, "math.erf({0})",
                         lambda c, g: (g * (-c.inputs[0].square()).exp() * (2 / math.sqrt(math.pi)),))
 ERFC, erfc, erfc_ = _unary("erfc", lambda x: 1 - _erf(x), "math.erfc({0})",
                            lambda c, g: (g * (-c.inputs[0].square()).exp() * (-2 / math.sqrt(math.pi)),))
-ERFINV, erfinv, erfinv_ = _unary("erfinv", _erfinv, "_special.erfinv_scalar({0})",
+ERFINV, erfinv, erfinv_ = _unary("erfinv", _erfinv, "_scalar.erfinv({0})",
                                  lambda c, g: (g * c.out.square().exp() * (math.sqrt(math.pi) / 2),),
                                  save_output=True, quiet=True)
 FLOOR, floor, floor_ = _unary("floor", np.floor, "math.floor({0})", _zero_vjp, to_float=False)
@@ -217,7 +217,7 @@ def _round_forward(xp: Any, x: Any, decimals: int = 0) -> Any:
 
 
 ROUND = defop("round", _round_forward, _same, _zero_vjp, kind="elementwise",
-              expr="round({0})", save_inputs=False)
+              expr="round({0}, {decimals})", save_inputs=False)
 
 
 @tensor_method
@@ -259,7 +259,8 @@ def _logit_vjp(ctx: Any, g: Tensor) -> tuple:
 
 
 LOGIT = defop("logit", _quiet(_upcast_lowp(_logit_forward)), _same, _logit_vjp,
-              kind="elementwise", expr="math.log({0} / (1.0 - {0}))")
+              kind="elementwise",
+              expr="math.log(_scalar.clamp({0}, {eps}) / (1.0 - _scalar.clamp({0}, {eps})))")
 
 
 @tensor_method
@@ -291,7 +292,7 @@ def _dt_finfo(d: np.dtype) -> Any:
 
 NAN_TO_NUM = defop("nan_to_num", _nan_to_num_forward, _same,
                    lambda c, g: (g * c.inputs[0].isfinite(),), kind="elementwise",
-                   expr="_nan_to_num({0})")
+                   expr="_scalar.nan_to_num({0}, {nan}, {posinf}, {neginf})")
 
 
 @tensor_method

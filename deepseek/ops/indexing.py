@@ -8,7 +8,7 @@ import numpy as np
 
 from .._errors import op_error
 from ..tensor import Tensor
-from ._common import BOOL, INT64, cast, require_tensor, wrap_dim
+from ._common import BOOL, INT64, LOWP, cast, is_float, require_tensor, wrap_dim
 from ._opdef import apply, apply_inplace, defop, tensor_method
 
 
@@ -374,3 +374,354 @@ def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
             return (out.reshape(-1),)
         return tuple(out[:, i] for i in range(input.ndim))
     return out
+
+
+# ---------------------------------------------------------------- index_select / index_add …
+def _dim_key(op: str, x: Tensor, dim: int, index: Any) -> tuple:
+    """The key ``(:, …, :, index)`` that indexes dim ``dim`` of ``x`` with a 1-d index."""
+    d = wrap_dim(op, dim, x.ndim)
+    index = require_tensor(op, index, "index")
+    if index.ndim > 1:
+        raise op_error(IndexError, op, f"{op}(): Index is supposed to be a vector", index._data)
+    if index._data.dtype.kind not in "iu":
+        raise op_error(RuntimeError, op, f"{op}(): Expected dtype int32/int64 for index",
+                       index._data)
+    idx = index._data.reshape(-1).astype(INT64)
+    n = x.shape[d] if x.ndim else 1
+    if idx.size and (idx.max() >= n or idx.min() < -n):
+        raise op_error(IndexError, op, f"index out of range in self: index "
+                       f"{int(idx.max() if idx.max() >= n else idx.min())} for dim {d} of size "
+                       f"{n}", x._data)
+    return (slice(None),) * d + (idx % max(n, 1),)
+
+
+@tensor_method
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    """The entries of ``input`` at ``index`` (1-d) along ``dim``."""
+    x = require_tensor("index_select", input)
+    return apply(INDEX, x, key=_dim_key("index_select", x, dim, index))
+
+
+def _index_update(op: str, x: Tensor, dim: int, index: Any, values: Any, accumulate: bool,
+                  inplace: bool) -> Tensor:
+    key = _dim_key(op, x, dim, index)
+    if isinstance(values, Tensor) and values.ndim and op.startswith(("index_add", "index_copy")):
+        want = _getitem_meta(x._data, key)[0]
+        if tuple(values.shape) != want:
+            raise op_error(RuntimeError, op, f"source shape {list(values.shape)} must be self's "
+                           f"shape with dim {len(key) - 1} resized to the number of indices "
+                           f"{list(want)}", x._data, values._data)
+    values = cast(values, x._data.dtype)
+    if inplace:
+        return apply_inplace(INDEX_PUT, x, values, key=key, accumulate=accumulate)
+    return apply(INDEX_PUT, x, values, key=key, accumulate=accumulate)
+
+
+def _fill_value(op: str, value: Any) -> Any:
+    if isinstance(value, Tensor) and value.ndim:
+        raise op_error(RuntimeError, op, f"{op} only supports a 0-dimensional value tensor, but "
+                       f"got tensor with {value.ndim} dimension(s).", value._data)
+    return value
+
+
+@tensor_method
+def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: Any = 1) -> Tensor:
+    """Add ``alpha * source`` into a copy of ``input`` at ``index`` along ``dim`` (duplicates
+    accumulate)."""
+    src = source if alpha == 1 else source * alpha
+    return _index_update("index_add", require_tensor("index_add", input), dim, index, src, True,
+                         False)
+
+
+@tensor_method
+def index_add_(self: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha: Any = 1) -> Tensor:
+    """In-place :func:`index_add`."""
+    src = source if alpha == 1 else source * alpha
+    return _index_update("index_add_", self, dim, index, src, True, True)
+
+
+@tensor_method
+def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
+    """A copy of ``input`` whose slices at ``index`` along ``dim`` are replaced by ``source``."""
+    return _index_update("index_copy", require_tensor("index_copy", input), dim, index, source,
+                         False, False)
+
+
+@tensor_method
+def index_copy_(self: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
+    """In-place :func:`index_copy`."""
+    return _index_update("index_copy_", self, dim, index, source, False, True)
+
+
+@tensor_method
+def index_fill(input: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
+    """A copy of ``input`` filled with ``value`` (a number or 0-d tensor) at ``index``."""
+    return _index_update("index_fill", require_tensor("index_fill", input), dim, index,
+                         _fill_value("index_fill", value), False, False)
+
+
+@tensor_method
+def index_fill_(self: Tensor, dim: int, index: Tensor, value: Any) -> Tensor:
+    """In-place :func:`index_fill`."""
+    return _index_update("index_fill_", self, dim, index, _fill_value("index_fill_", value),
+                         False, True)
+
+
+# ---------------------------------------------------------------- scatter / scatter_reduce
+def _scatter_meta(x: Any, index: Any, src: Any, dim: int, **attrs: Any) -> tuple:
+    if index.ndim != x.ndim:
+        raise op_error(RuntimeError, "scatter", "Index tensor must have the same number of "
+                       "dimensions as self tensor", x, index, src)
+    if src.ndim and src.ndim != x.ndim:
+        raise op_error(RuntimeError, "scatter", "Index tensor must have the same number of "
+                       "dimensions as src tensor", x, index, src)
+    for d, n in enumerate(index.shape):
+        if (src.ndim and n > src.shape[d]) or (d != dim and n > x.shape[d]):
+            raise op_error(RuntimeError, "scatter", f"Expected index {list(index.shape)} to be "
+                           f"smaller than self {list(x.shape)} apart from dimension {dim} and to "
+                           f"be smaller size than src {list(src.shape)}", x, index, src)
+    return x.shape, x.dtype
+
+
+def _scatter_key(xp: Any, op: str, x: Any, index: Any, src: Any, dim: int) -> tuple:
+    """``(key, src)``: the positions ``index`` names and the part of ``src`` that goes there."""
+    if index.max() >= x.shape[dim] or index.min() < 0:
+        bad = int(index.max() if index.max() >= x.shape[dim] else index.min())
+        raise op_error(RuntimeError, op, f"index {bad} is out of bounds for dimension {dim} with "
+                       f"size {x.shape[dim]}", x, index)
+    if src.ndim:
+        src = src[tuple(slice(n) for n in index.shape)]
+    return _full_index(xp, index, dim), src
+
+
+def _scatter_forward(xp: Any, x: Any, index: Any, src: Any, dim: int) -> Any:
+    out = x.copy()
+    if index.size:
+        key, src = _scatter_key(xp, "scatter", x, index, src, dim)
+        out[key] = src  # duplicates: the last write wins (PyTorch leaves it unspecified)
+    return out
+
+
+def _scatter_vjp(ctx: Any, g: Tensor) -> tuple:
+    _, index, _ = ctx.inputs
+    dim = ctx.attrs["dim"]
+    gx = apply(SCATTER, g, index, g.new_zeros(()), dim=dim) if ctx.needs_input_grad[0] else None
+    gsrc = None
+    if ctx.needs_input_grad[2]:
+        gsrc = gather(g, dim, index)
+        if len(ctx.shapes[2]) and gsrc.shape != ctx.shapes[2]:
+            gsrc = pad_to(gsrc, ctx.shapes[2])
+    return gx, None, gsrc
+
+
+SCATTER = defop("scatter", _scatter_forward, _scatter_meta, _scatter_vjp)
+
+_REDUCE_UFUNC = {"sum": "add", "mean": "add", "prod": "multiply", "amax": "maximum",
+                 "amin": "minimum"}
+
+
+def _identity(reduce: str, dtype: np.dtype) -> Any:
+    if reduce in ("sum", "mean"):
+        return 0
+    if reduce == "prod":
+        return 1
+    info = np.finfo(dtype) if dtype.kind == "f" else np.iinfo(dtype)
+    big = np.inf if dtype.kind == "f" else info.max
+    return -big if reduce == "amax" and dtype.kind == "f" else (
+        info.min if reduce == "amax" else big)
+
+
+def _scatter_reduce_forward(xp: Any, x: Any, index: Any, src: Any, dim: int, reduce: str,
+                            include_self: bool) -> Any:
+    dtype = x.dtype
+    if dtype in LOWP:
+        x, src = x.astype(np.float32), src.astype(np.float32)
+    out = x.copy()
+    if not index.size:
+        return out
+    key, src = _scatter_key(xp, "scatter_reduce", x, index, src, dim)
+    if not include_self:
+        out[key] = _identity(reduce, out.dtype)
+    getattr(xp, _REDUCE_UFUNC[reduce]).at(out, key, src)
+    if reduce == "mean":
+        count = xp.full(x.shape, int(include_self), dtype=INT64)
+        xp.add.at(count, key, 1)
+        count = xp.maximum(count, 1)
+        out = out / count if out.dtype.kind == "f" else xp.floor_divide(out, count)
+    return out.astype(dtype, copy=False)
+
+
+def _scatter_reduce_vjp(ctx: Any, g: Tensor) -> tuple:
+    x, index, src = ctx.inputs
+    out = ctx.out
+    dim, reduce, include_self = ctx.attrs["dim"], ctx.attrs["reduce"], ctx.attrs["include_self"]
+
+    def unscattered(t: Tensor) -> Tensor:  # t with the scattered positions zeroed
+        return apply(SCATTER, t, index, t.new_zeros(()), dim=dim)
+
+    if reduce in ("sum", "mean"):
+        if reduce == "mean":
+            ones = g.new_ones(index.shape)
+            count = apply(SCATTER_ADD, g.new_full(x.shape, float(include_self)), index, ones,
+                          dim=dim)
+            g = g / count.clamp(min=1)
+        gx = g if include_self else unscattered(g)
+        gsrc = gather(g, dim, index)
+    elif reduce == "prod":  # zero-free inputs: the product divided by the factor
+        gx = g * out / x if include_self else unscattered(g)
+        gsrc = gather(g * out, dim, index) / src[tuple(slice(n) for n in index.shape)]
+    else:  # amax/amin: the gradient is shared evenly among the elements equal to the result
+        hit_x = (x == out).to(g.dtype)
+        if not include_self:
+            hit_x = unscattered(hit_x)
+        src_part = src[tuple(slice(n) for n in index.shape)]
+        hit_src = (src_part == gather(out, dim, index)).to(g.dtype)
+        share = g / apply(SCATTER_ADD, hit_x, index, hit_src, dim=dim)
+        gx = share * hit_x
+        gsrc = gather(share, dim, index) * hit_src
+    if gsrc.shape != ctx.shapes[2]:
+        gsrc = pad_to(gsrc, ctx.shapes[2])
+    return gx, None, gsrc
+
+
+SCATTER_REDUCE = defop("scatter_reduce", _scatter_reduce_forward, _scatter_meta,
+                       _scatter_reduce_vjp, save_output=True)
+
+
+def _scatter_args(op: str, x: Tensor, dim: int, index: Any, src: Any, value: Any) -> tuple:
+    index = _index_tensor(op, index)
+    if src is None and value is None:
+        raise op_error(TypeError, op, "expected a src tensor or a value")
+    if src is None or not isinstance(src, Tensor):
+        src = cast(value if src is None else src, x._data.dtype)
+    else:
+        src = cast(src, x._data.dtype)
+    return wrap_dim(op, dim, x.ndim), index, src
+
+
+def _check_reduce(op: str, reduce: str, allowed: tuple) -> None:
+    if reduce not in allowed:
+        raise op_error(RuntimeError, op, f"reduce argument must be one of {allowed}, got "
+                       f"{reduce!r}")
+
+
+def _scatter(op: str, x: Tensor, dim: int, index: Any, src: Any, value: Any, reduce: Any,
+             inplace: bool) -> Tensor:
+    d, index, src = _scatter_args(op, x, dim, index, src, value)
+    run = apply_inplace if inplace else apply
+    if reduce is None:
+        return run(SCATTER, x, index, src, dim=d)
+    _check_reduce(op, reduce, ("add", "multiply"))
+    if not isinstance(src, Tensor) or not src.ndim:
+        src = x.new_full(index.shape, float(np.asarray(src)) if is_float(x._data.dtype)
+                         else np.asarray(src).item())
+    return run(SCATTER_REDUCE, x, index, src, dim=d, reduce="sum" if reduce == "add" else "prod",
+               include_self=True)
+
+
+@tensor_method
+def scatter(input: Tensor, dim: int, index: Tensor, src: Any = None, value: Any = None, *,
+            reduce: Optional[str] = None) -> Tensor:
+    """A copy of ``input`` with ``src`` (a tensor, or the number ``value``) written at ``index``
+    along ``dim``; ``reduce='add'``/``'multiply'`` combines instead of overwriting."""
+    return _scatter("scatter", require_tensor("scatter", input), dim, index, src, value, reduce,
+                    False)
+
+
+@tensor_method
+def scatter_(self: Tensor, dim: int, index: Tensor, src: Any = None, value: Any = None, *,
+             reduce: Optional[str] = None) -> Tensor:
+    """In-place :func:`scatter`."""
+    return _scatter("scatter_", self, dim, index, src, value, reduce, True)
+
+
+def _scatter_reduce(op: str, x: Tensor, dim: int, index: Any, src: Tensor, reduce: str,
+                    include_self: bool, inplace: bool) -> Tensor:
+    _check_reduce(op, reduce, tuple(_REDUCE_UFUNC))
+    d, index, src = _scatter_args(op, x, dim, index, require_tensor(op, src, "src"), None)
+    run = apply_inplace if inplace else apply
+    return run(SCATTER_REDUCE, x, index, src, dim=d, reduce=reduce,
+               include_self=bool(include_self))
+
+
+@tensor_method
+def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
+                   include_self: bool = True) -> Tensor:
+    """Reduce ``src`` into a copy of ``input`` at ``index`` along ``dim`` with ``reduce``
+    (``'sum'``, ``'prod'``, ``'mean'``, ``'amax'``, ``'amin'``); ``include_self=False`` leaves
+    the old values of the written positions out."""
+    return _scatter_reduce("scatter_reduce", require_tensor("scatter_reduce", input), dim, index,
+                           src, reduce, include_self, False)
+
+
+@tensor_method
+def scatter_reduce_(self: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
+                    include_self: bool = True) -> Tensor:
+    """In-place :func:`scatter_reduce`."""
+    return _scatter_reduce("scatter_reduce_", self, dim, index, src, reduce, include_self, True)
+
+
+# ---------------------------------------------------------------- masks
+def _mask_key(op: str, x: Tensor, mask: Any, inplace: bool) -> tuple:
+    """``(x, key)`` with the mask broadcast against ``x`` (``x`` expanded when out of place)."""
+    mask = require_tensor(op, mask, "mask")
+    if mask._data.dtype != BOOL:
+        raise op_error(RuntimeError, op, f"{op} only supports boolean masks, but got mask with "
+                       f"dtype {mask.dtype.name}", mask._data)
+    from ._common import broadcast_shapes
+
+    shape = broadcast_shapes(op, x._data, mask._data)
+    if shape != x._data.shape:
+        if inplace:
+            raise op_error(RuntimeError, op, f"the mask {list(mask.shape)} must be broadcastable "
+                           f"to self's shape {list(x.shape)}", x._data, mask._data)
+        x = x.expand(shape)
+    return x, (np.broadcast_to(mask._data, shape),)
+
+
+@tensor_method
+def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
+    """A copy of ``input`` with ``value`` (number or 0-d tensor) where ``mask`` is True."""
+    x, key = _mask_key("masked_fill", require_tensor("masked_fill", input), mask, False)
+    value = cast(_fill_value("masked_fill", value), x._data.dtype)
+    return apply(INDEX_PUT, x, value, key=key, accumulate=False)
+
+
+@tensor_method
+def masked_fill_(self: Tensor, mask: Tensor, value: Any) -> Tensor:
+    """In-place :func:`masked_fill`."""
+    x, key = _mask_key("masked_fill_", self, mask, True)
+    value = cast(_fill_value("masked_fill_", value), x._data.dtype)
+    return apply_inplace(INDEX_PUT, x, value, key=key, accumulate=False)
+
+
+@tensor_method
+def masked_select(input: Tensor, mask: Tensor) -> Tensor:
+    """The 1-d tensor of the entries of ``input`` where ``mask`` (broadcast) is True."""
+    x, key = _mask_key("masked_select", require_tensor("masked_select", input), mask, False)
+    return apply(INDEX, x, key=key)
+
+
+def _masked_scatter(op: str, x: Tensor, mask: Tensor, source: Tensor, inplace: bool) -> Tensor:
+    x, key = _mask_key(op, x, mask, inplace)
+    source = require_tensor(op, source, "source")
+    n = int(np.count_nonzero(key[0]))
+    if source.numel() < n:
+        raise op_error(RuntimeError, op, f"Number of elements of source < number of ones in mask "
+                       f"({source.numel()} < {n})", x._data, source._data)
+    values = cast(source, x._data.dtype).reshape(-1)[:n]
+    return (apply_inplace if inplace else apply)(INDEX_PUT, x, values, key=key, accumulate=False)
+
+
+@tensor_method
+def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    """A copy of ``input`` where the True positions of ``mask`` take consecutive elements of
+    ``source``."""
+    return _masked_scatter("masked_scatter", require_tensor("masked_scatter", input), mask,
+                           source, False)
+
+
+@tensor_method
+def masked_scatter_(self: Tensor, mask: Tensor, source: Tensor) -> Tensor:
+    """In-place :func:`masked_scatter`."""
+    return _masked_scatter("masked_scatter_", self, mask, source, True)
