@@ -32,7 +32,16 @@ from .ops.movement import (as_strided, broadcast_shapes, broadcast_tensors, broa
                            moveaxis, narrow, permute, reshape, split, squeeze, stack, swapaxes,
                            swapdims, t, transpose, unbind, unflatten, unsqueeze, vstack)
 from .ops.indexing import gather, index_put, nonzero, scatter_add, take_along_dim
+from .ops.movement import (atleast_1d, atleast_2d, atleast_3d, column_stack, diag, diag_embed,  # h2
+                           diagonal, diagonal_scatter, dstack, meshgrid, repeat_interleave, roll,
+                           row_stack, select, tile, tril, triu)
+from .ops.indexing import (argsort, index_add, index_copy, index_fill, index_select,  # h2
+                           masked_fill, masked_scatter, masked_select, scatter,
+                           scatter_reduce, sort, topk, unique, unique_consecutive)
 from .ops.linalg import (addmm, addmv, baddbmm, bmm, dot, ger, matmul, mm, mv, outer)
+from .ops.reduce import (aminmax, cumprod, kthvalue, logcumsumexp, median, nanmean,  # reductions
+                         nanmedian, nansum, norm)
+from .ops.linalg import addbmm, addr, einsum, kron, tensordot, vdot  # linear algebra
 from .ops._opdef import REGISTRY as _REGISTRY
 # ds-level names of the nn primitives (each module's __all__)
 from .ops.activation import *  # noqa: F401,F403
@@ -43,6 +52,7 @@ from .ops.normalization import *  # noqa: F401,F403
 from .ops.pool import *  # noqa: F401,F403
 from . import autograd, linalg, nn, optim, utils  # noqa: F401
 from .serialization import load, save  # noqa: F401
+from ._format import get_printoptions, set_printoptions  # printing
 from ._custom_op import CustomOperator, operator, register_operator  # custom primitives
 
 bool = _dtypes.bool_

@@ -348,8 +348,8 @@ def cpu(self: Tensor, memory_format: Any = None) -> Tensor:
     return to(self, CPU)
 
 
-@tensor_method
-def type(self: Tensor, dtype: Any = None, non_blocking: bool = False) -> Any:
+@tensor_method(name="type")
+def tensor_type(self: Tensor, dtype: Any = None, non_blocking: bool = False) -> Any:
     """With no argument, PyTorch's type string (``'torch.FloatTensor'``); else a cast."""
     if dtype is None:
         names = {"float32": "Float", "float64": "Double", "float16": "Half",

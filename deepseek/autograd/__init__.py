@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
+import numpy as np
+
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                         set_grad_enabled)
 from .graph import Node, run_backward
@@ -37,7 +39,7 @@ def _make_grads(outputs: list, grad_outputs: Optional[list], create_graph: bool)
             if not out.is_floating_point():
                 raise RuntimeError("grad can be implicitly created only for real scalar outputs "
                                    f"but got {out.dtype.name}")
-            g = Tensor._wrap(out._data.dtype.type(1) * (out._data * 0 + 1), out._device)
+            g = Tensor._wrap(np.ones_like(out._data), out._device)  # 1 even if out is nan
         elif not isinstance(g, Tensor):
             from .._creation import tensor
 

@@ -238,7 +238,7 @@ def _record(cls: type, ctx: FunctionCtx, args: tuple, outs: list) -> None:
     saved = ctx._to_save
     node._saved = saved
     node._versions = tuple(0 if t is None else t._version_box[0] for t in saved)
-    ctx._node = node
+    ctx._node, ctx._to_save = node, ()  # the node holds them now, and frees them
     for i, o in enumerate(diff):
         if len(diff) == 1:
             o.grad_fn = node

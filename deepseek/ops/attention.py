@@ -1,5 +1,199 @@
-"""placeholder: filled in by its owner"""
+"""The transformer's primitives: scaled dot-product attention (softmax recomputed in a
+hand-written backward) and the embedding lookup (its gradient a scatter-add into the table)."""
 
 from __future__ import annotations
 
-__all__: list = []
+import math
+from types import SimpleNamespace
+from typing import Any, Optional
+
+import numpy as np
+
+from .._errors import op_error
+from ..tensor import Tensor
+from ._common import BOOL, LOWP, broadcast_shapes, is_float, require_tensor
+from ._opdef import apply, defop
+from .elementwise import where
+
+__all__ = ["embedding"]
+
+_F32 = np.dtype(np.float32)
+
+
+# ---------------------------------------------------------------- scaled dot-product attention
+def _spec(shape: tuple) -> Any:
+    """A shape-only stand-in for broadcast checks (allocates nothing)."""
+    return SimpleNamespace(shape=shape, dtype=BOOL)
+
+
+def _batch(shape: tuple) -> Any:
+    return _spec(shape[:-2] + (1, 1))
+
+
+def _sdpa_meta(q: Any, k: Any, v: Any, bias: Any, drop: Any, *, scale: float) -> tuple:
+    if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
+        raise op_error(RuntimeError, "scaled_dot_product_attention", "Expected query, key, and "
+                       "value to all be at least 2 dimensional, but got query.dim: "
+                       f"{q.ndim} key.dim: {k.ndim} and value.dim: {v.ndim} instead.", q, k, v)
+    if not q.dtype == k.dtype == v.dtype:
+        raise op_error(RuntimeError, "scaled_dot_product_attention", "Expected query, key, and "
+                       "value to have the same dtype", q, k, v)
+    if k.shape[-1] != q.shape[-1] or k.shape[-2] != v.shape[-2]:
+        raise op_error(RuntimeError, "scaled_dot_product_attention", "key must have query's "
+                       "embedding size and value's sequence length", q, k, v)
+    batch = broadcast_shapes("scaled_dot_product_attention", _batch(q.shape), _batch(k.shape),
+                             _batch(v.shape))[:-2]
+    scores = batch + (q.shape[-2], k.shape[-2])
+    broadcast_shapes("scaled_dot_product_attention", _spec(scores), bias, drop)
+    return batch + (q.shape[-2], v.shape[-1]), q.dtype
+
+
+def _softmax_rows(xp: Any, s: Any) -> Any:
+    """Softmax over the last dim; a row masked everywhere (all -inf) gives zeros, as PyTorch."""
+    m = s.max(axis=-1, keepdims=True)
+    e = xp.exp(s - xp.where(xp.isfinite(m), m, 0))
+    z = e.sum(axis=-1, keepdims=True)
+    return e / xp.where(z == 0, 1, z)
+
+
+def _sdpa_forward(xp: Any, q: Any, k: Any, v: Any, bias: Any, drop: Any, *, scale: float) -> Any:
+    if q.dtype in LOWP:  # PyTorch's CPU kernels accumulate low precision in float32
+        q, k, v = (a.astype(_F32) for a in (q, k, v))
+    with np.errstate(all="ignore"):
+        p = _softmax_rows(xp, xp.matmul(q, xp.swapaxes(k, -1, -2)) * scale + bias)
+    return xp.matmul(p * drop, v)
+
+
+def _sdpa_vjp(ctx: Any, g: Tensor) -> tuple:
+    q, k, v, bias, drop = ctx.inputs
+    scale = ctx.attrs["scale"]
+    s = (q @ k.mT) * scale + bias
+    with np.errstate(all="ignore"):
+        m = s._data.max(axis=-1, keepdims=True)
+    e = (s - Tensor._wrap(np.where(np.isfinite(m), m, 0).astype(m.dtype))).exp()
+    z = e.sum(-1, keepdim=True)
+    p = e / where(z == 0, 1.0, z)
+    need = ctx.needs_input_grad
+    grad_v = (p * drop).mT @ g if need[2] else None
+    grad_p = (g @ v.mT) * drop
+    grad_s = p * (grad_p - (grad_p * p).sum(-1, keepdim=True))
+    grad_q = (grad_s @ k) * scale if need[0] else None
+    grad_k = (grad_s.mT @ q) * scale if need[1] else None
+    return grad_q, grad_k, grad_v, (grad_s if need[3] else None), None
+
+
+SDPA = defop("scaled_dot_product_attention", _sdpa_forward, _sdpa_meta, _sdpa_vjp, amp="lower",
+             doc="softmax(q k^T * scale + bias) * drop @ v over the last two dims.")
+
+
+def _repeat_heads(x: Tensor, n_heads: int) -> Tensor:
+    """Key/value heads (dim -3) repeated to ``n_heads``, each head ``n_heads / h`` times."""
+    h = x.shape[-3]
+    if h == n_heads:
+        return x
+    if h == 0 or n_heads % h:
+        raise op_error(RuntimeError, "scaled_dot_product_attention", "Number of heads in key and "
+                       "value must divide the number of heads in query", x._data)
+    shape = x.shape[:-3] + (h, n_heads // h) + x.shape[-2:]
+    return x.unsqueeze(-3).expand(shape).reshape(x.shape[:-3] + (n_heads,) + x.shape[-2:])
+
+
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
+                                 attn_mask: Optional[Tensor] = None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale: Optional[float] = None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """``softmax(query @ key^T * scale + mask) @ value`` over arbitrary leading batch dims.
+
+    Args:
+        query: ``(..., L, E)``; key: ``(..., S, E)``; value: ``(..., S, Ev)``.
+        attn_mask: broadcastable to ``(..., L, S)``; bool (True = attend) or float (added).
+        dropout_p: dropout on the attention weights, drawn from the default generator.
+        is_causal: attend to positions ``j <= i`` only (top-left aligned when L != S).
+        scale: defaults to ``1 / sqrt(E)``.
+        enable_gqa: key/value may have fewer heads (dim -3) than query; they are repeated.
+
+    Shape:
+        Output: ``(..., L, Ev)``.
+
+    Example:
+        >>> q = ds.randn(2, 4, 8, 16)
+        >>> out = scaled_dot_product_attention(q, q, q, is_causal=True)
+    """
+    name = "scaled_dot_product_attention"
+    q, k, v = (require_tensor(name, x, n) for x, n in ((query, "query"), (key, "key"),
+                                                         (value, "value")))
+    if q.ndim >= 3 and enable_gqa:
+        k, v = _repeat_heads(k, q.shape[-3]), _repeat_heads(v, q.shape[-3])
+    L, S = q.shape[-2] if q.ndim >= 2 else 0, k.shape[-2] if k.ndim >= 2 else 0
+    dtype = q._data.dtype
+    if is_causal:
+        if attn_mask is not None:
+            raise op_error(RuntimeError, name, "_scaled_dot_product_attention: Explicit "
+                           "attn_mask should not be set when is_causal=True")
+        attn_mask = Tensor._wrap(np.tril(np.ones((L, S), BOOL)))
+    if attn_mask is None:
+        bias = Tensor._wrap(np.zeros((), dtype))
+    elif attn_mask._data.dtype == BOOL:
+        bias = Tensor._wrap(np.where(attn_mask._data, 0, -np.inf).astype(dtype))
+    else:
+        bias = attn_mask if attn_mask._data.dtype == dtype else attn_mask.to(q.dtype)
+    drop = Tensor._wrap(np.ones((), dtype))
+    if dropout_p > 0:
+        from ..random import default_generator
+
+        shape = broadcast_shapes(name, _batch(q.shape), _batch(k.shape))[:-2] + (L, S)
+        keep = default_generator.np.random(shape, dtype=np.float32) >= dropout_p
+        drop = Tensor._wrap((keep / (1 - dropout_p)).astype(dtype))
+    if not is_float(dtype):
+        raise op_error(RuntimeError, name, "expected floating-point query, key and value",
+                       q._data, k._data, v._data)
+    s = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
+    return apply(SDPA, q, k, v, bias, drop, scale=s)
+
+
+# ---------------------------------------------------------------- embedding
+def _embedding_meta(weight: Any, indices: Any, *, padding_idx: int,
+                    scale_grad_by_freq: bool) -> tuple:
+    if indices.dtype.kind not in "iu":
+        raise op_error(RuntimeError, "embedding", "Expected tensor for argument #1 'indices' to "
+                       "have one of the following scalar types: Long, Int; but got "
+                       f"{indices.dtype} instead", weight, indices)
+    if weight.ndim != 2:
+        raise op_error(RuntimeError, "embedding", "'weight' must be 2-D", weight, indices)
+    return indices.shape + weight.shape[1:], weight.dtype
+
+
+def _embedding_vjp(ctx: Any, g: Tensor) -> tuple:
+    _, indices = ctx.inputs
+    n, dim = ctx.shapes[0]
+    idx = indices._data.reshape(-1)
+    g = g.reshape(-1, dim)
+    pad = ctx.attrs["padding_idx"]
+    if pad >= 0:
+        g = g * Tensor._wrap((idx != pad)[:, None].astype(g._data.dtype))
+    if ctx.attrs["scale_grad_by_freq"]:
+        counts = np.bincount(idx, minlength=n)[idx]
+        g = g / Tensor._wrap(counts[:, None].astype(g._data.dtype))
+    index = Tensor._wrap(np.broadcast_to(idx[:, None], g.shape))
+    return g.new_zeros((n, dim)).scatter_add(0, index, g), None
+
+
+EMBEDDING = defop("embedding", lambda xp, w, i, **attrs: xp.take(w, i, axis=0), _embedding_meta,
+                  _embedding_vjp, doc="Rows of the table ``weight`` at ``indices``.")
+
+
+def embedding(weight: Tensor, indices: Tensor, padding_idx: int = -1,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Rows of ``weight`` ``(num_embeddings, dim)`` at ``indices`` (any shape).
+
+    The row ``padding_idx`` (when >= 0) gets no gradient; ``scale_grad_by_freq`` divides each
+    row's gradient by how often it occurs in ``indices``.
+    """
+    w = require_tensor("embedding", weight, "weight")
+    idx = require_tensor("embedding", indices, "indices")
+    d = idx._data
+    if d.size and d.dtype.kind in "iu" and w.ndim == 2 and (
+            d.min() < 0 or d.max() >= w.shape[0]):
+        raise op_error(IndexError, "embedding", "index out of range in self", w._data, d)
+    return apply(EMBEDDING, w, idx, padding_idx=int(padding_idx),
+                 scale_grad_by_freq=bool(scale_grad_by_freq))

@@ -40,6 +40,8 @@ def _size(shape: tuple) -> str:
 def reduction_mode(op: str, reduction: str, size_average: Any = None, reduce: Any = None) -> str:
     """``reduction``, or the mode the legacy ``size_average``/``reduce`` flags ask for."""
     if size_average is not None or reduce is not None:
+        warnings.warn("size_average and reduce args will be deprecated, please use "
+                      "reduction='mean' instead.", stacklevel=3)
         size_average = True if size_average is None else size_average
         reduce = True if reduce is None else reduce
         reduction = "none" if not reduce else ("mean" if size_average else "sum")
@@ -139,10 +141,15 @@ def _class_loss_vjp(ctx: Any, g: Tensor) -> tuple:
     elif reduction == "mean":
         g = g / float(divisor)
     grad_logp = Tensor._wrap(-a) * g
-    logp = xc - xc.logsumexp(1, keepdim=True) if attrs["logits"] else xc
-    grad_x = grad_logp
+    grad_x, logp = grad_logp, xc
     if attrs["logits"]:
-        grad_x = grad_logp - logp.exp() * grad_logp.sum(1, keepdim=True)
+        # shifted by the (constant) row max, as the forward, so float32 keeps its precision
+        m = xc._data.max(axis=1, keepdims=True)
+        shifted = xc - Tensor._wrap(np.where(np.isfinite(m), m, 0))
+        e = shifted.exp()
+        total = e.sum(1, keepdim=True)
+        grad_x = grad_logp - (e / total) * grad_logp.sum(1, keepdim=True)
+        logp = shifted - total.log()
     grad_target = None
     if ctx.needs_input_grad[1]:  # class probabilities: d loss / d target
         wshape = (1, -1) + (1,) * (x.ndim - 2)

@@ -11,7 +11,7 @@ from .._errors import op_error
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
 from ._common import require_tensor, wrap_dim
-from ._opdef import _record, apply, defop, tensor_method
+from ._opdef import _record, apply, apply_inplace, defop, tensor_method
 
 _prod = np.prod
 
@@ -306,10 +306,17 @@ def _as_strided_meta(x: Any, size: tuple, stride: tuple, offset: int) -> tuple:
 
 
 def _as_strided_vjp(ctx: Any, g: Tensor) -> tuple:
-    zeros = g.new_zeros(ctx.shapes[0])
+    from .indexing import INDEX_PUT
+
+    # overlapping windows read an element several times, so its gradient is a sum: add the
+    # gradient into the flat storage at every position the view reads
     a = ctx.attrs
-    return (apply(AS_STRIDED_SCATTER, zeros, g, size=a["size"], stride=a["stride"],
-                  offset=a["offset"]),)
+    where = np.full(a["size"], a["offset"], dtype=np.int64)
+    for d, (n, s) in enumerate(zip(a["size"], a["stride"])):
+        where = where + (np.arange(n) * s).reshape((n,) + (1,) * (len(a["size"]) - d - 1))
+    flat = g.new_zeros(int(_prod(ctx.shapes[0])))
+    flat = apply(INDEX_PUT, flat, g, key=(where,), accumulate=True)
+    return (reshape(flat, ctx.shapes[0]),)
 
 
 AS_STRIDED = defop("as_strided", _as_strided_forward, _as_strided_meta, _as_strided_vjp,
@@ -478,12 +485,64 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return cat([unsqueeze(t, d) for t in tensors], d)
 
 
+def _tensor_list(op: str, tensors: tuple) -> tuple:
+    """``f(a, b)`` and ``f([a, b])`` both mean the tensors a, b."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    return tuple(require_tensor(op, t, "tensors") for t in tensors)
+
+
+def _at_least(op: str, tensors: tuple, shape_of: Any) -> Any:
+    """One tensor for one tensor argument, else a tuple; each viewed as ``shape_of(shape)``."""
+    ts = tuple(view(t, shape_of(t.shape)) for t in _tensor_list(op, tensors))
+    return ts[0] if len(tensors) == 1 and isinstance(tensors[0], Tensor) else ts
+
+
+def atleast_1d(*tensors: Tensor) -> Any:
+    """Each tensor viewed with at least 1 dim (0-d becomes shape (1,))."""
+    return _at_least("atleast_1d", tensors, lambda s: s if len(s) >= 1 else (1,))
+
+
+def atleast_2d(*tensors: Tensor) -> Any:
+    """Each tensor viewed with at least 2 dims (a 1-d tensor becomes a row)."""
+    return _at_least("atleast_2d", tensors, lambda s: s if len(s) >= 2 else (1,) * (2 - len(s)) + s)
+
+
+def atleast_3d(*tensors: Tensor) -> Any:
+    """Each tensor viewed with at least 3 dims: (n,) -> (1, n, 1), (m, n) -> (m, n, 1)."""
+    return _at_least("atleast_3d", tensors, lambda s: s if len(s) >= 3 else (
+        (1, 1, 1) if not s else (1,) + s + (1,) if len(s) == 1 else s + (1,)))
+
+
+def _seq_of_tensors(op: str, tensors: Sequence[Tensor]) -> tuple:
+    if isinstance(tensors, Tensor) or not len(tensors):
+        raise op_error(RuntimeError, op, f"{op} expects a non-empty TensorList")
+    return tuple(tensors)
+
+
 def hstack(tensors: Sequence[Tensor]) -> Tensor:
-    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+    """Concatenate horizontally: along dim 0 for 1-d tensors, dim 1 otherwise."""
+    ts = atleast_1d(_seq_of_tensors("hstack", tensors))
+    return cat(ts, 0 if ts[0].ndim == 1 else 1)
 
 
 def vstack(tensors: Sequence[Tensor]) -> Tensor:
-    return cat([t.reshape(1, -1) if t.ndim < 2 else t for t in tensors], 0)
+    """Concatenate vertically (dim 0) after making each tensor at least 2-d."""
+    return cat(atleast_2d(_seq_of_tensors("vstack", tensors)), 0)
+
+
+row_stack = vstack
+
+
+def dstack(tensors: Sequence[Tensor]) -> Tensor:
+    """Concatenate depthwise (dim 2) after making each tensor at least 3-d."""
+    return cat(atleast_3d(_seq_of_tensors("dstack", tensors)), 2)
+
+
+def column_stack(tensors: Sequence[Tensor]) -> Tensor:
+    """Stack as columns: 0-d and 1-d tensors become (n, 1) columns, then :func:`hstack`."""
+    ts = _seq_of_tensors("column_stack", tensors)
+    return hstack([reshape(t, (t.numel(), 1)) if t.ndim <= 1 else t for t in ts])
 
 
 @tensor_method
@@ -560,3 +619,330 @@ def flip(input: Tensor, *dims: Any) -> Tensor:
     x = require_tensor("flip", input)
     dims = _shape_arg(dims) if dims else ()
     return apply(FLIP, x, dims=tuple(wrap_dim("flip", d, x.ndim) for d in dims))
+
+
+@tensor_method
+def select(input: Tensor, dim: int, index: int) -> Tensor:
+    """The view of ``input`` at ``index`` along ``dim``, with that dim removed."""
+    x = require_tensor("select", input)
+    return x[(slice(None),) * wrap_dim("select", dim, x.ndim) + (index,)]
+
+
+# ---------------------------------------------------------------- repeats
+@tensor_method
+def repeat(input: Tensor, *sizes: Any) -> Tensor:
+    """``input`` tiled ``sizes[i]`` times along each dim (leading new dims allowed)."""
+    x = require_tensor("repeat", input)
+    sizes = _shape_arg(sizes)
+    if len(sizes) < x.ndim:
+        raise op_error(RuntimeError, "repeat", "Number of dimensions of repeat dims can not be "
+                       "smaller than number of dimensions of tensor", x._data)
+    if builtins.any(r < 0 for r in sizes):
+        raise op_error(RuntimeError, "repeat", f"Trying to create tensor with negative dimension: "
+                       f"{list(sizes)}", x._data)
+    shape = (1,) * (len(sizes) - x.ndim) + tuple(x.shape)
+    # (n0, n1) viewed as (1, n0, 1, n1), broadcast to (r0, n0, r1, n1), merged pairwise
+    pairs = builtins.sum(((1, n) for n in shape), ())
+    big = expand(reshape(x, pairs), builtins.sum(((r, n) for r, n in zip(sizes, shape)), ()))
+    return reshape(big, tuple(r * n for r, n in zip(sizes, shape)))
+
+
+@tensor_method
+def tile(input: Tensor, dims: Sequence[int]) -> Tensor:
+    """:func:`repeat`, with ``dims`` padded by leading 1s when shorter than ``input.ndim``."""
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    return repeat(input, (1,) * (input.ndim - len(dims)) + dims)
+
+
+@tensor_method
+def repeat_interleave(input: Tensor, repeats: Any = None, dim: Optional[int] = None, *,
+                      output_size: Optional[int] = None) -> Tensor:
+    """Repeat each element ``repeats`` times (an int, or one count per element) along ``dim``
+    (the flattened input when None). With a tensor alone, its counts repeat ``arange``."""
+    from .._creation import arange, tensor
+
+    if repeats is None:  # repeat_interleave(counts): the indices repeated by the counts
+        counts = require_tensor("repeat_interleave", input)
+        return repeat_interleave(arange(counts.numel(), device=counts.device), counts)
+    x = require_tensor("repeat_interleave", input)
+    if dim is None:
+        x, d = reshape(x, (-1,)), 0
+    else:
+        d = wrap_dim("repeat_interleave", dim, x.ndim)
+    if isinstance(repeats, Tensor) and repeats.numel() == 1 and repeats.ndim <= 1:
+        repeats = int(repeats.item())
+    if isinstance(repeats, (int, np.integer)):
+        if repeats < 0:
+            raise op_error(RuntimeError, "repeat_interleave", "repeats can not be negative")
+        if x.ndim == 0:
+            x = reshape(x, (1,))
+        shape = tuple(x.shape)
+        big = expand(unsqueeze(x, d + 1), shape[:d + 1] + (int(repeats),) + shape[d + 1:])
+        return reshape(big, shape[:d] + (shape[d] * int(repeats),) + shape[d + 1:])
+    counts = repeats._data if isinstance(repeats, Tensor) else np.asarray(repeats)
+    if counts.ndim != 1 or counts.shape[0] != x.shape[d]:
+        raise op_error(RuntimeError, "repeat_interleave", f"repeats must have the same size as "
+                       f"input along dim {d}, got {list(counts.shape)} repeats for size "
+                       f"{x.shape[d]}", x._data)
+    if counts.size and counts.min() < 0:
+        raise op_error(RuntimeError, "repeat_interleave", "repeats can not be negative")
+    index = np.repeat(np.arange(x.shape[d]), counts)
+    return x.index_select(d, tensor(index, device=x.device))
+
+
+@tensor_method
+def roll(input: Tensor, shifts: Any, dims: Any = None) -> Tensor:
+    """Rotate ``input`` by ``shifts`` along ``dims`` (the flattened tensor when None)."""
+    x = require_tensor("roll", input)
+    shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+    if dims is None:
+        if len(shifts) != 1:
+            raise op_error(RuntimeError, "roll", f"shifts and dimensions must align. shifts: "
+                           f"{len(shifts)}, dims: 0")
+        return reshape(roll(reshape(x, (-1,)), shifts, 0), x.shape)
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    if len(shifts) != len(dims):
+        raise op_error(RuntimeError, "roll", f"shifts and dimensions must align. shifts: "
+                       f"{len(shifts)}, dims:{len(dims)}")
+    out = x
+    for shift, dim in zip(shifts, dims):
+        d = wrap_dim("roll", dim, x.ndim)
+        n = x.shape[d] if x.ndim else 1
+        s = int(shift) % n if n else 0
+        if s:
+            out = cat([narrow(out, d, n - s, s), narrow(out, d, 0, n - s)], d)
+    return clone(out) if out is x else out
+
+
+# ---------------------------------------------------------------- triangles and diagonals
+def _tri_meta(name: str) -> Any:
+    def meta(x: Any, diagonal: int) -> tuple:
+        if x.ndim < 2:
+            raise op_error(RuntimeError, name, f"{name}: input tensor must have at least 2 "
+                           "dimensions", x)
+        return x.shape, x.dtype
+
+    return meta
+
+
+def _triangle(name: str) -> tuple:
+    op = defop(name, lambda xp, x, diagonal: getattr(xp, name)(x, diagonal), _tri_meta(name),
+               lambda c, g: (apply(op, g, diagonal=c.attrs["diagonal"]),), save_inputs=False)
+
+    def front(input: Tensor, diagonal: int = 0) -> Tensor:
+        return apply(op, require_tensor(name, input), diagonal=int(diagonal))
+
+    def front_(self: Tensor, diagonal: int = 0) -> Tensor:
+        return apply_inplace(op, self, diagonal=int(diagonal))
+
+    front.__name__ = front.__qualname__ = name
+    front_.__name__ = front_.__qualname__ = name + "_"
+    part = "lower" if name == "tril" else "upper"
+    front.__doc__ = (f"The {part} triangle of the last two dims of ``input`` (others zeroed); "
+                     f"``diagonal`` > 0 keeps diagonals above the main one, < 0 below.")
+    front_.__doc__ = f"In-place :func:`{name}`."
+    tensor_method(front)
+    tensor_method(front_)
+    return op, front, front_
+
+
+TRIL, tril, tril_ = _triangle("tril")
+TRIU, triu, triu_ = _triangle("triu")
+
+
+def _diag_dims(op: str, ndim: int, offset: int, dim1: int, dim2: int) -> tuple:
+    d1, d2 = wrap_dim(op, dim1, ndim), wrap_dim(op, dim2, ndim)
+    if d1 == d2:
+        raise op_error(RuntimeError, op, f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return int(offset), d1, d2
+
+
+def _diagonal_shape(shape: tuple, offset: int, dim1: int, dim2: int) -> tuple:
+    n = builtins.min(shape[dim1] + builtins.min(offset, 0), shape[dim2] - builtins.max(offset, 0))
+    rest = tuple(s for i, s in enumerate(shape) if i not in (dim1, dim2))
+    return rest + (builtins.max(n, 0),)
+
+
+def _diagonal_forward(xp: Any, x: Any, offset: int, dim1: int, dim2: int) -> Any:
+    shape = _diagonal_shape(x.shape, offset, dim1, dim2)
+    start = [slice(None)] * x.ndim
+    if shape[-1]:
+        start[dim2 if offset >= 0 else dim1] = slice(abs(offset), None)
+    first = x[tuple(start)]  # a writable view starting at the first diagonal element
+    strides = tuple(s for i, s in enumerate(first.strides) if i not in (dim1, dim2))
+    strides += (first.strides[dim1] + first.strides[dim2],)
+    return xp.lib.stride_tricks.as_strided(first, shape, strides)
+
+
+def _diagonal_meta(x: Any, offset: int, dim1: int, dim2: int) -> tuple:
+    return _diagonal_shape(x.shape, offset, dim1, dim2), x.dtype
+
+
+def _diagonal_vjp(ctx: Any, g: Tensor) -> tuple:
+    return (apply(DIAGONAL_SCATTER, g.new_zeros(ctx.shapes[0]), g, **ctx.attrs),)
+
+
+DIAGONAL = defop("diagonal", _diagonal_forward, _diagonal_meta, _diagonal_vjp, kind="view",
+                 save_inputs=False)
+
+
+def _diagonal_scatter_forward(xp: Any, x: Any, src: Any, offset: int, dim1: int,
+                              dim2: int) -> Any:
+    out = x.copy()
+    _diagonal_forward(xp, out, offset, dim1, dim2)[...] = src
+    return out
+
+
+def _diagonal_scatter_meta(x: Any, src: Any, offset: int, dim1: int, dim2: int) -> tuple:
+    shape = _diagonal_shape(x.shape, offset, dim1, dim2)
+    if tuple(src.shape) != shape:
+        raise op_error(RuntimeError, "diagonal_scatter", f"src must have the shape of the "
+                       f"diagonal {list(shape)}", x, src)
+    return x.shape, x.dtype
+
+
+def _diagonal_scatter_vjp(ctx: Any, g: Tensor) -> tuple:
+    a = ctx.attrs
+    gx = apply(DIAGONAL_SCATTER, g, g.new_zeros(ctx.shapes[1]), **a)
+    return gx, apply(DIAGONAL, g, **a)
+
+
+DIAGONAL_SCATTER = defop("diagonal_scatter", _diagonal_scatter_forward, _diagonal_scatter_meta,
+                         _diagonal_scatter_vjp, save_inputs=False)
+
+
+@tensor_method
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    """A view of the diagonal of dims ``dim1``, ``dim2`` (moved to the last dim); ``offset``
+    > 0 is above the main diagonal."""
+    x = require_tensor("diagonal", input)
+    offset, d1, d2 = _diag_dims("diagonal", x.ndim, offset, dim1, dim2)
+    return apply(DIAGONAL, x, offset=offset, dim1=d1, dim2=d2)
+
+
+@tensor_method
+def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0,
+                     dim2: int = 1) -> Tensor:
+    """A copy of ``input`` whose :func:`diagonal` is ``src``."""
+    x = require_tensor("diagonal_scatter", input)
+    offset, d1, d2 = _diag_dims("diagonal_scatter", x.ndim, offset, dim1, dim2)
+    from ._common import cast
+
+    return apply(DIAGONAL_SCATTER, x, cast(src, x._data.dtype), offset=offset, dim1=d1, dim2=d2)
+
+
+@tensor_method
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    """Tensors whose diagonals (dims ``dim1``, ``dim2`` of the output) hold the last dim of
+    ``input``; everything else is zero."""
+    x = require_tensor("diag_embed", input)
+    offset, d1, d2 = _diag_dims("diag_embed", x.ndim + 1, offset, dim1, dim2)
+    n = (x.shape[-1] if x.ndim else 1) + abs(offset)
+    shape = list(x.shape[:-1])
+    for d in sorted((d1, d2)):
+        shape.insert(d, n)
+    return apply(DIAGONAL_SCATTER, x.new_zeros(tuple(shape)), x if x.ndim else reshape(x, (1,)),
+                 offset=offset, dim1=d1, dim2=d2)
+
+
+@tensor_method
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+    """A 1-d tensor -> the 2-d matrix with it on diagonal ``diagonal``; a 2-d tensor -> a copy
+    of that diagonal."""
+    x = require_tensor("diag", input)
+    if x.ndim == 1:
+        return diag_embed(x, diagonal, 0, 1)
+    if x.ndim == 2:
+        return clone(apply(DIAGONAL, x, offset=int(diagonal), dim1=0, dim2=1))
+    raise op_error(RuntimeError, "diag", f"diag(): Supports 1D or 2D tensors. Got {x.ndim}D",
+                   x._data)
+
+
+def meshgrid(*tensors: Tensor, indexing: Optional[str] = None) -> tuple:
+    """Coordinate grids of 1-d tensors: ``indexing='ij'`` (the default) gives output dim i to
+    tensor i; ``'xy'`` swaps the first two (Cartesian)."""
+    ts = _tensor_list("meshgrid", tensors)
+    if indexing not in (None, "ij", "xy"):
+        raise op_error(ValueError, "meshgrid", f"indexing must be one of 'xy' or 'ij', got "
+                       f"{indexing!r}")
+    for t in ts:
+        if t.ndim > 1:
+            raise op_error(RuntimeError, "meshgrid", "Expected 0D or 1D tensor in the tensor list "
+                           f"but got a {t.ndim}-d tensor", t._data)
+    axes = list(range(len(ts)))
+    if indexing == "xy" and len(ts) >= 2:
+        axes[0], axes[1] = 1, 0
+    shape = [0] * len(ts)
+    for a, t in zip(axes, ts):
+        shape[a] = t.numel()
+    out = []
+    for a, t in zip(axes, ts):
+        one = [1] * len(ts)
+        one[a] = t.numel()
+        out.append(expand(reshape(t, tuple(one)), tuple(shape)))
+    return tuple(out)
+
+
+# ---------------------------------------------------------------- sliding windows
+def _unfold_meta(x: Any, dimension: int, size: int, step: int) -> tuple:
+    n = x.shape[dimension] if x.ndim else 1
+    if size > n:
+        raise op_error(RuntimeError, "unfold", f"maximum size for tensor at dimension "
+                       f"{dimension} is {n} but size is {size}", x)
+    if step <= 0:
+        raise op_error(RuntimeError, "unfold", f"step is {step} but must be > 0", x)
+    if size < 0:
+        raise op_error(RuntimeError, "unfold", f"size is {size} but must be >= 0", x)
+    if not x.ndim:
+        return (size,), x.dtype
+    count = (n - size) // step + 1
+    shape = x.shape
+    return shape[:dimension] + (count,) + shape[dimension + 1:] + (size,), x.dtype
+
+
+def _unfold_forward(xp: Any, x: Any, dimension: int, size: int, step: int) -> Any:
+    if not x.ndim:
+        return x.reshape(1)[:size]
+    shape = _unfold_meta(x, dimension, size, step)[0]
+    st = x.strides
+    strides = st[:dimension] + (st[dimension] * step,) + st[dimension + 1:] + (st[dimension],)
+    return xp.lib.stride_tricks.as_strided(x, shape, strides)
+
+
+def _unfold_vjp(ctx: Any, g: Tensor) -> tuple:
+    return (apply(UNFOLD_BACKWARD, g, shape=ctx.shapes[0], **ctx.attrs),)
+
+
+UNFOLD = defop("unfold", _unfold_forward, _unfold_meta, _unfold_vjp, kind="view",
+               save_inputs=False)
+
+
+def _unfold_backward_forward(xp: Any, g: Any, shape: tuple, dimension: int, size: int,
+                             step: int) -> Any:
+    if not shape:
+        return g.sum().reshape(()) if g.size else xp.zeros((), g.dtype)
+    out = xp.zeros(shape, dtype=g.dtype)
+    count = g.shape[dimension]
+    lead = (slice(None),) * dimension
+    for k in range(size):  # one strided add per window offset
+        out[lead + (slice(k, k + step * (count - 1) + 1, step),)] += g[..., k]
+    return out
+
+
+def _unfold_backward_vjp(ctx: Any, g: Tensor) -> tuple:
+    a = ctx.attrs
+    return (apply(UNFOLD, g, dimension=a["dimension"], size=a["size"], step=a["step"]),)
+
+
+UNFOLD_BACKWARD = defop("unfold_backward", _unfold_backward_forward,
+                        lambda g, shape, dimension, size, step: (shape, g.dtype),
+                        _unfold_backward_vjp, save_inputs=False)
+
+
+@tensor_method
+def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """A view of all windows of ``size`` elements, ``step`` apart, along ``dimension``; the
+    windows become a new last dim."""
+    x = require_tensor("unfold", input)
+    d = wrap_dim("unfold", dimension, x.ndim)
+    return apply(UNFOLD, x, dimension=d, size=int(size), step=int(step))

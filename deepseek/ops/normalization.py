@@ -1,5 +1,354 @@
-"""placeholder: filled in by its owner"""
+"""Normalization (layer, rms, batch, group, instance, local response) and dropout.
+
+Layer, batch, group and instance norm share one primitive rule: normalize over ``dims`` and apply
+a broadcast affine ``weight``/``bias``; it is registered under PyTorch's name for each."""
 
 from __future__ import annotations
 
-__all__: list = []
+import math
+from typing import Any
+
+import numpy as np
+
+from .._errors import op_error
+from ..autograd.grad_mode import no_grad
+from ..random import _gen
+from ..tensor import Tensor
+from ._common import LOWP, broadcast_shapes, require_tensor, wrap_dim
+from ._opdef import OpDef, apply, defop
+from .activation import check_float
+from .elementwise import _quiet, mul, to_dtype
+from .movement import cat, narrow
+
+__all__ = [
+    "alpha_dropout",
+    "alpha_dropout_",
+    "batch_norm",
+    "dropout",
+    "dropout_",
+    "feature_alpha_dropout",
+    "feature_alpha_dropout_",
+    "feature_dropout",
+    "feature_dropout_",
+    "group_norm",
+    "instance_norm",
+    "layer_norm",
+    "rms_norm",
+]
+
+_F32 = np.dtype(np.float32)
+
+
+def _acc(d: np.dtype) -> np.dtype:
+    return _F32 if d in LOWP else d
+
+
+# ---------------------------------------------------------------- the normalize-and-scale rule
+def _norm_forward(xp: Any, x: Any, w: Any, b: Any, dims: tuple, eps: float) -> Any:
+    acc = _acc(x.dtype)
+    xa = x.astype(acc, copy=False)
+    centered = xa - xa.mean(axis=dims, keepdims=True)
+    var = (centered * centered).mean(axis=dims, keepdims=True)
+    return centered / xp.sqrt(var + eps) * w.astype(acc, copy=False) + b.astype(acc, copy=False)
+
+
+def _norm_meta(name: str):
+    def meta(x: Any, w: Any, b: Any, dims: tuple, eps: float) -> tuple:
+        if broadcast_shapes(name, x, w, b) != x.shape:
+            raise op_error(RuntimeError, name, "weight and bias must broadcast to the input",
+                           x, w, b)
+        return x.shape, x.dtype
+
+    return meta
+
+
+def _norm_vjp(ctx: Any, g: Tensor) -> tuple:
+    x, w, _ = ctx.inputs
+    dims, eps = ctx.attrs["dims"], ctx.attrs["eps"]
+    acc = _acc(x._data.dtype)
+    x, w, g = to_dtype(x, acc), to_dtype(w, acc), to_dtype(g, acc)
+    centered = x - x.mean(dims, keepdim=True)
+    rstd = ((centered * centered).mean(dims, keepdim=True) + eps).rsqrt()
+    xhat = centered * rstd
+    need = ctx.needs_input_grad
+    gx = None
+    if need[0]:
+        gxhat = g * w
+        gx = rstd * (gxhat - gxhat.mean(dims, keepdim=True)
+                     - xhat * (gxhat * xhat).mean(dims, keepdim=True))
+    return gx, (g * xhat if need[1] else None), (g if need[2] else None)
+
+
+LAYER_NORM, BATCH_NORM, GROUP_NORM = (
+    defop(name, _quiet(_norm_forward), _norm_meta(name), _norm_vjp, kind="opaque", amp="fp32")
+    for name in ("native_layer_norm", "native_batch_norm", "native_group_norm"))
+
+
+def _normalize(op: OpDef, x: Tensor, weight: Tensor | None, bias: Tensor | None,
+               shape: tuple, dims: tuple, eps: float) -> Tensor:
+    """``op`` over ``dims`` of ``x`` with ``weight``/``bias`` viewed as ``shape`` (1 if None)."""
+    acc = _acc(x._data.dtype)
+    w = np.ones((), acc) if weight is None else weight.reshape(shape)
+    b = np.zeros((), acc) if bias is None else bias.reshape(shape)
+    return apply(op, x, w, b, dims=dims, eps=float(eps))
+
+
+def _apply_stats(x: Tensor, mean: Tensor, var: Tensor, weight: Tensor | None,
+                 bias: Tensor | None, shape: tuple, eps: float) -> Tensor:
+    """Normalize with given statistics (evaluation mode), in the wider of the two dtypes."""
+    scale = (var.reshape(shape) + eps).rsqrt()
+    if weight is not None:
+        scale = scale * weight.reshape(shape)
+    out = (x - mean.reshape(shape)) * scale
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return to_dtype(out, x._data.dtype)
+
+
+def _update_running(running: Tensor | None, stat: np.ndarray, momentum: float) -> None:
+    """``running = (1 - momentum) * running + momentum * stat``, in place."""
+    if running is None:
+        return
+    with no_grad():
+        running.mul_(1 - momentum).add_(mul(Tensor._wrap(stat.astype(running._data.dtype)),
+                                            momentum))
+
+
+def _batch_stats(x: Tensor, dims: tuple) -> tuple:
+    """Mean and unbiased variance over ``dims``, as arrays in the accumulation dtype."""
+    xa = x._data.astype(_acc(x._data.dtype), copy=False)
+    n = math.prod(x.shape[d] for d in dims)
+    with np.errstate(all="ignore"):
+        return xa.mean(axis=dims), xa.var(axis=dims) * (n / (n - 1) if n > 1 else np.inf)
+
+
+def _check_channels(name: str, x: Tensor, **vectors: Tensor | None) -> int:
+    channels = x.shape[wrap_dim(name, 1, x.ndim)]
+    for key, t in vectors.items():
+        if t is not None and t.numel() != channels:
+            raise op_error(RuntimeError, name, f"{key} should contain {channels} elements not "
+                           f"{t.numel()}", x._data, t._data)
+    return channels
+
+
+# ---------------------------------------------------------------- layer / rms norm
+def _trailing_dims(name: str, x: Tensor, normalized_shape: Any, **affine: Tensor | None
+                   ) -> tuple:
+    """The dims ``normalized_shape`` covers, after PyTorch's shape checks."""
+    shape = ((int(normalized_shape),) if isinstance(normalized_shape, (int, np.integer))
+             else tuple(int(n) for n in normalized_shape))
+    k = len(shape)
+    if k == 0 or x.ndim < k or tuple(x.shape[x.ndim - k:]) != shape:
+        raise op_error(RuntimeError, name, f"Given normalized_shape={list(shape)}, expected input "
+                       f"with shape [*, {', '.join(map(str, shape))}], but got input of size"
+                       f"{list(x.shape)}", x._data)
+    for key, t in affine.items():
+        if t is not None and tuple(t.shape) != shape:
+            raise op_error(RuntimeError, name, f"Expected {key} to be of same shape as "
+                           f"normalized_shape, but got {key} of shape {list(t.shape)} and "
+                           f"normalized_shape = {list(shape)}", x._data, t._data)
+    check_float(name, x)
+    return tuple(range(x.ndim - k, x.ndim))
+
+
+def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5,
+               cudnn_enable: bool = True) -> Tensor:
+    """Normalize over the trailing ``normalized_shape`` dims, then scale by ``weight`` and shift
+    by ``bias`` (both of shape ``normalized_shape``, optional)."""
+    x = require_tensor("layer_norm", input)
+    dims = _trailing_dims("layer_norm", x, normalized_shape, weight=weight, bias=bias)
+    return _normalize(LAYER_NORM, x, weight, bias, tuple(x.shape[dims[0]:]), dims, eps)
+
+
+def rms_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,
+             eps: float | None = None) -> Tensor:
+    """``x / sqrt(mean(x**2) + eps) * weight`` over the trailing ``normalized_shape`` dims;
+    ``eps`` defaults to the machine epsilon of the (float32 for half types) compute dtype."""
+    x = require_tensor("rms_norm", input)
+    dims = _trailing_dims("rms_norm", x, normalized_shape, weight=weight)
+    acc = _acc(x._data.dtype)
+    if eps is None:
+        eps = float(np.finfo(acc).eps)
+    xa = to_dtype(x, acc)
+    out = to_dtype(xa * (xa.square().mean(dims, keepdim=True) + eps).rsqrt(), x._data.dtype)
+    return out if weight is None else out * weight
+
+
+# ---------------------------------------------------------------- batch / instance / group norm
+def batch_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None,
+               running_mean: Tensor | None, running_var: Tensor | None, training: bool,
+               momentum: float, eps: float, cudnn_enabled: bool = True) -> Tensor:
+    """Normalize each channel (dim 1) of an ``(N, C, *)`` input.
+
+    Training uses the batch statistics and, when given, updates ``running_mean`` and
+    ``running_var`` in place with ``momentum`` (the variance unbiased); evaluation uses them.
+    """
+    x = require_tensor("batch_norm", input)
+    channels = _check_channels("batch_norm", x, weight=weight, bias=bias,
+                               running_mean=running_mean, running_var=running_var)
+    check_float("batch_norm", x)
+    shape = (channels,) + (1,) * (x.ndim - 2)
+    if not training:
+        for key, t in (("running_mean", running_mean), ("running_var", running_var)):
+            if t is None:
+                raise op_error(RuntimeError, "batch_norm", f"{key} must be defined in "
+                               "evaluation mode", x._data)
+        return _apply_stats(x, running_mean, running_var, weight, bias, shape, eps)
+    dims = (0,) + tuple(range(2, x.ndim))
+    if running_mean is not None or running_var is not None:
+        mean, var = _batch_stats(x, dims)
+        _update_running(running_mean, mean, momentum)
+        _update_running(running_var, var, momentum)
+    return _normalize(BATCH_NORM, x, weight, bias, shape, dims, eps)
+
+
+def instance_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None,
+                  running_mean: Tensor | None, running_var: Tensor | None,
+                  use_input_stats: bool, momentum: float, eps: float,
+                  cudnn_enabled: bool = True) -> Tensor:
+    """Normalize each channel of each sample of an ``(N, C, *)`` input over its spatial dims.
+
+    With ``use_input_stats`` the running statistics (when given) move toward the batch average
+    of the per-instance statistics; without it they are used instead.
+    """
+    x = require_tensor("instance_norm", input)
+    channels = _check_channels("instance_norm", x, weight=weight, bias=bias,
+                               running_mean=running_mean, running_var=running_var)
+    check_float("instance_norm", x)
+    shape = (channels,) + (1,) * (x.ndim - 2)
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise op_error(RuntimeError, "instance_norm", "Expected running_mean and running_var "
+                           "to be defined when use_input_stats is false", x._data)
+        return _apply_stats(x, running_mean, running_var, weight, bias, shape, eps)
+    dims = tuple(range(2, x.ndim))
+    if running_mean is not None or running_var is not None:
+        mean, var = _batch_stats(x, dims)
+        _update_running(running_mean, mean.mean(axis=0), momentum)
+        _update_running(running_var, var.mean(axis=0), momentum)
+    return _normalize(BATCH_NORM, x, weight, bias, shape, dims, eps)
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5,
+               cudnn_enabled: bool = True) -> Tensor:
+    """Normalize each of ``num_groups`` groups of channels of an ``(N, C, *)`` input, then apply
+    the per-channel ``weight`` and ``bias``."""
+    x = require_tensor("group_norm", input)
+    if x.ndim < 2:
+        raise op_error(RuntimeError, "group_norm", "Expected at least 2 dimensions for input "
+                       f"tensor but received {x.ndim}", x._data)
+    n, channels = x.shape[:2]
+    if num_groups <= 0 or channels % num_groups:
+        raise op_error(RuntimeError, "group_norm", "Expected number of channels in input to be "
+                       f"divisible by num_groups, but got input of shape {list(x.shape)} and "
+                       f"num_groups={num_groups}", x._data)
+    for key, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != (channels,):
+            raise op_error(RuntimeError, "group_norm", f"Expected {key} to be a vector of size "
+                           "equal to the number of channels in input, but got "
+                           f"{key} of shape {list(t.shape)} and input of shape {list(x.shape)}",
+                           x._data, t._data)
+    check_float("group_norm", x)
+    per_group = channels // num_groups
+    grouped = x.reshape(n, num_groups, per_group, math.prod(x.shape[2:]))
+    out = _normalize(GROUP_NORM, grouped, weight, bias, (num_groups, per_group, 1), (2, 3), eps)
+    return out.reshape(x.shape)
+
+
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                        k: float = 1.0) -> Tensor:
+    """Divide each element by ``(k + alpha * mean of squares over size neighbouring channels)
+    ** beta`` (the window is zero padded, centred on the channel)."""
+    x = require_tensor("local_response_norm", input)
+    if x.ndim < 3:
+        raise op_error(ValueError, "local_response_norm", "Expected 3D or higher dimensionality "
+                       f"input (got {x.ndim} dimensions)", x._data)
+    if x.numel() == 0:
+        return x
+    channels = x.shape[1]
+    pad = [(size // 2), (size - 1) // 2]
+    pieces = [x.new_zeros((x.shape[0], p) + tuple(x.shape[2:])) for p in pad]
+    padded = cat([pieces[0], x * x, pieces[1]], 1)
+    window = narrow(padded, 1, 0, channels)
+    for offset in range(1, size):
+        window = window + narrow(padded, 1, offset, channels)
+    return x / (window * (alpha / size) + k) ** beta
+
+
+# ---------------------------------------------------------------- dropout
+_SELU_NEG = 1.7580993408473766  # -selu_scale * selu_alpha: where alpha dropout sends a dropped unit
+
+
+def dropout_impl(name: str, input: Tensor, p: float, train: bool, inplace: bool = False,
+                 feature: bool = False, alpha: bool = False) -> Tensor:
+    """Zero elements (or whole channels with ``feature``) with probability ``p`` and rescale.
+
+    With ``alpha`` the dropped units take SELU's negative saturation value and an affine map
+    keeps the mean and variance. ``p == 0`` or ``not train`` returns ``input`` itself.
+    """
+    x = require_tensor(name, input)
+    if not 0 <= p <= 1:
+        raise op_error(RuntimeError, name, "dropout probability has to be between 0 and 1, but "
+                       f"got {p}")
+    if feature and x.ndim < 2:
+        raise op_error(RuntimeError, name, "Feature dropout requires at least 2 dimensions in the "
+                       "input", x._data)
+    if p == 0 or not train or x.numel() == 0:
+        return x
+    check_float(name, x)
+    if p == 1:
+        return x.mul_(0) if inplace else mul(x, 0)
+    dt = x._data.dtype
+    shape = tuple(x.shape[:2]) + (1,) * (x.ndim - 2) if feature else tuple(x.shape)
+    keep = (_gen(None).random(shape) >= p).astype(_acc(dt))
+    if not alpha:
+        noise = (keep / (1 - p)).astype(dt)
+        return x.mul_(noise) if inplace else mul(x, noise)
+    a = 1 / math.sqrt((_SELU_NEG * _SELU_NEG * p + 1) * (1 - p))
+    shift = ((keep - 1) * (_SELU_NEG * a) + _SELU_NEG * a * p).astype(dt)
+    noise = (keep * a).astype(dt)
+    return x.mul_(noise).add_(shift) if inplace else mul(x, noise) + shift
+
+
+def dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``."""
+    return dropout_impl("dropout", input, p, train)
+
+
+def dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    """In-place :func:`dropout`."""
+    return dropout_impl("dropout_", input, p, train, inplace=True)
+
+
+def feature_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """Zero whole channels (dim 1 of ``(N, C, *)``) with probability ``p``."""
+    return dropout_impl("feature_dropout", input, p, train, feature=True)
+
+
+def feature_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    """In-place :func:`feature_dropout`."""
+    return dropout_impl("feature_dropout_", input, p, train, inplace=True, feature=True)
+
+
+def alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """Dropout that keeps a SELU network's mean and variance."""
+    return dropout_impl("alpha_dropout", input, p, train, alpha=True)
+
+
+def alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    """In-place :func:`alpha_dropout`."""
+    return dropout_impl("alpha_dropout_", input, p, train, inplace=True, alpha=True)
+
+
+def feature_alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:
+    """:func:`alpha_dropout` of whole channels."""
+    return dropout_impl("feature_alpha_dropout", input, p, train, feature=True, alpha=True)
+
+
+def feature_alpha_dropout_(input: Tensor, p: float, train: bool) -> Tensor:
+    """In-place :func:`feature_alpha_dropout`."""
+    return dropout_impl("feature_alpha_dropout_", input, p, train, inplace=True, feature=True,
+                        alpha=True)
+

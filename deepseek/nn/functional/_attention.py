@@ -1,3 +1,5 @@
-"""placeholder: filled in by its owner"""
+"""Attention in ``deepseek.nn.functional`` (the primitive lives in ``ops/attention.py``)."""
 
-__all__: list = []
+from ...ops.attention import scaled_dot_product_attention
+
+__all__ = ["scaled_dot_product_attention"]

@@ -1,3 +1,203 @@
-"""placeholder: filled in by its owner"""
+"""The remaining functional ops: linear and bilinear maps, embedding lookups and bags, one_hot,
+and the distances (defined in ``ops/loss.py``)."""
 
-__all__: list = []
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from ..._creation import arange
+from ..._errors import op_error
+from ...autograd.grad_mode import no_grad
+from ...ops import attention as _attention
+from ...ops._common import INT64, require_tensor
+from ...ops.elementwise import where
+from ...ops.loss import _vector_norm, cosine_similarity, pairwise_distance, pdist
+from ...tensor import Tensor
+
+__all__ = ["linear", "bilinear", "embedding", "embedding_bag", "one_hot", "cosine_similarity",
+           "pairwise_distance", "pdist"]
+
+
+def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
+    """``input @ weight.T + bias`` as one GEMM over the flattened leading dims.
+
+    Shape:
+        input ``(*, in_features)``, weight ``(out_features, in_features)``, bias
+        ``(out_features)``; output ``(*, out_features)``.
+    """
+    x = require_tensor("linear", input)
+    w = require_tensor("linear", weight, "weight")
+    if x.ndim == 0 or w.ndim == 0:
+        raise op_error(RuntimeError, "linear", "both arguments to linear need to be at least 1D",
+                       x._data, w._data)
+    if w.ndim == 1:
+        out = x @ w
+    else:
+        out = (x.reshape(-1, x.shape[-1]) @ w.mT).reshape(x.shape[:-1] + (w.shape[0],))
+    return out if bias is None else out + bias
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
+             bias: Optional[Tensor] = None) -> Tensor:
+    """``y_o = x1^T W_o x2 + b_o`` for every output feature ``o``.
+
+    Shape:
+        input1 ``(*, in1)``, input2 ``(*, in2)``, weight ``(out, in1, in2)``, bias ``(out)``;
+        output ``(*, out)``.
+    """
+    x1, x2 = require_tensor("bilinear", input1), require_tensor("bilinear", input2, "input2")
+    w = require_tensor("bilinear", weight, "weight")
+    if w.ndim != 3 or x1.ndim == 0 or x1.shape[:-1] != x2.shape[:-1] or (
+            x1.shape[-1], x2.shape[-1]) != w.shape[1:]:
+        raise op_error(RuntimeError, "bilinear", "expected input1 (*, in1), input2 (*, in2) with "
+                       "the same leading dims and weight (out, in1, in2)", x1._data, x2._data,
+                       w._data)
+    n_out, n1, n2 = w.shape
+    a = x1.reshape(-1, n1) @ w.permute(1, 0, 2).reshape(n1, n_out * n2)
+    out = (a.reshape(-1, n_out, n2) * x2.reshape(-1, 1, n2)).sum(-1)
+    out = out.reshape(x1.shape[:-1] + (n_out,))
+    return out if bias is None else out + bias
+
+
+def _padding_index(padding_idx: Optional[int], num_embeddings: int) -> int:
+    if padding_idx is None:
+        return -1
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise AssertionError("Padding_idx must be within num_embeddings")
+    return padding_idx % num_embeddings
+
+
+def _renorm_rows(weight: Tensor, indices: Tensor, max_norm: float, norm_type: float) -> None:
+    """Scale the rows of ``weight`` used by ``indices`` to norm <= ``max_norm``, in place."""
+    rows = np.unique(indices._data)
+    with no_grad():
+        picked = weight[rows]
+        norms = _vector_norm(picked, norm_type, 1, keepdim=True)
+        scale = where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
+        weight.index_put_((rows,), picked * scale)
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: Optional[int] = None,
+              max_norm: Optional[float] = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Look up rows of ``weight`` ``(num_embeddings, dim)`` at the indices ``input``.
+
+    Args:
+        padding_idx: this row gets no gradient.
+        max_norm: rows looked up whose ``norm_type``-norm exceeds it are renormalized, in place.
+        scale_grad_by_freq: divide each row's gradient by its count in ``input``.
+
+    Shape:
+        Output: ``input.shape + (dim,)``.
+    """
+    w = require_tensor("embedding", weight, "weight")
+    idx = require_tensor("embedding", input)
+    pad = _padding_index(padding_idx, w.shape[0])
+    if max_norm is not None:
+        _renorm_rows(w, idx, max_norm, norm_type)
+    return _attention.embedding(w, idx, pad, scale_grad_by_freq, sparse)
+
+
+def _bag_layout(idx: Tensor, offsets: Optional[Tensor], include_last_offset: bool) -> tuple:
+    """``(flat indices, bag id per index, number of bags, in-range mask)``."""
+    if idx.ndim == 2:
+        if offsets is not None:
+            raise op_error(ValueError, "embedding_bag", "if input is 2D, then offsets has to be "
+                           "None, as input is treated is a mini-batch of fixed length sequences.")
+        n_bags, length = idx.shape
+        bag = np.repeat(np.arange(n_bags), length)
+        return idx.reshape(-1), bag, n_bags, np.ones(bag.shape, bool)
+    if idx.ndim != 1:
+        raise op_error(ValueError, "embedding_bag", "input has to be 1D or 2D Tensor, but got "
+                       f"Tensor of dimension {idx.ndim}")
+    if offsets is None or offsets.ndim != 1:
+        raise op_error(ValueError, "embedding_bag", "offsets has to be a 1D Tensor")
+    starts = offsets._data.astype(INT64)
+    n = idx.shape[0]
+    end = n
+    if include_last_offset:
+        starts, end = starts[:-1], int(starts[-1]) if starts.size else n
+    positions = np.arange(n)
+    bag = np.searchsorted(starts, positions, side="right") - 1
+    valid = (bag >= 0) & (positions < end)
+    return idx, np.where(valid, bag, 0), starts.shape[0], valid
+
+
+def embedding_bag(input: Tensor, weight: Tensor, offsets: Optional[Tensor] = None,
+                  max_norm: Optional[float] = None, norm_type: float = 2,
+                  scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
+                  per_sample_weights: Optional[Tensor] = None, include_last_offset: bool = False,
+                  padding_idx: Optional[int] = None) -> Tensor:
+    """Sums, means or maxima of bags of embeddings, without materializing the bags.
+
+    Args:
+        input: ``(B, N)`` fixed-length bags, or 1-d indices split into bags at ``offsets``.
+        mode: ``'sum'`` | ``'mean'`` | ``'max'``; empty bags give zeros.
+        per_sample_weights: weights of the looked-up rows (``'sum'`` only).
+        padding_idx: entries equal to it are left out of their bag (and of the mean's count).
+
+    Shape:
+        Output: ``(B, dim)``.
+    """
+    w = require_tensor("embedding_bag", weight, "weight")
+    idx = require_tensor("embedding_bag", input)
+    if mode not in ("sum", "mean", "max"):
+        raise op_error(ValueError, "embedding_bag", "mode has to be one of sum, mean or max")
+    if per_sample_weights is not None and mode != "sum":
+        raise op_error(NotImplementedError, "embedding_bag", "embedding_bag: per_sample_weights "
+                       f"was not None. per_sample_weights is only supported for mode='sum' (got "
+                       f"mode='{mode}').")
+    flat, bag, n_bags, valid = _bag_layout(idx, offsets, include_last_offset)
+    pad = _padding_index(padding_idx, w.shape[0])
+    if max_norm is not None:
+        _renorm_rows(w, flat, max_norm, norm_type)
+    rows = _attention.embedding(w, flat, pad, scale_grad_by_freq)
+    keep = valid & (flat._data != pad)
+    if per_sample_weights is not None:
+        rows = rows * per_sample_weights.reshape(-1, 1)
+    dim = w.shape[1]
+    if mode == "max":
+        values = np.where(keep[:, None], rows._data, -np.inf)
+        best = np.full((n_bags, dim), -np.inf, values.dtype)
+        np.maximum.at(best, bag, values)
+        # the first row reaching each bag's maximum carries it (and its gradient)
+        position = np.where(keep[:, None] & (values == best[bag]), np.arange(len(bag))[:, None],
+                            len(bag))
+        first = np.full((n_bags, dim), len(bag))
+        np.minimum.at(first, bag, position)
+        keep_rows = np.arange(len(bag))[:, None] == first[bag]
+    else:
+        keep_rows = np.broadcast_to(keep[:, None], rows.shape)
+    if not keep_rows.all():
+        rows = rows * Tensor._wrap(keep_rows.astype(rows._data.dtype))
+    index = Tensor._wrap(np.broadcast_to(bag[:, None], rows.shape))
+    out = rows.new_zeros((n_bags, dim)).scatter_add(0, index, rows)
+    if mode == "mean":
+        counts = np.bincount(bag[keep], minlength=n_bags)
+        out = out / Tensor._wrap(np.maximum(counts, 1)[:, None].astype(out._data.dtype))
+    return out
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """int64 one-hot encoding of class indices: shape ``tensor.shape + (num_classes,)``.
+
+    ``num_classes=-1`` uses the largest index plus one.
+    """
+    t = require_tensor("one_hot", tensor, "tensor")
+    d = t._data
+    if d.dtype != INT64:
+        raise op_error(RuntimeError, "one_hot", "one_hot is only applicable to index tensor of "
+                       "type LongTensor.", d)
+    if num_classes == -1:
+        if d.size == 0:
+            raise op_error(RuntimeError, "one_hot", "Can not infer total number of classes from "
+                           "empty tensor.", d)
+        num_classes = int(d.max()) + 1
+    if d.size and d.min() < 0:
+        raise op_error(RuntimeError, "one_hot", "Class values must be non-negative.", d)
+    if d.size and d.max() >= num_classes:
+        raise op_error(RuntimeError, "one_hot", "Class values must be smaller than num_classes.",
+                       d)
+    return (t.unsqueeze(-1) == arange(num_classes)).long()

@@ -6,6 +6,7 @@ import math
 from typing import Any, Optional
 
 from ..._creation import empty, zeros
+from ...ops.elementwise import where
 from ...ops.movement import cat
 from ...tensor import Tensor
 from .. import functional as F
@@ -26,7 +27,7 @@ def _additive_mask(mask: Optional[Tensor], like: Tensor) -> Optional[Tensor]:
     if mask is None:
         return None
     if mask.dtype.name == "bool":
-        return zeros(mask.shape, dtype=like.dtype).masked_fill(mask, float("-inf"))
+        return where(mask, float("-inf"), zeros(mask.shape, dtype=like.dtype))
     return mask.to(like.dtype)
 
 

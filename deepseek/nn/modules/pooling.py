@@ -1,0 +1,198 @@
+"""Pooling layers: max, average, adaptive average and adaptive max over 1-3 spatial dims."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from ...tensor import Tensor
+from .. import functional as F
+from .module import Module
+
+__all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
+           "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
+           "AdaptiveMaxPool2d", "AdaptiveMaxPool3d"]
+
+
+class _MaxPoolNd(Module):
+    """Max pooling. Args: kernel_size, stride (default kernel_size), padding (0),
+    dilation (1), return_indices (False), ceil_mode (False)."""
+
+    _dims = 0
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 dilation: Any = 1, return_indices: bool = False, ceil_mode: bool = False
+                 ) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding = padding
+        self.dilation = dilation
+        self.return_indices = return_indices
+        self.ceil_mode = ceil_mode
+
+    def forward(self, input: Tensor) -> Any:
+        return getattr(F, f"max_pool{self._dims}d")(
+            input, self.kernel_size, self.stride, self.padding, self.dilation,
+            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class MaxPool1d(_MaxPoolNd):
+    """1-d max pooling over ``(N, C, L)``. Args: as ``_MaxPoolNd``."""
+
+    _dims = 1
+
+
+class MaxPool2d(_MaxPoolNd):
+    """2-d max pooling over ``(N, C, H, W)``.
+
+    Example::
+
+        >>> ds.nn.MaxPool2d(2)(ds.randn(1, 3, 8, 8)).shape
+        deepseek.Size([1, 3, 4, 4])
+    """
+
+    _dims = 2
+
+
+class MaxPool3d(_MaxPoolNd):
+    """3-d max pooling over ``(N, C, D, H, W)``."""
+
+    _dims = 3
+
+
+class _AvgPoolNd(Module):
+    """Average pooling. Args: kernel_size, stride (default kernel_size), padding (0),
+    ceil_mode (False), count_include_pad (True), divisor_override (2-d and 3-d only)."""
+
+    _dims = 0
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 ceil_mode: bool = False, count_include_pad: bool = True,
+                 divisor_override: Optional[int] = None) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding = padding
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
+
+    def forward(self, input: Tensor) -> Tensor:
+        return getattr(F, f"avg_pool{self._dims}d")(
+            input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+            self.count_include_pad, self.divisor_override)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool1d(_AvgPoolNd):
+    """1-d average pooling over ``(N, C, L)``."""
+
+    _dims = 1
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 ceil_mode: bool = False, count_include_pad: bool = True) -> None:
+        super().__init__(_one(kernel_size), _one(stride if stride is not None
+                                                 else kernel_size), _one(padding),
+                         ceil_mode, count_include_pad)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                            self.count_include_pad)
+
+
+def _one(x: Any) -> tuple:
+    return tuple(x) if isinstance(x, (tuple, list)) else (x,)
+
+
+class AvgPool2d(_AvgPoolNd):
+    """2-d average pooling over ``(N, C, H, W)``."""
+
+    _dims = 2
+
+
+class AvgPool3d(_AvgPoolNd):
+    """3-d average pooling over ``(N, C, D, H, W)``."""
+
+    _dims = 3
+
+
+class _AdaptiveAvgPoolNd(Module):
+    """Average pooling to a fixed ``output_size`` (None keeps that dim's size)."""
+
+    _dims = 0
+
+    def __init__(self, output_size: Any) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input: Tensor) -> Tensor:
+        return getattr(F, f"adaptive_avg_pool{self._dims}d")(input, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
+    """Adaptive average pooling over ``(N, C, L)``."""
+
+    _dims = 1
+
+
+class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
+    """Adaptive average pooling over ``(N, C, H, W)``.
+
+    Example::
+
+        >>> ds.nn.AdaptiveAvgPool2d((1, 1))(ds.randn(2, 3, 5, 7)).shape
+        deepseek.Size([2, 3, 1, 1])
+    """
+
+    _dims = 2
+
+
+class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
+    """Adaptive average pooling over ``(N, C, D, H, W)``."""
+
+    _dims = 3
+
+
+class _AdaptiveMaxPoolNd(Module):
+    """Max pooling to a fixed ``output_size``. Args: output_size, return_indices (False)."""
+
+    _dims = 0
+
+    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
+        super().__init__()
+        self.output_size = output_size
+        self.return_indices = return_indices
+
+    def forward(self, input: Tensor) -> Any:
+        return getattr(F, f"adaptive_max_pool{self._dims}d")(input, self.output_size,
+                                                               self.return_indices)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
+    """Adaptive max pooling over ``(N, C, L)``."""
+
+    _dims = 1
+
+
+class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
+    """Adaptive max pooling over ``(N, C, H, W)``."""
+
+    _dims = 2
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
+    """Adaptive max pooling over ``(N, C, D, H, W)``."""
+
+    _dims = 3

@@ -1,0 +1,397 @@
+"""Recurrent layers: ``RNN``, ``LSTM``, ``GRU`` (multi-layer, bidirectional, packed input) and
+their single-step cells. One step function serves all of them; the input projections of a
+whole sequence are one GEMM per layer and direction, only the recurrent GEMM runs per step.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional
+
+from ..._creation import empty, zeros
+from ...ops.movement import cat, stack
+from ...tensor import Tensor
+from .. import functional as F
+from .. import init
+from ..parameter import Parameter
+from ..utils.rnn import PackedSequence
+from .module import Module
+
+__all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
+
+_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+def _step(mode: str, gi: Tensor, state: Any, w_hh: Tensor, b_hh: Optional[Tensor],
+          w_hr: Optional[Tensor] = None) -> Any:
+    """One time step from the input projection ``gi = x W_ihᵀ + b_ih`` and the previous state
+    (``h``, or ``(h, c)`` for LSTM); returns the new state."""
+    h = state[0] if mode == "LSTM" else state
+    gh = F.linear(h, w_hh, b_hh)
+    if mode == "RNN_TANH":
+        return (gi + gh).tanh()
+    if mode == "RNN_RELU":
+        return F.relu(gi + gh)
+    if mode == "GRU":
+        ir, iz, in_ = gi.chunk(3, -1)
+        hr, hz, hn = gh.chunk(3, -1)
+        r, z = (ir + hr).sigmoid(), (iz + hz).sigmoid()
+        n = (in_ + r * hn).tanh()
+        return n + z * (h - n)
+    i, f, g, o = (gi + gh).chunk(4, -1)
+    c = f.sigmoid() * state[1] + i.sigmoid() * g.tanh()
+    h = o.sigmoid() * c.tanh()
+    if w_hr is not None:
+        h = F.linear(h, w_hr)
+    return h, c
+
+
+def _map_state(fn: Any, state: Any, mode: str) -> Any:
+    return tuple(fn(s) for s in state) if mode == "LSTM" else fn(state)
+
+
+def _run_direction(mode: str, gi: Tensor, sizes: list, state: Any, weights: tuple,
+                   reverse: bool) -> tuple:
+    """Run one layer in one direction over a packed sequence.
+
+    ``gi``: ``(sum(sizes), G * H)`` input projections in packed order; ``sizes``: the batch
+    size at each step (non-increasing); ``state``: the initial state for the full batch.
+    Returns the outputs in packed order and the final state of every sequence.
+    """
+    w_hh, b_hh, w_hr = weights
+    offsets = [0]
+    for s in sizes:
+        offsets.append(offsets[-1] + s)
+    order = range(len(sizes) - 1, -1, -1) if reverse else range(len(sizes))
+    outputs = [None] * len(sizes)
+    initial = state
+    if reverse:  # sequences join as the steps go back: start with the shortest batch
+        state = _map_state(lambda s: s[:sizes[-1]], initial, mode)
+    for t in order:
+        bs = sizes[t]
+        running = _map_state(lambda s: s[:bs], state, mode)
+        if reverse and bs > _size(state, mode):
+            have = _size(state, mode)
+            running = _map_state2(lambda s, s0: cat([s, s0[have:bs]]), state, initial, mode)
+        new = _step(mode, gi[offsets[t]:offsets[t + 1]], running, w_hh, b_hh, w_hr)
+        outputs[t] = new[0] if mode == "LSTM" else new
+        done = _size(state, mode)
+        if not reverse and bs < done:  # finished sequences keep their last state
+            new = _map_state2(lambda s, old: cat([s, old[bs:]]), new, state, mode)
+        state = new
+    return cat(outputs) if outputs else gi[:0], state
+
+
+def _size(state: Any, mode: str) -> int:
+    return (state[0] if mode == "LSTM" else state).shape[0]
+
+
+def _map_state2(fn: Any, a: Any, b: Any, mode: str) -> Any:
+    return tuple(fn(x, y) for x, y in zip(a, b)) if mode == "LSTM" else fn(a, b)
+
+
+class RNNBase(Module):
+    """The shared body of ``RNN``, ``LSTM`` and ``GRU``: parameters ``weight_ih_l{k}``,
+    ``weight_hh_l{k}``, ``bias_ih_l{k}``, ``bias_hh_l{k}`` (``_reverse`` for the backward
+    direction, ``weight_hr_l{k}`` for LSTM projections), initialized U(-1/sqrt(H), 1/sqrt(H))."""
+
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, proj_size: int = 0, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        if not 0 <= dropout <= 1 or isinstance(dropout, bool):
+            raise ValueError("dropout should be a number in range [0, 1] representing the "
+                             "probability of an element being zeroed")
+        if not isinstance(hidden_size, int) or hidden_size <= 0:
+            raise ValueError("hidden_size must be a positive integer")
+        if not isinstance(num_layers, int) or num_layers <= 0:
+            raise ValueError("num_layers must be a positive integer")
+        if proj_size < 0:
+            raise ValueError("proj_size should be a positive integer or zero to disable "
+                             "projections")
+        if proj_size >= hidden_size:
+            raise ValueError("proj_size has to be smaller than hidden_size")
+        if proj_size and mode != "LSTM":
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+        self.mode = mode
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.num_layers = num_layers
+        self.bias = bias
+        self.batch_first = batch_first
+        self.dropout = float(dropout)
+        self.bidirectional = bidirectional
+        self.proj_size = proj_size
+        kw = {"device": device, "dtype": dtype}
+        gate = _GATES[mode] * hidden_size
+        out = proj_size if proj_size > 0 else hidden_size
+        self._flat_weights_names = []
+        for layer in range(num_layers):
+            for direction in range(2 if bidirectional else 1):
+                layer_in = input_size if layer == 0 else out * (2 if bidirectional else 1)
+                suffix = f"_l{layer}" + ("_reverse" if direction else "")
+                shapes = [("weight_ih", (gate, layer_in)), ("weight_hh", (gate, out))]
+                if bias:
+                    shapes += [("bias_ih", (gate,)), ("bias_hh", (gate,))]
+                if proj_size:
+                    shapes.append(("weight_hr", (proj_size, hidden_size)))
+                for name, shape in shapes:
+                    setattr(self, name + suffix, Parameter(empty(shape, **kw)))
+                    self._flat_weights_names.append(name + suffix)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for weight in self.parameters():
+            init.uniform_(weight, -stdv, stdv)
+
+    @property
+    def _flat_weights(self) -> list:
+        return [getattr(self, n) for n in self._flat_weights_names]
+
+    def _layer_weights(self, layer: int, direction: int) -> tuple:
+        suffix = f"_l{layer}" + ("_reverse" if direction else "")
+        get = self._parameters.get
+        return (get("weight_ih" + suffix), get("bias_ih" + suffix), get("weight_hh" + suffix),
+                get("bias_hh" + suffix), get("weight_hr" + suffix))
+
+    def _initial_state(self, hx: Any, batch: int, like: Tensor, unbatched: bool) -> Any:
+        dirs = 2 if self.bidirectional else 1
+        out = self.proj_size if self.proj_size > 0 else self.hidden_size
+        shapes = [(self.num_layers * dirs, batch, out)]
+        if self.mode == "LSTM":
+            shapes.append((self.num_layers * dirs, batch, self.hidden_size))
+        if hx is None:
+            states = [zeros(s, dtype=like.dtype) for s in shapes]
+        else:
+            states = list(hx) if self.mode == "LSTM" else [hx]
+            if len(states) != len(shapes):
+                raise RuntimeError(f"{self.mode} expects {len(shapes)} initial state tensors")
+            if unbatched:
+                states = [s.unsqueeze(1) for s in states]
+            for s, want, name in zip(states, shapes, ("hx", "cx")):
+                if tuple(s.shape) != want:
+                    raise RuntimeError(f"Expected hidden size {want}, got {list(s.shape)}"
+                                       if name == "hx" else
+                                       f"Expected hidden[1] size {want}, got {list(s.shape)}")
+        return states
+
+    def forward(self, input: Any, hx: Any = None) -> tuple:
+        packed = isinstance(input, PackedSequence)
+        unbatched = False
+        if packed:
+            data, sizes_t, sorted_indices, unsorted_indices = input
+            sizes = [int(s) for s in sizes_t.tolist()]
+            batch = sizes[0]
+            if hx is not None and sorted_indices is not None:
+                index = sorted_indices
+                hx = (tuple(h[:, index] for h in hx) if self.mode == "LSTM"
+                      else hx[:, index])
+        else:
+            if input.dim() not in (2, 3):
+                raise ValueError(f"{self.mode.split('_')[0]}: Expected input to be 2D or 3D, "
+                                 f"got {input.dim()}D tensor instead")
+            unbatched = input.dim() == 2
+            x = input.unsqueeze(1) if unbatched else (
+                input.transpose(0, 1) if self.batch_first else input)
+            steps, batch = x.shape[0], x.shape[1]
+            sizes = [batch] * steps
+            data = x.reshape(steps * batch, x.shape[2])
+            sorted_indices = unsorted_indices = None
+        if data.shape[-1] != self.input_size:
+            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
+                               f"{self.input_size}, got {data.shape[-1]}")
+        states = self._initial_state(hx, batch, data, unbatched)
+        dirs = 2 if self.bidirectional else 1
+        finals: list = [[] for _ in states]
+        layer_input = data
+        for layer in range(self.num_layers):
+            outs = []
+            for direction in range(dirs):
+                w_ih, b_ih, w_hh, b_hh, w_hr = self._layer_weights(layer, direction)
+                k = layer * dirs + direction
+                init_state = tuple(s[k] for s in states) if self.mode == "LSTM" else states[0][k]
+                gi = F.linear(layer_input, w_ih, b_ih)
+                out, last = _run_direction(self.mode, gi, sizes, init_state, (w_hh, b_hh, w_hr),
+                                           bool(direction))
+                outs.append(out)
+                for acc, s in zip(finals, last if self.mode == "LSTM" else (last,)):
+                    acc.append(s)
+            layer_input = outs[0] if dirs == 1 else cat(outs, -1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                layer_input = F.dropout(layer_input, self.dropout, True)
+        final = tuple(stack(acc) for acc in finals)
+        if packed:
+            if unsorted_indices is not None:
+                final = tuple(f[:, unsorted_indices] for f in final)
+            output = PackedSequence(layer_input, sizes_t, sorted_indices, unsorted_indices)
+        else:
+            output = layer_input.reshape(len(sizes), batch, layer_input.shape[-1])
+            if unbatched:
+                output = output.squeeze(1)
+                final = tuple(f.squeeze(1) for f in final)
+            elif self.batch_first:
+                output = output.transpose(0, 1)
+        return output, (final if self.mode == "LSTM" else final[0])
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size != 0:
+            s += f", proj_size={self.proj_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if self.batch_first is not False:
+            s += f", batch_first={self.batch_first}"
+        if self.dropout != 0:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional is not False:
+            s += f", bidirectional={self.bidirectional}"
+        return s
+
+
+class RNN(RNNBase):
+    """Elman RNN: ``h_t = tanh(x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh)`` (or ReLU).
+
+    Args:
+        input_size, hidden_size. num_layers: default 1. nonlinearity: ``'tanh'`` or
+        ``'relu'``. bias: default True. batch_first: ``(N, L, H_in)`` inputs. dropout: between
+        layers, in training. bidirectional: default False.
+
+    Shape:
+        - input ``(L, N, H_in)`` (or batch first, unbatched ``(L, H_in)``, or a
+          ``PackedSequence``), h_0 ``(D * num_layers, N, H_out)``.
+        - output ``(L, N, D * H_out)``, h_n ``(D * num_layers, N, H_out)``.
+
+    Example::
+
+        >>> rnn = ds.nn.RNN(10, 20, 2)
+        >>> out, h = rnn(ds.randn(5, 3, 10))
+        >>> out.shape, h.shape
+        (deepseek.Size([5, 3, 20]), deepseek.Size([2, 3, 20]))
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
+                 dropout: float = 0.0, bidirectional: bool = False, device: Any = None,
+                 dtype: Any = None) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or "
+                             "'relu'.")
+        self.nonlinearity = nonlinearity
+        super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size,
+                         hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         device=device, dtype=dtype)
+        self.nonlinearity = nonlinearity
+
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        return s + (", nonlinearity='relu'" if self.nonlinearity != "tanh" else "")
+
+
+class LSTM(RNNBase):
+    """Long short-term memory (gates ``i, f, g, o`` in that order in the weights).
+
+    Args: as ``RNN`` (no nonlinearity), plus proj_size: project ``h`` to this size (0: off).
+
+    Shape:
+        - input as ``RNN``; ``(h_0, c_0)`` optional.
+        - output, ``(h_n, c_n)``.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, proj_size: int = 0, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, proj_size, device, dtype)
+
+
+class GRU(RNNBase):
+    """Gated recurrent unit (gates ``r, z, n`` in that order in the weights).
+
+    Args: as ``RNN`` (no nonlinearity).
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, device: Any = None, dtype: Any = None) -> None:
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, device=device, dtype=dtype)
+
+
+class RNNCellBase(Module):
+    """One step of a recurrent layer: parameters ``weight_ih``, ``weight_hh``, ``bias_ih``,
+    ``bias_hh``."""
+
+    _mode = ""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 device: Any = None, dtype: Any = None) -> None:
+        super().__init__()
+        kw = {"device": device, "dtype": dtype}
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        gate = _GATES[self._mode] * hidden_size
+        self.weight_ih = Parameter(empty((gate, input_size), **kw))
+        self.weight_hh = Parameter(empty((gate, hidden_size), **kw))
+        if bias:
+            self.bias_ih = Parameter(empty(gate, **kw))
+            self.bias_hh = Parameter(empty(gate, **kw))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    reset_parameters = RNNBase.reset_parameters
+
+    def forward(self, input: Tensor, hx: Any = None) -> Any:
+        if input.dim() not in (1, 2):
+            raise ValueError(f"{type(self).__name__}: Expected input to be 1D or 2D, got "
+                             f"{input.dim()}D instead")
+        unbatched = input.dim() == 1
+        x = input.unsqueeze(0) if unbatched else input
+        if hx is None:
+            h0 = zeros((x.shape[0], self.hidden_size), dtype=x.dtype)
+            hx = (h0, h0) if self._mode == "LSTM" else h0
+        elif unbatched:
+            hx = _map_state(lambda s: s.unsqueeze(0), hx, self._mode)
+        gi = F.linear(x, self.weight_ih, self.bias_ih)
+        out = _step(self._mode, gi, hx, self.weight_hh, self.bias_hh)
+        return _map_state(lambda s: s.squeeze(0), out, self._mode) if unbatched else out
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.bias is not True:
+            s += f", bias={self.bias}"
+        if getattr(self, "nonlinearity", "tanh") != "tanh":
+            s += f", nonlinearity={self.nonlinearity}"
+        return s
+
+
+class RNNCell(RNNCellBase):
+    """One Elman RNN step. Args: input_size, hidden_size, bias (True), nonlinearity
+    (``'tanh'`` or ``'relu'``)."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 nonlinearity: str = "tanh", device: Any = None, dtype: Any = None) -> None:
+        if nonlinearity not in ("tanh", "relu"):
+            raise RuntimeError(f"Unknown nonlinearity: {nonlinearity}")
+        self._mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
+        super().__init__(input_size, hidden_size, bias, device, dtype)
+        self.nonlinearity = nonlinearity
+
+
+class LSTMCell(RNNCellBase):
+    """One LSTM step: ``(h', c') = cell(input, (h, c))``."""
+
+    _mode = "LSTM"
+
+
+class GRUCell(RNNCellBase):
+    """One GRU step: ``h' = cell(input, h)``."""
+
+    _mode = "GRU"
+
+

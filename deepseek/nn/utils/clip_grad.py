@@ -1,0 +1,104 @@
+"""Gradient clipping: ``clip_grad_norm_``, ``clip_grad_value_``, ``get_total_norm``."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Iterable, Optional, Union
+
+from ..._creation import tensor
+from ...autograd.grad_mode import no_grad
+from ...ops.movement import stack
+from ...tensor import Tensor
+
+__all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm"]
+
+_Tensors = Union[Tensor, Iterable[Tensor]]
+
+
+def _as_list(tensors: _Tensors) -> list:
+    return [tensors] if isinstance(tensors, Tensor) else list(tensors)
+
+
+def _norm(x: Tensor, norm_type: float) -> Tensor:
+    """The ``norm_type``-norm of all elements of ``x``, accumulated in at least float32."""
+    a = x.abs()
+    if a.dtype.itemsize < 4:
+        a = a.float()
+    if norm_type == math.inf:
+        return a.amax() if a.numel() else a.sum()
+    if norm_type == -math.inf:
+        return a.amin()
+    if norm_type == 0:
+        return (a != 0).sum().to(a.dtype)
+    if norm_type == 1:
+        return a.sum()
+    if norm_type == 2:
+        return (a * a).sum().sqrt()
+    return (a ** norm_type).sum() ** (1.0 / norm_type)
+
+
+def get_total_norm(tensors: _Tensors, norm_type: float = 2.0,
+                   error_if_nonfinite: bool = False, foreach: Optional[bool] = None) -> Tensor:
+    """The norm of the norms of ``tensors`` (as if they were concatenated into one vector)."""
+    tensors = _as_list(tensors)
+    norm_type = float(norm_type)
+    if not tensors:
+        return tensor(0.0)
+    with no_grad():
+        norms = [_norm(t, norm_type) for t in tensors]
+        dtype = norms[0].dtype
+        total = _norm(stack([n.to(dtype) for n in norms]), norm_type)
+    if error_if_nonfinite and not bool(total.isfinite()):
+        raise RuntimeError(f"The total norm of order {norm_type} for gradients from "
+                           "`parameters` is non-finite, so it cannot be clipped. To disable "
+                           "this error and scale the gradients by the non-finite norm anyway, "
+                           "set `error_if_nonfinite=False`")
+    return total
+
+
+def clip_grad_norm_(parameters: _Tensors, max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False, foreach: Optional[bool] = None) -> Tensor:
+    """Scale the gradients of ``parameters`` in place so that their total norm is at most
+    ``max_norm``; returns the total norm before clipping.
+
+    Args:
+        parameters: tensors (or one tensor) whose ``.grad`` is clipped.
+        max_norm: the largest allowed norm. norm_type: the p of the p-norm (``inf`` allowed).
+        error_if_nonfinite: raise when the total norm is nan or inf.
+        foreach: accepted for compatibility.
+
+    Example::
+
+        >>> w = ds.ones(3, requires_grad=True)
+        >>> (w * 10).sum().backward()
+        >>> float(ds.nn.utils.clip_grad_norm_([w], 1.0)) > 1
+        True
+    """
+    grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
+    total = get_total_norm(grads, norm_type, error_if_nonfinite, foreach)
+    if not grads:
+        return total
+    with no_grad():
+        coef = (float(max_norm) / (total + 1e-6)).clamp(max=1.0)
+        for g in grads:
+            g.mul_(coef.to(g.dtype))
+    return total
+
+
+def clip_grad_norm(parameters: _Tensors, max_norm: float, norm_type: float = 2.0,
+                   error_if_nonfinite: bool = False, foreach: Optional[bool] = None) -> Tensor:
+    """Deprecated alias of ``clip_grad_norm_``."""
+    warnings.warn("`torch.nn.utils.clip_grad_norm` is now deprecated in favor of "
+                  "`torch.nn.utils.clip_grad_norm_`.", FutureWarning, stacklevel=2)
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
+
+
+def clip_grad_value_(parameters: _Tensors, clip_value: float,
+                     foreach: Optional[bool] = None) -> None:
+    """Clamp the gradients of ``parameters`` to ``[-clip_value, clip_value]`` in place."""
+    clip_value = float(clip_value)
+    with no_grad():
+        for p in _as_list(parameters):
+            if p.grad is not None:
+                p.grad.clamp_(min=-clip_value, max=clip_value)

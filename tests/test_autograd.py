@@ -1,0 +1,548 @@
+"""Autograd against PyTorch: backward/grad arguments, higher-order gradients, hooks, grad
+modes, graph inspection, version counters, autograd.Function, gradcheck and functional."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import deepseek as ds
+
+RNG = np.random.default_rng(0)
+
+
+def pair(*shape, dtype=np.float64, requires_grad=True):
+    """The same random values as a deepseek and a torch leaf."""
+    a = RNG.standard_normal(shape).astype(dtype)
+    return (ds.tensor(a, requires_grad=requires_grad),
+            torch.tensor(a, requires_grad=requires_grad))
+
+
+def close(got, want, atol=1e-10, rtol=1e-7):
+    assert got is not None and want is not None, (got, want)
+    assert tuple(got.shape) == tuple(want.shape)
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), atol=atol, rtol=rtol)
+
+
+# ---------------------------------------------------------------- backward
+def test_backward_gradient_argument():
+    x, xt = pair(2, 3)
+    v = RNG.standard_normal((2, 3))
+    (x * x).backward(gradient=ds.tensor(v))
+    (xt * xt).backward(gradient=torch.tensor(v))
+    close(x.grad, xt.grad)
+
+
+def test_backward_accumulates_and_retain_graph():
+    x, xt = pair(3)
+    y, yt = (x.exp() * x).sum(), (xt.exp() * xt).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    yt.backward(retain_graph=True)
+    yt.backward()
+    close(x.grad, xt.grad)
+
+
+def test_backward_twice_without_retain_graph_raises():
+    x, _ = pair(3)
+    y = (x.exp() * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        y.backward()
+
+
+def test_backward_inputs_only_accumulates_those():
+    (x, xt), (w, wt) = pair(3), pair(3)
+    (x * w).sum().backward(inputs=[w])
+    (xt * wt).sum().backward(inputs=[wt])
+    assert x.grad is None and xt.grad is None
+    close(w.grad, wt.grad)
+
+
+@pytest.mark.filterwarnings("ignore:Using backward.. with create_graph")
+def test_backward_create_graph_gives_differentiable_grad():
+    x, xt = pair(3)
+    (x ** 3).sum().backward(create_graph=True)
+    (xt ** 3).sum().backward(create_graph=True)
+    assert x.grad.requires_grad and xt.grad.requires_grad
+    g, gt = x.grad, xt.grad
+    x.grad, xt.grad = None, None
+    g.sum().backward()
+    gt.sum().backward()
+    close(x.grad, xt.grad)
+
+
+def test_nonscalar_backward_without_gradient_raises():
+    x, _ = pair(2, 2)
+    with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar"):
+        (x * 2).backward()
+
+
+def test_backward_of_tensor_without_grad_raises():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        ds.ones(2).sum().backward()
+
+
+# ---------------------------------------------------------------- autograd.grad
+def test_grad_basic_and_no_accumulation():
+    (x, xt), (w, wt) = pair(2, 3), pair(3, 4)
+    (gx, gw) = ds.autograd.grad((x @ w).tanh().sum(), (x, w))
+    (gxt, gwt) = torch.autograd.grad((xt @ wt).tanh().sum(), (xt, wt))
+    close(gx, gxt)
+    close(gw, gwt)
+    assert x.grad is None and w.grad is None
+
+
+def test_grad_outputs():
+    x, xt = pair(4)
+    v = RNG.standard_normal(4)
+    (g,) = ds.autograd.grad(x.sin(), x, grad_outputs=ds.tensor(v))
+    (gt,) = torch.autograd.grad(xt.sin(), xt, grad_outputs=torch.tensor(v))
+    close(g, gt)
+
+
+def test_grad_allow_unused_and_materialize():
+    (x, _), (z, _) = pair(3), pair(3)
+    y = (x * 2).sum()
+    with pytest.raises(RuntimeError, match="allow_unused=True"):
+        ds.autograd.grad(y, (x, z), retain_graph=True)
+    gx, gz = ds.autograd.grad(y, (x, z), retain_graph=True, allow_unused=True)
+    assert gz is None
+    np.testing.assert_allclose(gx.numpy(), 2.0)
+    _, gz = ds.autograd.grad(y, (x, z), materialize_grads=True)
+    np.testing.assert_array_equal(gz.numpy(), np.zeros(3))
+
+
+def test_grad_wrt_non_leaf():
+    x, xt = pair(3)
+    h, ht = x.exp(), xt.exp()
+    (g,) = ds.autograd.grad((h * h).sum(), h)
+    (gt,) = torch.autograd.grad((ht * ht).sum(), ht)
+    close(g, gt)
+
+
+@pytest.mark.parametrize("name", ["tanh", "exp", "pow", "matmul"])
+def test_higher_order_derivatives(name):
+    fns = {
+        "tanh": lambda lib, x: lib.tanh(x),
+        "exp": lambda lib, x: lib.exp(x * 0.5),
+        "pow": lambda lib, x: x ** 3,
+        "matmul": lambda lib, x: (x @ x) @ x,
+    }
+    shape = (3, 3) if name == "matmul" else (4,)
+    x, xt = pair(*shape)
+    y, yt = fns[name](ds, x).sum(), fns[name](torch, xt).sum()
+    for order in range(3):  # 1st, 2nd, 3rd derivatives (summed over outputs)
+        (y,) = ds.autograd.grad(y, x, create_graph=True)
+        (yt,) = torch.autograd.grad(yt, xt, create_graph=True)
+        close(y, yt, atol=1e-9)
+        y, yt = y.sum(), yt.sum()
+
+
+# ---------------------------------------------------------------- leaf state
+def test_requires_grad_and_leaves():
+    x = ds.ones(2)
+    assert not x.requires_grad and x.is_leaf
+    assert x.requires_grad_() is x and x.requires_grad
+    y = x * 2
+    assert not y.is_leaf and y.requires_grad
+    with pytest.raises(RuntimeError, match="only change requires_grad flags of leaf"):
+        y.requires_grad = False
+    with pytest.raises(RuntimeError, match="floating point"):
+        ds.ones(2, dtype=ds.int64).requires_grad_()
+
+
+def test_detach_and_detach_():
+    x, _ = pair(3)
+    y = x * 2
+    d = y.detach()
+    assert d.is_leaf and not d.requires_grad
+    d.zero_()  # shares storage with y
+    np.testing.assert_array_equal(y.detach().numpy(), np.zeros(3))
+    z = x * 3
+    assert z.detach_() is z and z.grad_fn is None and not z.requires_grad
+
+
+def test_retain_grad():
+    x, xt = pair(3)
+    h, ht = x * x, xt * xt
+    h.retain_grad()
+    ht.retain_grad()
+    assert h.retains_grad
+    (h.sin().sum()).backward()
+    (ht.sin().sum()).backward()
+    close(h.grad, ht.grad)
+
+
+def test_hooks_leaf_and_non_leaf_modify_and_remove():
+    x, xt = pair(3)
+    seen = []
+    handle = x.register_hook(lambda g: seen.append(g.numpy().copy()))
+    x.register_hook(lambda g: g * 2)
+    xt.register_hook(lambda g: g * 2)
+    h, ht = x * 3, xt * 3
+    h.register_hook(lambda g: g + 1)
+    ht.register_hook(lambda g: g + 1)
+    h.sum().backward()
+    ht.sum().backward()
+    close(x.grad, xt.grad)
+    np.testing.assert_allclose(seen[0], np.full(3, 6.0))
+    handle.remove()
+    x.grad = None
+    (x * 3).sum().backward()
+    assert len(seen) == 1
+    np.testing.assert_allclose(x.grad.numpy(), np.full(3, 6.0))
+
+
+def test_hook_on_tensor_without_grad_raises():
+    with pytest.raises(RuntimeError, match="doesn't require gradient"):
+        ds.ones(2).register_hook(lambda g: g)
+
+
+def test_grad_fn_names_and_next_functions():
+    (x, xt), (w, wt) = pair(2, 2), pair(2, 2)
+    y, yt = (x * w).sum(), (xt * wt).sum()
+    assert y.grad_fn.name() == yt.grad_fn.name() == "SumBackward0"
+    mm, mmt = y.grad_fn.next_functions[0][0], yt.grad_fn.next_functions[0][0]
+    assert mm.name() == mmt.name()
+    leaves = [f.name() for f, _ in mm.next_functions]
+    assert leaves == ["AccumulateGrad"] * 2
+    assert all(f.name().endswith("AccumulateGrad") for f, _ in mmt.next_functions)
+    assert mm.next_functions[0][0].variable is x
+    assert (x * ds.ones(2, 2)).grad_fn.next_functions[1][0] is None
+
+
+# ---------------------------------------------------------------- grad modes
+@pytest.mark.parametrize("mode", ["no_grad", "inference_mode", "set_grad_enabled"])
+def test_grad_modes_as_context_and_decorator(mode):
+    x, _ = pair(2)
+    make = {"no_grad": ds.no_grad, "inference_mode": ds.inference_mode,
+            "set_grad_enabled": lambda: ds.set_grad_enabled(False)}[mode]
+    with make():
+        assert not ds.is_grad_enabled()
+        assert not (x * 2).requires_grad
+        with ds.enable_grad():
+            assert ds.is_grad_enabled() and (x * 2).requires_grad
+    assert ds.is_grad_enabled()
+
+    @make()
+    def f(t):
+        return t * 2, ds.is_grad_enabled()
+
+    y, enabled = f(x)
+    assert not enabled and not y.requires_grad and ds.is_grad_enabled()
+
+
+def test_enable_grad_decorator_and_set_grad_enabled_call():
+    @ds.enable_grad()
+    def f(t):
+        return t * 2
+
+    x, _ = pair(2)
+    with ds.no_grad():
+        assert f(x).requires_grad
+    ds.set_grad_enabled(False)
+    assert not ds.is_grad_enabled()
+    ds.set_grad_enabled(True)
+    assert ds.is_grad_enabled()
+    assert ds.is_inference_mode_enabled() is False
+    with ds.inference_mode():
+        assert ds.is_inference_mode_enabled()
+
+
+# ---------------------------------------------------------------- version counters
+def test_modified_saved_tensor_error_names_the_op():
+    x, _ = pair(3)
+    h = x * 1
+    y = h.exp()  # saves its output
+    z = (h * h).sum()  # saves h
+    h.add_(1)
+    with pytest.raises(RuntimeError, match=r"modified by an inplace operation.*MulBackward0"):
+        z.backward()
+    y.add_(1)  # exp saved its output, now modified
+    with pytest.raises(RuntimeError, match="ExpBackward0"):
+        y.sum().backward()
+
+
+def test_leaf_inplace_error():
+    x, _ = pair(3)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        x.add_(1)
+    with ds.no_grad():
+        x.add_(1)  # allowed without grad recording
+
+
+def test_inplace_on_non_leaf_matches_torch():
+    x, xt = pair(3)
+    h, ht = x * 2, xt * 2
+    h.mul_(3).exp_()
+    ht.mul_(3).exp_()
+    h.sum().backward()
+    ht.sum().backward()
+    close(x.grad, xt.grad)
+    assert h._version == ht._version
+
+
+# ---------------------------------------------------------------- autograd.Function
+class Cube(ds.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, scale):
+        ctx.save_for_backward(x)
+        ctx.scale = scale
+        return x ** 3 * scale
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 3 * x ** 2 * ctx.scale * g, None
+
+
+def test_function_forward_backward_and_graph():
+    x, xt = pair(3)
+    y = Cube.apply(x, 2.0)
+    assert y.grad_fn.name() == "CubeBackward"
+    assert y.grad_fn.next_functions[0][0].variable is x
+    y.sum().backward()
+    (xt ** 3 * 2.0).sum().backward()
+    close(x.grad, xt.grad)
+
+
+def test_function_double_backward_and_gradcheck():
+    x, xt = pair(3)
+    (g,) = ds.autograd.grad(Cube.apply(x, 1.5).sum(), x, create_graph=True)
+    (gg,) = ds.autograd.grad(g.sum(), x)
+    close(gg, 6 * 1.5 * xt)
+    assert ds.autograd.gradcheck(lambda t: Cube.apply(t, 1.5), (x,))
+    assert ds.autograd.gradgradcheck(lambda t: Cube.apply(t, 1.5), (x,))
+
+
+def test_function_needs_input_grad_and_no_record():
+    seen = {}
+
+    class Mul(ds.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            seen["needs"] = ctx.needs_input_grad
+            seen["grad_mode"] = ds.is_grad_enabled()
+            ctx.save_for_backward(a, b)
+            return a * b
+
+        @staticmethod
+        def backward(ctx, g):
+            a, b = ctx.saved_tensors
+            return (g * b if ctx.needs_input_grad[0] else None,
+                    g * a if ctx.needs_input_grad[1] else None)
+
+    (a, _), (b, _) = pair(2), pair(2, requires_grad=False)
+    out = Mul.apply(a, b)
+    assert seen == {"needs": (True, False), "grad_mode": False}
+    out.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), b.numpy())
+    c = Mul.apply(b, b)
+    assert c.grad_fn is None and not c.requires_grad and seen["needs"] == (False, False)
+
+
+def test_function_multiple_outputs_and_materialize_grads():
+    calls = []
+
+    class SinCos(ds.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x.sin(), x.cos()
+
+        @staticmethod
+        def backward(ctx, gs, gc):
+            calls.append((gs, gc))
+            (x,) = ctx.saved_tensors
+            return gs * x.cos() - gc * x.sin()
+
+    x, xt = pair(3)
+    s, c = SinCos.apply(x)
+    (s * 2 + c * 3).sum().backward()
+    (xt.sin() * 2 + xt.cos() * 3).sum().backward()
+    close(x.grad, xt.grad)
+    x.grad = None
+    s, _ = SinCos.apply(x)
+    s.sum().backward()  # the unused output's gradient is materialized as zeros
+    np.testing.assert_array_equal(calls[-1][1].numpy(), np.zeros(3))
+    close(x.grad, xt.cos())
+
+
+def test_function_set_materialize_grads_false():
+    class Two(ds.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.set_materialize_grads(False)
+            return x * 1, x * 2
+
+        @staticmethod
+        def backward(ctx, g1, g2):
+            assert g2 is None
+            return g1
+
+    x, _ = pair(2)
+    a, _ = Two.apply(x)
+    a.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 1.0)
+
+
+def test_function_mark_non_differentiable_and_dirty():
+    class SortLike(ds.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            idx = ds.argsort(x) if hasattr(ds, "argsort") else ds.argmax(x).reshape(1)
+            y = x * 1
+            ctx.mark_non_differentiable(idx)
+            return y, idx
+
+        @staticmethod
+        def backward(ctx, g, gi):
+            return g
+
+    x, _ = pair(3)
+    y, idx = SortLike.apply(x)
+    assert y.requires_grad and not idx.requires_grad
+
+    class AddOne(ds.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.add_(1)
+            ctx.mark_dirty(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    h = x * 1
+    out = AddOne.apply(h)
+    assert out is h and h.grad_fn.name() == "AddOneBackward"
+    out.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 1.0)
+    with pytest.raises(RuntimeError, match="leaf Variable"):
+        AddOne.apply(x)
+
+
+def test_function_saved_tensor_version_check_and_freed():
+    x, _ = pair(3)
+    h = x * 1
+    y = Cube.apply(h, 1.0)
+    h.add_(1)
+    with pytest.raises(RuntimeError, match="CubeBackward"):
+        y.sum().backward()
+    z = Cube.apply(x, 1.0)
+    z.sum().backward()
+    with pytest.raises(RuntimeError, match="second time"):
+        z.grad_fn.attrs["ctx"].saved_tensors
+
+
+def test_function_wrong_gradient_count_and_shape():
+    class Bad(ds.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            return x + y
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    class BadShape(ds.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1
+
+        @staticmethod
+        def backward(ctx, g):
+            return ds.ones(5, dtype=ds.float64)
+
+    x, _ = pair(3)
+    with pytest.raises(RuntimeError, match="incorrect number of gradients"):
+        Bad.apply(x, x).sum().backward()
+    with pytest.raises(RuntimeError, match="invalid gradient at index 0"):
+        BadShape.apply(x).sum().backward()
+
+
+def test_function_setup_context_style():
+    class Square(ds.autograd.Function):
+        @staticmethod
+        def forward(x):
+            return x * x
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(inputs[0])
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 2 * x * g
+
+    x, xt = pair(3)
+    Square.apply(x).sum().backward()
+    close(x.grad, 2 * xt)
+
+
+def test_once_differentiable():
+    class Twice(ds.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        @ds.autograd.once_differentiable
+        def backward(ctx, g):
+            assert not ds.is_grad_enabled()
+            return g * 2
+
+    x, _ = pair(2)
+    Twice.apply(x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2.0)
+    (g,) = ds.autograd.grad((Twice.apply(x) ** 2).sum(), x, create_graph=True)
+    with pytest.raises(RuntimeError, match="once_differentiable"):
+        g.sum().backward()
+
+
+# ---------------------------------------------------------------- gradcheck and functional
+def test_gradcheck_detects_wrong_gradient():
+    class Wrong(ds.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            return g  # should be 2 x g
+
+    x, _ = pair(3)
+    assert ds.autograd.gradcheck(lambda a, b: (a @ b).tanh(), (pair(2, 3)[0], pair(3, 2)[0]))
+    assert not ds.autograd.gradcheck(Wrong.apply, (x,), raise_exception=False)
+    with pytest.raises(ds.autograd.GradcheckError, match="Jacobian mismatch"):
+        ds.autograd.gradcheck(Wrong.apply, (x,), eps=1e-6, atol=1e-5, rtol=1e-3)
+    assert ds.autograd.gradgradcheck(lambda a: (a * a.sin()).sum(), (x,))
+
+
+def test_functional_jacobian_hessian_vjp_jvp():
+    from deepseek.autograd import functional as F
+
+    (x, xt), (w, wt) = pair(3), pair(2, 3)
+
+    def f(lib):
+        return lambda a, b: lib.tanh(b @ a)
+
+    jac = F.jacobian(f(ds), (x, w))
+    jact = torch.autograd.functional.jacobian(f(torch), (xt, wt))
+    for a, b in zip(jac, jact):
+        close(a, b)
+    close(F.hessian(lambda a: (a.exp() * a).sum(), x),
+          torch.autograd.functional.hessian(lambda a: (a.exp() * a).sum(), xt))
+    v = RNG.standard_normal(2)
+    out, g = F.vjp(lambda a: f(ds)(a, w), x, ds.tensor(v))
+    outt, gt = torch.autograd.functional.vjp(lambda a: f(torch)(a, wt), xt, torch.tensor(v))
+    close(out, outt)
+    close(g, gt)
+    u = RNG.standard_normal(3)
+    _, jv = F.jvp(lambda a: f(ds)(a, w), x, ds.tensor(u))
+    _, jvt = torch.autograd.functional.jvp(lambda a: f(torch)(a, wt), xt, torch.tensor(u))
+    close(jv, jvt)
