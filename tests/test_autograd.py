@@ -133,7 +133,7 @@ def test_higher_order_derivatives(name):
     shape = (3, 3) if name == "matmul" else (4,)
     x, xt = pair(*shape)
     y, yt = fns[name](ds, x).sum(), fns[name](torch, xt).sum()
-    for order in range(3):  # 1st, 2nd, 3rd derivatives (summed over outputs)
+    for _ in range(3):  # 1st, 2nd, 3rd derivatives (summed over outputs)
         (y,) = ds.autograd.grad(y, x, create_graph=True)
         (yt,) = torch.autograd.grad(yt, xt, create_graph=True)
         close(y, yt, atol=1e-9)
@@ -435,7 +435,7 @@ def test_function_saved_tensor_version_check_and_freed():
     z = Cube.apply(x, 1.0)
     z.sum().backward()
     with pytest.raises(RuntimeError, match="second time"):
-        z.grad_fn.attrs["ctx"].saved_tensors
+        _ = z.grad_fn.attrs["ctx"].saved_tensors
 
 
 def test_function_wrong_gradient_count_and_shape():

@@ -37,7 +37,8 @@ def test_set_default_dtype():
         assert ds.tensor(1.5).dtype == ds.float64 and ds.zeros(2).dtype == ds.float64
         assert ds.arange(0.0, 1.0, 0.5).dtype == ds.float64
         assert repr(ds.tensor([1.5])) == "tensor([1.5000])"
-        assert repr(ds.tensor([1.5], dtype=ds.float32)) == "tensor([1.5000], dtype=deepseek.float32)"
+        want = "tensor([1.5000], dtype=deepseek.float32)"
+        assert repr(ds.tensor([1.5], dtype=ds.float32)) == want
         with pytest.raises(TypeError):
             ds.set_default_dtype(ds.int64)
     finally:

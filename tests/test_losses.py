@@ -11,7 +11,6 @@ import torch
 
 import deepseek as ds
 import deepseek.nn.functional as F
-import torch.nn.functional as TF
 
 
 def both(fn, *arrays, grad=True):

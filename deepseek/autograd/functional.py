@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 __all__ = ["vjp", "jvp", "jacobian", "hessian"]
 
@@ -79,7 +79,6 @@ def jvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
     cotangent (the double-backward trick)."""
     from .._creation import zeros_like
 
-    is_tuple = isinstance(inputs, (tuple, list))
     ins = _prepare(_as_tuple(inputs), True)
     raw = func(*ins)
     outs = _as_tuple(raw)

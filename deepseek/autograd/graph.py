@@ -28,7 +28,8 @@ class Node:
     __slots__ = ("op", "next", "attrs", "shapes", "dtypes", "_saved", "_versions", "_out",
                  "_out_box", "_out_version", "hooks", "retained", "freed", "__weakref__")
 
-    def __init__(self, op: Any, next_edges: tuple, attrs: dict, shapes: tuple, dtypes: tuple) -> None:
+    def __init__(self, op: Any, next_edges: tuple, attrs: dict, shapes: tuple,
+                 dtypes: tuple) -> None:
         self.op = op
         self.next = next_edges  # per input: a Node, a leaf Tensor, or None (no gradient needed)
         self.attrs = attrs
@@ -47,7 +48,8 @@ class Node:
         custom = getattr(self.op, "backward_name", None)  # autograd.Function nodes
         if custom is not None:
             return custom
-        return "".join(p.capitalize() for p in self.op.name.split("_")) + "Backward0"
+        base = self.op.name.rsplit("::", 1)[-1]  # custom ops are named "namespace::op"
+        return "".join(p.capitalize() for p in base.split("_")) + "Backward0"
 
     def __repr__(self) -> str:
         return f"<{self.name()} object at {hex(id(self))}>"
@@ -118,9 +120,10 @@ def _modified_message(node: Node, t: "Tensor", expected: int, box=None) -> str:
     now = (box or t._version_box)[0]
     return (
         "one of the variables needed for gradient computation has been modified by an inplace "
-        f"operation: [{t.dtype.name} {list(t.shape)}], which is used by {node.name()}, is at version "
-        f"{now}; expected version {expected} instead. Hint: the op that changed it ran in place "
-        "after this one; use an out-of-place version (e.g. x = x + y, not x += y) or .clone() first."
+        f"operation: [{t.dtype.name} {list(t.shape)}], which is used by {node.name()}, is at "
+        f"version {now}; expected version {expected} instead. Hint: the op that changed it ran in "
+        "place after this one; use an out-of-place version (e.g. x = x + y, not x += y) or "
+        ".clone() first."
     )
 
 

@@ -194,7 +194,7 @@ ELU = _activation("elu", _elu_forward,
                   "{scale})", _elu_vjp)
 GELU = _activation("gelu", _gelu_forward,
                    "(0.5 * {0} * (1.0 + math.tanh(0.7978845608028654 * ({0} + 0.044715 * {0} ** "
-                   "3))) if '{approximate}' == 'tanh' else 0.5 * {0} * (1.0 + math.erf({0} * "
+                   "3))) if {approximate} == 'tanh' else 0.5 * {0} * (1.0 + math.erf({0} * "
                    "0.7071067811865476)))", _gelu_vjp)
 SILU = _activation("silu", lambda xp, x: x * _sigmoid_np(x), "{0} / (1.0 + math.exp(-{0}))",
                    _silu_vjp)

@@ -137,13 +137,16 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         bias = Tensor._wrap(np.where(attn_mask._data, 0, -np.inf).astype(dtype))
     else:
         bias = attn_mask if attn_mask._data.dtype == dtype else attn_mask.to(q.dtype)
+    if not 0.0 <= dropout_p <= 1.0:
+        raise op_error(ValueError, name, f"dropout probability has to be between 0 and 1, but "
+                       f"got {dropout_p}")
     drop = Tensor._wrap(np.ones((), dtype))
     if dropout_p > 0:
         from ..random import default_generator
 
         shape = broadcast_shapes(name, _batch(q.shape), _batch(k.shape))[:-2] + (L, S)
         keep = default_generator.np.random(shape, dtype=np.float32) >= dropout_p
-        drop = Tensor._wrap((keep / (1 - dropout_p)).astype(dtype))
+        drop = Tensor._wrap((keep * (1 / (1 - dropout_p) if dropout_p < 1 else 0.0)).astype(dtype))
     if not is_float(dtype):
         raise op_error(RuntimeError, name, "expected floating-point query, key and value",
                        q._data, k._data, v._data)

@@ -40,11 +40,11 @@ def _size(shape: tuple) -> str:
 def reduction_mode(op: str, reduction: str, size_average: Any = None, reduce: Any = None) -> str:
     """``reduction``, or the mode the legacy ``size_average``/``reduce`` flags ask for."""
     if size_average is not None or reduce is not None:
-        warnings.warn("size_average and reduce args will be deprecated, please use "
-                      "reduction='mean' instead.", stacklevel=3)
         size_average = True if size_average is None else size_average
         reduce = True if reduce is None else reduce
         reduction = "none" if not reduce else ("mean" if size_average else "sum")
+        warnings.warn("size_average and reduce args will be deprecated, please use "
+                      f"reduction='{reduction}' instead.", stacklevel=3)
     if reduction not in _REDUCTIONS:
         raise op_error(ValueError, op, f"{reduction} is not a valid value for reduction")
     return reduction
@@ -82,10 +82,11 @@ def _softplus(x: Tensor) -> Tensor:
 # ---------------------------------------------------------------- cross_entropy / nll_loss
 def _class_coefficients(xp: Any, target: Any, weight: Any, ignore_index: int,
                         label_smoothing: float, dtype: np.dtype) -> tuple:
-    """``(a, divisor)``: per-element loss is ``-sum_c a * logp`` and 'mean' divides by divisor.
+    """``(dense, index, at_index, divisor)`` describing the loss of one element as
+    ``-sum_c a[c] * logp[c]`` with ``a = dense + at_index * onehot(index)`` (classes on dim 1).
 
-    ``a`` has the input's shape (classes on dim 1); class-index and class-probability targets,
-    weights, ignored targets and label smoothing all reduce to it.
+    'mean' divides the summed loss by ``divisor``. ``dense`` is None when zero and ``index``
+    None for probability targets, so class-index targets never build an (N, C, ...) array.
     """
     n_classes = weight.shape[0]
     w = weight.astype(dtype, copy=False)
@@ -94,17 +95,16 @@ def _class_coefficients(xp: Any, target: Any, weight: Any, ignore_index: int,
         q = target.astype(dtype, copy=False)
         if eps:
             q = q * (1 - eps) + eps / n_classes
-        return q * w.reshape((1, n_classes) + (1,) * (target.ndim - 2)), \
-            target.size // max(n_classes, 1)
-    wshape = (1, n_classes) + (1,) * (target.ndim - 1)
+        dense = q * w.reshape((1, n_classes) + (1,) * (target.ndim - 2))
+        return dense, None, None, target.size // max(n_classes, 1)
     keep = target != ignore_index
     t = xp.where(keep, target, 0)
     wt = w[t] * keep
-    onehot = xp.expand_dims(t, 1) == xp.arange(n_classes).reshape(wshape)
-    a = onehot * xp.expand_dims(wt * (1 - eps), 1)
+    dense = None
     if eps:
-        a = a + (eps / n_classes) * w.reshape(wshape) * xp.expand_dims(keep, 1)
-    return a, wt.sum()
+        dense = (eps / n_classes) * w.reshape((1, n_classes) + (1,) * (target.ndim - 1)) * \
+            xp.expand_dims(keep, 1)
+    return dense, xp.expand_dims(t, 1), xp.expand_dims(wt * (1 - eps), 1), wt.sum()
 
 
 def _log_softmax(xp: Any, x: Any) -> Any:
@@ -120,9 +120,15 @@ def _class_loss_forward(xp: Any, x: Any, target: Any, weight: Any, *, ignore_ind
         x = x.astype(_F32)
     with np.errstate(all="ignore"):
         logp = _log_softmax(xp, x) if logits else x
-        a, divisor = _class_coefficients(xp, target, weight, ignore_index, label_smoothing,
-                                         x.dtype)
-        loss = -xp.where(a == 0, 0, a * logp).sum(axis=1)
+        dense, index, at_index, divisor = _class_coefficients(
+            xp, target, weight, ignore_index, label_smoothing, x.dtype)
+        loss = xp.zeros((), x.dtype)
+        if index is not None:  # a zero coefficient wins over a -inf log-probability
+            picked = xp.take_along_axis(logp, index, axis=1)
+            loss = -xp.where(at_index == 0, 0, at_index * picked)
+        if dense is not None:
+            loss = loss - xp.where(dense == 0, 0, dense * logp).sum(axis=1, keepdims=True)
+        loss = loss.squeeze(1)
         if reduction == "none":
             return loss
         total = loss.sum()
@@ -133,23 +139,33 @@ def _class_loss_vjp(ctx: Any, g: Tensor) -> tuple:
     x, target, weight = ctx.inputs
     attrs = ctx.attrs
     xc = x.float() if x._data.dtype in LOWP else x
-    a, divisor = _class_coefficients(np, target._data, weight._data, attrs["ignore_index"],
-                                     attrs["label_smoothing"], xc._data.dtype)
+    dense, index, at_index, divisor = _class_coefficients(
+        np, target._data, weight._data, attrs["ignore_index"], attrs["label_smoothing"],
+        xc._data.dtype)
     reduction = attrs["reduction"]
     if reduction == "none":
         g = g.unsqueeze(1)
     elif reduction == "mean":
         g = g / float(divisor)
-    grad_logp = Tensor._wrap(-a) * g
-    grad_x, logp = grad_logp, xc
+    logp = xc
     if attrs["logits"]:
-        # shifted by the (constant) row max, as the forward, so float32 keeps its precision
+        # d/dx of -sum_c a logp = softmax * sum_c a - a; shifted by the (constant) row max, as
+        # the forward, so float32 keeps its precision
         m = xc._data.max(axis=1, keepdims=True)
         shifted = xc - Tensor._wrap(np.where(np.isfinite(m), m, 0))
         e = shifted.exp()
         total = e.sum(1, keepdim=True)
-        grad_x = grad_logp - (e / total) * grad_logp.sum(1, keepdim=True)
         logp = shifted - total.log()
+        a_sum = (0 if dense is None else dense.sum(axis=1, keepdims=True)) + (
+            0 if index is None else at_index)
+        grad_x = (e / total) * (Tensor._wrap(np.asarray(a_sum, xc._data.dtype)) * g)
+    else:
+        grad_x = xc.new_zeros(xc.shape)
+    if dense is not None:
+        grad_x = grad_x - Tensor._wrap(dense) * g
+    if index is not None:
+        src = Tensor._wrap(-at_index) * g
+        grad_x = grad_x.scatter_add(1, Tensor._wrap(index), src.expand(index.shape))
     grad_target = None
     if ctx.needs_input_grad[1]:  # class probabilities: d loss / d target
         wshape = (1, -1) + (1,) * (x.ndim - 2)

@@ -71,8 +71,8 @@ def view(input: Tensor, *shape: Any) -> Tensor:
 
 
 def _alias(x: Tensor) -> Tensor:
-    out = apply(VIEW, x, shape=x._data.shape)
-    return out
+    """A new view of all of ``x`` (PyTorch's view ops never return their input itself)."""
+    return apply(VIEW, x, shape=x._data.shape)
 
 
 def _view_dtype(x: Tensor, dtype: Any) -> Tensor:
@@ -180,7 +180,7 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     """A view with ``dim0`` and ``dim1`` swapped."""
     x = require_tensor("transpose", input)
     if x.ndim == 0:
-        return x
+        return _alias(x)
     a, b = wrap_dim("transpose", dim0, x.ndim), wrap_dim("transpose", dim1, x.ndim)
     dims = list(range(x.ndim))
     dims[a], dims[b] = b, a
@@ -198,7 +198,7 @@ def t(input: Tensor) -> Tensor:
     if input.ndim > 2:
         raise op_error(RuntimeError, "t", f"t() expects a tensor with <= 2 dimensions, but self is "
                        f"{input.ndim}D", input._data)
-    return transpose(input, 0, -1) if input.ndim == 2 else input
+    return transpose(input, 0, -1) if input.ndim == 2 else _alias(input)
 
 
 @tensor_method
@@ -250,7 +250,7 @@ def expand(input: Tensor, *sizes: Any) -> Tensor:
     off = len(sizes) - x.ndim
     shape = tuple(x.shape[i - off] if s == -1 and i >= off else s for i, s in enumerate(sizes))
     if shape == x.shape:
-        return x
+        return _alias(x)
     return apply(EXPAND, x, shape=shape)
 
 

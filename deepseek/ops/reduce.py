@@ -573,9 +573,15 @@ def _vector_norm_vjp(ctx: Any, g: Tensor) -> tuple:
     if math.isinf(ord):  # like amax: ties share the gradient
         tied = (x.abs() == out).to(g.dtype)
         return (g * x.sign() * tied / tied.sum(dim=dims, keepdim=True),)
-    # d|x|_p / dx = sign(x) |x|^(p-1) / |x|_p^(p-1); zero where x or the norm is zero
-    scaled = x if ord == 2 else where(x == 0, 0, x.sign() * x.abs() ** (ord - 1))
-    return (scaled * where(out == 0, 0, g * out ** (1 - ord)),)
+    # d|x|_p / dx = sign(x) |x|^(p-1) / |x|_p^(p-1); zero where x or the norm is zero. Powers
+    # are taken of safe (nonzero) values so that neither branch of a where holds inf or NaN.
+    if ord == 2:
+        scaled = x
+    else:
+        x_zero = x == 0
+        scaled = where(x_zero, 0, x.sign() * where(x_zero, 1, x.abs()) ** (ord - 1))
+    out_zero = out == 0
+    return (scaled * where(out_zero, 0, g * where(out_zero, 1, out) ** (1 - ord)),)
 
 
 VECTOR_NORM = defop("linalg_vector_norm", _vector_norm_forward, _vector_norm_meta,
@@ -629,7 +635,8 @@ def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, 
             return vector_norm(x, 2, dim, keepdim, dtype=dtype)
         from .linalg import matrix_norm
 
-        return matrix_norm(x, p, (-2, -1) if dim is None else dim, keepdim, dtype=dtype)
+        return matrix_norm(x, p, tuple(range(x.ndim)) if dim is None else dim, keepdim,
+                           dtype=dtype)
     return vector_norm(x, p, dim, keepdim, dtype=dtype)
 
 
@@ -745,14 +752,16 @@ ANY = defop("any", lambda xp, x, dims, keepdim: xp.any(x, axis=dims, keepdims=ke
 def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """Whether every element (over ``dim``) is nonzero."""
     x = require_tensor("all", input)
-    return apply(ALL, x, dims=reduce_dims("all", dim, x.ndim), keepdim=bool(keepdim))
+    # unlike sum, an empty dim tuple reduces nothing here (as in PyTorch)
+    return apply(ALL, x, dims=wrap_dims("all", dim, x.ndim), keepdim=bool(keepdim))
 
 
 @tensor_method
 def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     """Whether any element (over ``dim``) is nonzero."""
     x = require_tensor("any", input)
-    return apply(ANY, x, dims=reduce_dims("any", dim, x.ndim), keepdim=bool(keepdim))
+    # unlike sum, an empty dim tuple reduces nothing here (as in PyTorch)
+    return apply(ANY, x, dims=wrap_dims("any", dim, x.ndim), keepdim=bool(keepdim))
 
 
 @tensor_method

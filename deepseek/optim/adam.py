@@ -7,79 +7,90 @@ from typing import Iterable, Tuple
 
 import numpy as np
 
-from .._creation import zeros_like
-from .._creation import tensor
-from .optimizer import Optimizer, check
+from ..tensor import Tensor
+from .optimizer import (Optimizer, add_ratio_, advance, check_betas, ema_square_, lerp_,
+                        step_state, weight_decay, zeros_state)
 
 __all__ = ["Adam", "AdamW"]
 
 
 class Adam(Optimizer):
-    """``torch.optim.Adam`` (``amsgrad``, ``maximize``, L2 ``weight_decay``)."""
+    """Adam, as ``torch.optim.Adam``: bias-corrected moving averages of the gradient and its
+    square; ``p -= lr / (1 - beta1^t) * m / (sqrt(v / (1 - beta2^t)) + eps)``.
 
-    _decoupled = False
+    Args:
+        params: parameters or parameter groups.
+        lr: learning rate. Default: 1e-3.
+        betas: decay rates of the two moving averages. Default: (0.9, 0.999).
+        eps: added to the denominator. Default: 1e-8.
+        weight_decay: L2 penalty (decoupled with ``decoupled_weight_decay``). Default: 0.
+        amsgrad: use the running maximum of the second moment. Default: False.
+        maximize: maximize the objective instead of minimizing. Default: False.
+        decoupled_weight_decay: decay the weights directly, as AdamW. Default: False.
 
-    def __init__(self, params: Iterable, lr: float = 1e-3, betas: Tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, *,
-                 foreach=None, maximize: bool = False, capturable: bool = False,
-                 differentiable: bool = False, fused=None, decoupled_weight_decay: bool = False
-                 ) -> None:
-        check(lr >= 0.0, f"Invalid learning rate: {lr}")
-        check(eps >= 0.0, f"Invalid epsilon value: {eps}")
-        check(0.0 <= betas[0] < 1.0, f"Invalid beta parameter at index 0: {betas[0]}")
-        check(0.0 <= betas[1] < 1.0, f"Invalid beta parameter at index 1: {betas[1]}")
-        check(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
+    Example:
+        >>> w = ds.zeros(3, requires_grad=True)
+        >>> opt = ds.optim.Adam([w], lr=0.1)
+        >>> (w - 1).square().sum().backward(); opt.step()
+    """
+
+    def __init__(self, params: Iterable, lr: float = 1e-3,
+                 betas: Tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, amsgrad: bool = False, *, foreach=None,
+                 maximize: bool = False, capturable: bool = False, differentiable: bool = False,
+                 fused=None, decoupled_weight_decay: bool = False) -> None:
+        check_betas(lr, eps, betas, weight_decay)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize, foreach=foreach, capturable=capturable,
                                       differentiable=differentiable, fused=fused,
-                                      decoupled_weight_decay=decoupled_weight_decay
-                                      or self._decoupled))
+                                      decoupled_weight_decay=decoupled_weight_decay))
+
+    def _init_state(self, p: Tensor, state: dict, group: dict) -> None:
+        state["step"] = step_state()
+        state["exp_avg"] = zeros_state(p)
+        state["exp_avg_sq"] = zeros_state(p)
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = zeros_state(p)
 
     def _update_group(self, group: dict) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        wd, amsgrad, decoupled = group["weight_decay"], group["amsgrad"], \
-            group["decoupled_weight_decay"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            state = self.state[p]
-            if not state:
-                state["step"] = tensor(0.0)
-                state["exp_avg"] = zeros_like(p)
-                state["exp_avg_sq"] = zeros_like(p)
-                if amsgrad:
-                    state["max_exp_avg_sq"] = zeros_like(p)
-            x = p._data
-            g = -p.grad._data if group["maximize"] else p.grad._data
-            if wd:
-                if decoupled:
-                    x *= 1 - lr * wd
-                else:
-                    g = g + wd * x
-            state["step"]._data += 1
-            step = float(state["step"]._data)
+        for p, x, g, state in self._grads(group):
+            step = advance(state)
+            g = weight_decay(x, g, group["weight_decay"], lr, group["decoupled_weight_decay"])
             m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
-            m += (1 - beta1) * (g - m)  # lerp, as PyTorch computes it
-            v *= beta2
-            v += (1 - beta2) * g * g
-            if amsgrad:
-                vmax = state["max_exp_avg_sq"]._data
-                np.maximum(vmax, v, out=vmax)
-                v = vmax
-            bias1 = 1 - beta1 ** step
-            bias2_sqrt = math.sqrt(1 - beta2 ** step)
-            denom = np.sqrt(v) / bias2_sqrt + eps
-            x -= (lr / bias1) * m / denom
-            p._version_box[0] += 1
+            tmp = np.empty_like(x)
+            lerp_(m, g, 1 - beta1, tmp)
+            ema_square_(v, g, beta2, tmp)
+            if group["amsgrad"]:
+                v_max = state["max_exp_avg_sq"]._data
+                np.maximum(v_max, v, out=v_max)
+                v = v_max
+            np.sqrt(v, out=tmp)
+            tmp /= math.sqrt(1 - beta2 ** step)
+            tmp += eps
+            add_ratio_(x, m, tmp, -lr / (1 - beta1 ** step), tmp)
 
 
 class AdamW(Adam):
-    """``torch.optim.AdamW``: Adam with decoupled weight decay (default 1e-2)."""
+    """AdamW, as ``torch.optim.AdamW``: Adam with decoupled weight decay
+    (``p *= 1 - lr * weight_decay`` before the update).
 
-    _decoupled = True
+    Args:
+        params: parameters or parameter groups.
+        lr: learning rate. Default: 1e-3.
+        betas: decay rates of the two moving averages. Default: (0.9, 0.999).
+        eps: added to the denominator. Default: 1e-8.
+        weight_decay: decoupled weight decay. Default: 1e-2.
+        amsgrad: use the running maximum of the second moment. Default: False.
+        maximize: maximize the objective instead of minimizing. Default: False.
+    """
 
-    def __init__(self, params: Iterable, lr: float = 1e-3, betas: Tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False,
-                 **kwargs) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, **kwargs)
+    def __init__(self, params: Iterable, lr: float = 1e-3,
+                 betas: Tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False,
+                 foreach=None, capturable: bool = False, differentiable: bool = False,
+                 fused=None) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach,
+                         maximize=maximize, capturable=capturable, differentiable=differentiable,
+                         fused=fused, decoupled_weight_decay=True)

@@ -1,12 +1,15 @@
-"""The Optimizer base: parameter groups, state, state_dict, zero_grad, hyperparameter checks."""
+"""The Optimizer base: parameter groups, state, state_dict, zero_grad, hyperparameter checks,
+and the few array helpers every update rule shares."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from typing import Any, Callable, Iterable, Optional
+from collections import OrderedDict, defaultdict
+from typing import Any, Callable, Iterable, Iterator, Optional
 
-from ..autograd.grad_mode import no_grad
-from ..tensor import Tensor
+import numpy as np
+
+from ..autograd.grad_mode import enable_grad, no_grad
+from ..tensor import Tensor, _RemovableHandle
 
 __all__ = ["Optimizer", "required"]
 
@@ -22,6 +25,9 @@ required = _Required()
 class Optimizer:
     """Base class of all optimizers, as ``torch.optim.Optimizer``.
 
+    A subclass passes its hyperparameters as ``defaults`` and implements
+    ``_update_group(group)``, which updates the parameters' arrays in place (under no_grad).
+
     Args:
         params: an iterable of tensors, or of dicts defining parameter groups.
         defaults: default hyperparameters for groups that do not set them.
@@ -31,6 +37,9 @@ class Optimizer:
         self.defaults = defaults
         self.state: dict = defaultdict(dict)
         self.param_groups: list = []
+        self._step_pre_hooks: list = []
+        self._step_post_hooks: list = []
+        self._opt_called = False  # read by the LR schedulers' call-order warning
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             f"Tensors or dicts, but got {type(params).__name__}")
@@ -52,10 +61,18 @@ class Optimizer:
         return "\n".join(lines)
 
     def add_param_group(self, param_group: dict) -> None:
-        """Add a group of parameters with its own hyperparameters."""
+        """Add a group of parameters with its own hyperparameters (the defaults fill the rest).
+
+        Args:
+            param_group: a dict with ``"params"`` and optional hyperparameters.
+        """
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
         params = param_group["params"]
+        if isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, "
+                            "but the ordering of tensors in sets will change between runs. "
+                            "Please use a list instead.")
         params = [params] if isinstance(params, Tensor) else list(params)
         for p in params:
             if not isinstance(p, Tensor):
@@ -66,7 +83,7 @@ class Optimizer:
         group = dict(param_group, params=params)
         for name, default in self.defaults.items():
             if default is required and name not in group:
-                raise ValueError(f"parameter group didn't specify a value of required "
+                raise ValueError("parameter group didn't specify a value of required "
                                  f"optimization parameter {name}")
             group.setdefault(name, default)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
@@ -75,34 +92,82 @@ class Optimizer:
         self.param_groups.append(group)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Reset the gradients of all parameters (to None by default)."""
+        """Reset the gradients of all parameters.
+
+        Args:
+            set_to_none: set ``.grad`` to None instead of filling it with zeros. Default: True.
+        """
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is None:
+                grad = p.grad
+                if grad is None:
                     continue
                 if set_to_none:
                     p.grad = None
-                else:
-                    p.grad._data[...] = 0
-                    p.grad.grad_fn = None
+                    continue
+                grad.grad_fn, grad._requires_grad = None, False
+                grad._data[...] = 0
+                grad._version_box[0] += 1
 
     def step(self, closure: Optional[Callable] = None) -> Any:
+        """Update the parameters once from their ``.grad``.
+
+        Args:
+            closure: re-evaluates the model and returns the loss (run with grad enabled).
+        """
+        for hook in self._step_pre_hooks:
+            hook(self, (), {})
         loss = None
         if closure is not None:
-            from ..autograd.grad_mode import enable_grad
-
             with enable_grad():
                 loss = closure()
         with no_grad():
             for group in self.param_groups:
                 self._update_group(group)
+        self._opt_called = True
+        for hook in self._step_post_hooks:
+            hook(self, (), {})
         return loss
 
     def _update_group(self, group: dict) -> None:
         raise NotImplementedError
 
+    def register_step_pre_hook(self, hook: Callable) -> _RemovableHandle:
+        """Call ``hook(optimizer, args, kwargs)`` before every ``step``."""
+        self._step_pre_hooks.append(hook)
+        return _RemovableHandle(self._step_pre_hooks, hook)
+
+    def register_step_post_hook(self, hook: Callable) -> _RemovableHandle:
+        """Call ``hook(optimizer, args, kwargs)`` after every ``step``."""
+        self._step_post_hooks.append(hook)
+        return _RemovableHandle(self._step_post_hooks, hook)
+
+    # ---- the update loop's shared pieces ----
+    def _init_state(self, p: Tensor, state: dict, group: dict) -> None:
+        """Fill the empty ``state`` of ``p`` before its first update (subclasses)."""
+
+    def _grads(self, group: dict, stateful: bool = True) -> Iterator[tuple]:
+        """Yield ``(param, its array, grad array, state)`` for each parameter with a gradient; the
+        gradient is negated under ``maximize``. The caller updates the array in place; its
+        version counter is bumped when control comes back here."""
+        maximize = group.get("maximize", False)
+        for p in group["params"]:
+            grad = p.grad
+            if grad is None:
+                continue
+            state = None
+            if stateful:
+                state = self.state[p]
+                if not state:
+                    self._init_state(p, state, group)
+            g = grad._data
+            yield p, p._data, (-g if maximize else g), state
+            p._version_box[0] += 1
+
+    # ---- state_dict ----
     def state_dict(self) -> dict:
-        """State and groups, with parameters replaced by their index (PyTorch's format)."""
+        """The state and the groups, parameters replaced by their index (PyTorch's format):
+        ``{"state": {index: {...}}, "param_groups": [{..., "params": [indices]}]}``."""
         index: dict = {}
         groups = []
         for group in self.param_groups:
@@ -112,33 +177,110 @@ class Optimizer:
                 index.setdefault(id(p), len(index))
                 packed["params"].append(index[id(p)])
             groups.append(packed)
-        state = {index[id(p)]: dict(s) for p, s in self.state.items() if id(p) in index}
+        state = {index[id(p)]: s for p, s in self.state.items() if id(p) in index}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Restore what :meth:`state_dict` returned (tensors are copied)."""
+        """Restore what :meth:`state_dict` returned. Tensors are copied; floating-point state
+        (except ``step``) is cast to its parameter's dtype.
+
+        Args:
+            state_dict: an optimizer state, e.g. from :meth:`state_dict` or ``ds.load``.
+        """
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
             raise ValueError("loaded state dict has a different number of parameter groups")
-        params = []
-        for mine, theirs in zip(self.param_groups, groups):
-            if len(mine["params"]) != len(theirs["params"]):
-                raise ValueError("loaded state dict contains a parameter group that doesn't "
-                                 "match the size of optimizer's group")
-            params.extend(zip(theirs["params"], mine["params"]))
-        by_index = dict(params)
+        if any(len(a["params"]) != len(b["params"]) for a, b in zip(self.param_groups, groups)):
+            raise ValueError("loaded state dict contains a parameter group that doesn't match "
+                             "the size of optimizer's group")
+        by_index = {i: p for mine, theirs in zip(self.param_groups, groups)
+                    for i, p in zip(theirs["params"], mine["params"])}
         self.state = defaultdict(dict)
         for key, s in state_dict["state"].items():
-            p = by_index[int(key)]
-            self.state[p] = {k: (v.detach().clone().to(p.dtype)
-                                 if isinstance(v, Tensor) and v.is_floating_point() and k != "step"
-                                 else v.detach().clone() if isinstance(v, Tensor) else v)
-                             for k, v in s.items()}
+            p = by_index.get(int(key))
+            if p is None:
+                continue
+            self.state[p] = {k: _copy_state(v, p, k) for k, v in s.items()}
         for mine, theirs in zip(self.param_groups, groups):
             mine.update({k: v for k, v in theirs.items() if k != "params"})
+
+
+def _copy_state(value: Any, p: Tensor, key: str) -> Any:
+    """A deep copy of one state entry, floating tensors cast to ``p``'s dtype (not ``step``)."""
+    if isinstance(value, Tensor):
+        data = value._data
+        if key != "step" and value.is_floating_point() and data.dtype != p._data.dtype:
+            return Tensor._wrap(data.astype(p._data.dtype), p._device)
+        return Tensor._wrap(data.copy(), p._device)
+    if isinstance(value, (dict, OrderedDict)):
+        return {k: _copy_state(v, p, k) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_copy_state(v, p, key) for v in value)
+    return value
 
 
 def check(condition: bool, message: str) -> None:
     """Hyperparameter validation with PyTorch's ValueError messages."""
     if not condition:
         raise ValueError(message)
+
+
+def check_betas(lr: float, eps: float, betas: tuple, weight_decay: float) -> None:
+    """The checks every Adam-family optimizer makes, in PyTorch's order."""
+    check(lr >= 0.0, f"Invalid learning rate: {lr}")
+    check(eps >= 0.0, f"Invalid epsilon value: {eps}")
+    check(0.0 <= betas[0] < 1.0, f"Invalid beta parameter at index 0: {betas[0]}")
+    check(0.0 <= betas[1] < 1.0, f"Invalid beta parameter at index 1: {betas[1]}")
+    check(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
+
+
+# ---- array helpers: PyTorch's in-place tensor idioms, in its rounding order ----
+def zeros_state(p: Tensor, fill: float = 0.0) -> Tensor:
+    """A state tensor shaped and typed like ``p``."""
+    return Tensor._wrap(np.full_like(p._data, fill), p._device)
+
+
+def step_state() -> Tensor:
+    """The float32 scalar step counter PyTorch keeps in each parameter's state."""
+    return Tensor._wrap(np.zeros((), dtype=np.float32))
+
+
+def advance(state: dict) -> float:
+    """Increment ``state["step"]`` in place and return it as a Python float."""
+    step = state["step"]._data
+    step += 1
+    return float(step)
+
+
+def weight_decay(x: np.ndarray, g: np.ndarray, decay: float, lr: float,
+                 decoupled: bool = False) -> np.ndarray:
+    """L2 decay folded into the gradient, or (``decoupled``) applied to ``x`` in place."""
+    if not decay:
+        return g
+    if decoupled:
+        x *= 1 - lr * decay
+        return g
+    return g + decay * x
+
+
+def lerp_(avg: np.ndarray, g: np.ndarray, weight: float, tmp: np.ndarray) -> None:
+    """``avg.lerp_(g, weight)`` (``weight < 0.5``): ``avg += weight * (g - avg)``."""
+    np.subtract(g, avg, out=tmp)
+    tmp *= weight
+    avg += tmp
+
+
+def ema_square_(avg: np.ndarray, g: np.ndarray, decay: float, tmp: np.ndarray) -> None:
+    """``avg.mul_(decay).addcmul_(g, g, value=1 - decay)``."""
+    avg *= decay
+    np.multiply(g, 1 - decay, out=tmp)
+    tmp *= g
+    avg += tmp
+
+
+def add_ratio_(x: np.ndarray, num: np.ndarray, den: np.ndarray, value: float,
+               tmp: np.ndarray) -> None:
+    """``x.addcdiv_(num, den, value=value)``; ``tmp`` may alias ``den``."""
+    np.divide(num, den, out=tmp)
+    tmp *= value
+    x += tmp

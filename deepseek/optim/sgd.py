@@ -6,20 +6,35 @@ from typing import Iterable
 
 import numpy as np
 
-from .optimizer import Optimizer, check
+from ..tensor import Tensor
+from .optimizer import Optimizer, check, weight_decay
 
 __all__ = ["SGD"]
 
 
 class SGD(Optimizer):
-    """``torch.optim.SGD``: ``p -= lr * (g + momentum buffer)``; updates are whole-array ops.
+    """Stochastic gradient descent, as ``torch.optim.SGD``.
+
+    With momentum ``m`` the update is ``b = m * b + (1 - dampening) * g`` and
+    ``p -= lr * b`` (``p -= lr * (g + m * b)`` with ``nesterov``).
+
+    Args:
+        params: parameters or parameter groups.
+        lr: learning rate. Default: 1e-3.
+        momentum: momentum factor. Default: 0.
+        dampening: dampening of the momentum. Default: 0.
+        weight_decay: L2 penalty. Default: 0.
+        nesterov: use Nesterov momentum. Default: False.
+        maximize: maximize the objective instead of minimizing. Default: False.
 
     Example:
-        >>> opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
+        >>> w = ds.zeros(3, requires_grad=True)
+        >>> opt = ds.optim.SGD([w], lr=0.1, momentum=0.9)
+        >>> (w - 1).square().sum().backward(); opt.step()
     """
 
-    def __init__(self, params: Iterable, lr: float = 1e-3, momentum: float = 0.0,
-                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False, *,
+    def __init__(self, params: Iterable, lr: float = 1e-3, momentum: float = 0,
+                 dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
                  maximize: bool = False, foreach=None, differentiable: bool = False,
                  fused=None) -> None:
         check(lr >= 0.0, f"Invalid learning rate: {lr}")
@@ -34,26 +49,16 @@ class SGD(Optimizer):
 
     def _update_group(self, group: dict) -> None:
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-        wd, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            g = p.grad._data
-            if maximize:
-                g = -g
-            if wd:
-                g = g + wd * p._data
+        for p, x, g, state in self._grads(group, stateful=momentum != 0):
+            g = weight_decay(x, g, group["weight_decay"], lr)
             if momentum:
-                state = self.state[p]
                 buf = state.get("momentum_buffer")
                 if buf is None:
-                    buf = p.grad.detach().clone()
-                    buf._data[...] = g
-                    state["momentum_buffer"] = buf
+                    buf = state["momentum_buffer"] = Tensor._wrap(np.array(g, copy=True), p._device)
                 else:
                     b = buf._data
                     b *= momentum
                     b += (1 - dampening) * g if dampening else g
-                g = g + momentum * buf._data if nesterov else buf._data
-            np.subtract(p._data, lr * g, out=p._data, casting="unsafe")
-            p._version_box[0] += 1
+                    buf._version_box[0] += 1
+                g = g + momentum * buf._data if group["nesterov"] else buf._data
+            x -= lr * g

@@ -27,7 +27,16 @@ def _flat(out: Any) -> list:
     return [] if out is None else [out]
 
 
+class Const:
+    """An array argument that does not require grad (targets the reference rejects grads of)."""
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = array
+
+
 def _to(lib: Any, a: Any, grad: bool) -> Any:
+    if isinstance(a, Const):
+        return _to(lib, a.array, False)
     if not isinstance(a, np.ndarray):
         return a
     t = torch.from_numpy(a.copy()) if lib is torch else ds.from_numpy(a.copy())
@@ -40,6 +49,12 @@ def _np(t: Any) -> np.ndarray:
     if isinstance(t, torch.Tensor):
         return t.detach().numpy()
     return t.detach().numpy()
+
+
+def _cast(a: Any, dtype: str) -> Any:
+    if isinstance(a, Const):
+        return Const(_cast(a.array, dtype))
+    return a.astype(dtype) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a
 
 
 def close(what: str, got: Any, want: Any, dtype: str) -> None:
@@ -63,8 +78,7 @@ def compare_module(make: Callable, args: tuple, *, dtype: str = "float64", grad:
     t_mod.train(train)
     d_mod.train(train)
     rng = np.random.default_rng(seed)
-    args = tuple(a.astype(dtype) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a
-                 for a in args)
+    args = tuple(_cast(a, dtype) for a in args)
     t_args = [_to(torch, a, grad) for a in args]
     d_args = [_to(ds, a, grad) for a in args]
     call = call or (lambda lib, m, *a: m(*a))

@@ -37,7 +37,7 @@ ROWS = [
         S(T((2, 4, 4, 3)), T((4, 3, 3, 2)), T((3,)), stride=2, padding=1, output_padding=1),
         S(T((2, 4, 3, 4)), T((4, 2, 3, 3)), T((4,)), stride=(2, 3), groups=2, dilation=2,
           name="groups_dilation"),
-        S(T((1, 4, 3, 4)), T((4, 3, 3, 3)), None, padding=(1, 3), dilation=(2, 1),
+        S(T((1, 4, 3, 6)), T((4, 3, 3, 3)), None, padding=(1, 3), dilation=(2, 1),
           name="stride1_crop"),
         S(T((1, 2, 3, 3)), T((2, 2, 3, 3)), None, output_padding=1, dilation=2,
           name="output_padding_dilation"),
@@ -52,6 +52,6 @@ ROWS = [
     ], ops=("im2col", "col2im"), dtypes=ALL_FLOAT),
     OpInfo("fold", _f("fold"), [
         S(T((2, 12, 21)), output_size=(5, 6), kernel_size=2, stride=(2, 1), padding=1),
-        S(T((8, 9)), output_size=4, kernel_size=2, dilation=2, name="unbatched_dilated"),
+        S(T((8, 4)), output_size=4, kernel_size=2, dilation=2, name="unbatched_dilated"),
     ], ops=("col2im", "im2col"), dtypes=ALL_FLOAT),
 ]

@@ -26,9 +26,11 @@ def reductions(*args, name="", **kwargs):
 
 def pointwise(name, low=-2.0, high=2.0, tlow=-2.0, thigh=2.0, target_grad=True, **kw):
     """A row for a loss of two same-shape tensors, over every reduction plus a 3-d sample."""
-    t = (lambda s: T(s, tlow, thigh, grad=target_grad))
-    samples = reductions(T((3, 4), low, high), t((3, 4))) + [
-        S(T((2, 3, 2), low, high), t((2, 3, 2)), name="3d")]
+    def target(shape):
+        return T(shape, tlow, thigh, grad=target_grad)
+
+    samples = reductions(T((3, 4), low, high), target((3, 4))) + [
+        S(T((2, 3, 2), low, high), target((2, 3, 2)), name="3d")]
     return OpInfo(name, F(name), samples, **kw)
 
 

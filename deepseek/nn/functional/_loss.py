@@ -1,4 +1,4 @@
-"""Loss functions of ``deepseek.nn.functional`` (defined with their primitive in ``ops/loss.py``)."""
+"""Loss functions of ``deepseek.nn.functional`` (defined with their primitive in ops/loss.py)."""
 
 from ...ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits,
                          cosine_embedding_loss, cross_entropy, gaussian_nll_loss,

@@ -3,7 +3,7 @@ and the distances (defined in ``ops/loss.py``)."""
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Optional
 
 import numpy as np
 
@@ -12,7 +12,6 @@ from ..._errors import op_error
 from ...autograd.grad_mode import no_grad
 from ...ops import attention as _attention
 from ...ops._common import INT64, require_tensor
-from ...ops.elementwise import where
 from ...ops.loss import _vector_norm, cosine_similarity, pairwise_distance, pdist
 from ...tensor import Tensor
 
@@ -73,10 +72,11 @@ def _renorm_rows(weight: Tensor, indices: Tensor, max_norm: float, norm_type: fl
     """Scale the rows of ``weight`` used by ``indices`` to norm <= ``max_norm``, in place."""
     rows = np.unique(indices._data)
     with no_grad():
-        picked = weight[rows]
-        norms = _vector_norm(picked, norm_type, 1, keepdim=True)
-        scale = where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
-        weight.index_put_((rows,), picked * scale)
+        norms = _vector_norm(weight[rows], norm_type, 1, keepdim=True)
+        over = (norms > max_norm)._data[:, 0]
+        if over.any():  # writing nothing keeps the version, so saved uses of weight stay valid
+            rows, norms = rows[over], norms[over]
+            weight.index_put_((rows,), weight[rows] * (max_norm / (norms + 1e-7)))
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: Optional[int] = None,

@@ -20,7 +20,7 @@ class _NormBase(Module):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1,
                  affine: bool = True, track_running_stats: bool = True, device: Any = None,
-                 dtype: Any = None) -> None:
+                 dtype: Any = None, *, bias: bool = True) -> None:
         super().__init__()
         kw = {"device": device, "dtype": dtype}
         self.num_features = num_features
@@ -30,7 +30,10 @@ class _NormBase(Module):
         self.track_running_stats = track_running_stats
         if affine:
             self.weight = Parameter(empty(num_features, **kw))
-            self.bias = Parameter(empty(num_features, **kw))
+            if bias:
+                self.bias = Parameter(empty(num_features, **kw))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -54,14 +57,15 @@ class _NormBase(Module):
         self.reset_running_stats()
         if self.affine:
             init.ones_(self.weight)
-            init.zeros_(self.bias)
+            if self.bias is not None:
+                init.zeros_(self.bias)
 
     def _check_input_dim(self, input: Tensor) -> None:
         raise NotImplementedError
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+                f"affine={self.affine}, bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
 
 
 class _BatchNorm(_NormBase):
@@ -86,7 +90,8 @@ class BatchNorm1d(_BatchNorm):
     Args:
         num_features: ``C``. eps: default 1e-5. momentum: running-stat update factor
         (default 0.1; None for a cumulative average). affine: learn ``weight``/``bias``.
-        track_running_stats: keep running mean/var (used in eval).
+        track_running_stats: keep running mean/var (used in eval). bias: learn the bias
+        (keyword only, with affine). Default: True.
 
     Example::
 

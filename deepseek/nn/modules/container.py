@@ -170,10 +170,19 @@ class ModuleList(_ListMixin, Module):
         return v
 
     def __repr__(self) -> str:
-        if not self._modules:
-            return "ModuleList()"
-        lines = [f"({k}): " + _addindent(repr(m), 2) for k, m in self._modules.items()]
-        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
+        """Like Module's, but runs of identical children print once: ``(0-3): 4 x Block(…)``."""
+        reprs = [repr(m) for m in self]
+        if not reprs:
+            return self._get_name() + "()"
+        runs = [[0, 0, reprs[0]]]
+        for i, r in enumerate(reprs[1:], 1):
+            if r == runs[-1][2]:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, r])
+        lines = [_addindent(f"({a}): {r}" if a == b else f"({a}-{b}): {b - a + 1} x {r}", 2)
+                 for a, b, r in runs]
+        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
 
 
 class _DictMixin:
@@ -285,7 +294,8 @@ class ParameterList(_ListMixin, Module):
         return self.extend(values)
 
     def extra_repr(self) -> str:
-        return "\n".join(f"({k}): {_param_summary(p)}" for k, p in self._parameters.items())
+        return "\n".join(f"  ({k}): {_param_summary(p, str(p.dtype))}"
+                         for k, p in self._parameters.items())
 
 
 class ParameterDict(_DictMixin, Module):
@@ -305,11 +315,12 @@ class ParameterDict(_DictMixin, Module):
         self.register_parameter(key, value)
 
     def extra_repr(self) -> str:
-        return "\n".join(f"({k}): {_param_summary(p)}" for k, p in self._parameters.items())
+        return "\n".join(f"  ({k}): {_param_summary(p, p.type())}"
+                         for k, p in self._parameters.items())
 
 
-def _param_summary(p: Optional[Tensor]) -> str:
-    if p is None:
-        return "None"
+def _param_summary(p: Tensor, type_name: str) -> str:
+    """PyTorch's one-line summary of a parameter in ParameterList/ParameterDict reprs."""
+    kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
     size = "x".join(str(s) for s in p.shape)
-    return f"Parameter containing: [deepseek.{type(p).__name__} of size {size}]"
+    return f"{kind} containing: [{type_name} of size {size}]"

@@ -1,0 +1,61 @@
+"""Adagrad: per-coordinate learning rates from the running sum of squared gradients."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+
+from .optimizer import (Optimizer, add_ratio_, advance, check, step_state, weight_decay,
+                        zeros_state)
+
+__all__ = ["Adagrad"]
+
+
+class Adagrad(Optimizer):
+    """Adagrad, as ``torch.optim.Adagrad``: ``s += g^2`` and
+    ``p -= lr / (1 + (t - 1) * lr_decay) * g / (sqrt(s) + eps)``. Its state is created for
+    every parameter when the optimizer is built, as PyTorch does.
+
+    Args:
+        params: parameters or parameter groups.
+        lr: learning rate. Default: 1e-2.
+        lr_decay: learning-rate decay per step. Default: 0.
+        weight_decay: L2 penalty. Default: 0.
+        initial_accumulator_value: starting value of the sum of squares. Default: 0.
+        eps: added to the denominator. Default: 1e-10.
+        maximize: maximize the objective instead of minimizing. Default: False.
+    """
+
+    def __init__(self, params: Iterable, lr: float = 1e-2, lr_decay: float = 0,
+                 weight_decay: float = 0, initial_accumulator_value: float = 0,
+                 eps: float = 1e-10, foreach=None, *, maximize: bool = False,
+                 differentiable: bool = False, fused=None) -> None:
+        check(lr >= 0.0, f"Invalid learning rate: {lr}")
+        check(lr_decay >= 0.0, f"Invalid lr_decay value: {lr_decay}")
+        check(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
+        check(initial_accumulator_value >= 0.0,
+              f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
+        check(eps >= 0.0, f"Invalid epsilon value: {eps}")
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, eps=eps,
+                                      weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value,
+                                      foreach=foreach, maximize=maximize,
+                                      differentiable=differentiable, fused=fused))
+        for group in self.param_groups:
+            for p in group["params"]:
+                self.state[p] = {"step": step_state(),
+                                 "sum": zeros_state(p, group["initial_accumulator_value"])}
+
+    def _update_group(self, group: dict) -> None:
+        lr = group["lr"]
+        for p, x, g, state in self._grads(group):
+            step = advance(state)
+            g = weight_decay(x, g, group["weight_decay"], lr)
+            clr = lr / (1 + (step - 1) * group["lr_decay"])
+            total = state["sum"]._data
+            std = np.multiply(g, g)
+            total += std
+            np.sqrt(total, out=std)
+            std += group["eps"]
+            add_ratio_(x, g, std, -clr, std)

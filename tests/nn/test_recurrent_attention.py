@@ -1,0 +1,136 @@
+"""RNN/LSTM/GRU, their cells, MultiheadAttention and the Transformer stacks against torch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import deepseek as ds
+from reference import compare_module
+
+R = np.random.default_rng(1)
+
+
+def x(*shape):
+    return R.uniform(-1, 1, shape)
+
+
+RNN_CASES = [
+    ("RNN", lambda nn: nn.RNN(3, 4), (x(5, 2, 3),)),
+    ("RNN_relu_2layer_bi_h0", lambda nn: nn.RNN(3, 4, 2, nonlinearity="relu",
+                                                bidirectional=True), (x(5, 2, 3), x(4, 2, 4))),
+    ("RNN_unbatched", lambda nn: nn.RNN(3, 4, batch_first=True), (x(5, 3),)),
+    ("LSTM", lambda nn: nn.LSTM(3, 4, 2, batch_first=True), (x(2, 5, 3),)),
+    ("LSTM_bi_states", lambda nn: nn.LSTM(3, 4, bidirectional=True),
+     (x(5, 2, 3), (x(2, 2, 4), x(2, 2, 4)))),
+    ("LSTM_proj", lambda nn: nn.LSTM(3, 5, 2, proj_size=2), (x(4, 2, 3),)),
+    ("GRU", lambda nn: nn.GRU(3, 4, 2, bidirectional=True, bias=False), (x(5, 2, 3),)),
+    ("RNNCell", lambda nn: nn.RNNCell(3, 4), (x(2, 3), x(2, 4))),
+    ("LSTMCell", lambda nn: nn.LSTMCell(3, 4), (x(2, 3), (x(2, 4), x(2, 4)))),
+    ("GRUCell", lambda nn: nn.GRUCell(3, 4), (x(2, 3),)),
+    ("GRUCell_unbatched", lambda nn: nn.GRUCell(3, 4), (x(3), x(4))),
+]
+
+
+def _tensors(lib, a):
+    if isinstance(a, tuple):
+        return tuple(_tensors(lib, b) for b in a)
+    return a
+
+
+@pytest.mark.parametrize("make,args", [c[1:] for c in RNN_CASES], ids=[c[0] for c in RNN_CASES])
+def test_recurrent_matches_torch(make, args):
+    flat = [a for a in args if not isinstance(a, tuple)]
+    pairs = [a for a in args if isinstance(a, tuple)]
+    if pairs:  # an (h0, c0) state: pass the two arrays flat and regroup them in the call
+        compare_module(lambda lib: make(lib.nn), tuple(flat) + pairs[0],
+                       call=lambda lib, m, inp, h, c: m(inp, (h, c)))
+    else:
+        compare_module(lambda lib: make(lib.nn), args)
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+def test_packed_sequences_match_torch(mode, bidirectional):
+    lengths = [2, 5, 3]  # unsorted: enforce_sorted=False keeps the permutation
+
+    def call(lib, m, inp):
+        rnn = lib.nn.utils.rnn
+        packed = rnn.pack_padded_sequence(inp, lengths, batch_first=True, enforce_sorted=False)
+        out, state = m(packed)
+        padded, lens = rnn.pad_packed_sequence(out, batch_first=True, total_length=6)
+        assert lens.tolist() == lengths
+        return padded, state
+
+    compare_module(lambda lib: getattr(lib.nn, mode)(3, 4, 2, batch_first=True,
+                                                      bidirectional=bidirectional),
+                   (x(3, 6, 3),), call=call)
+
+
+MHA_CASES = [
+    ("self", dict(embed_dim=8, num_heads=2), (x(5, 2, 8),) * 3, {}),
+    ("batch_first_kv", dict(embed_dim=8, num_heads=4, batch_first=True, kdim=3, vdim=5),
+     (x(2, 4, 8), x(2, 6, 3), x(2, 6, 5)), {"average_attn_weights": False}),
+    ("bias_kv_zero_attn", dict(embed_dim=6, num_heads=3, add_bias_kv=True, add_zero_attn=True),
+     (x(4, 2, 6), x(3, 2, 6), x(3, 2, 6)), {}),
+    ("unbatched", dict(embed_dim=4, num_heads=2, bias=False), (x(3, 4), x(5, 4), x(5, 4)), {}),
+]
+
+
+@pytest.mark.parametrize("masks", ["none", "bool", "float"])
+@pytest.mark.parametrize("kwargs,args,call_kwargs", [c[1:] for c in MHA_CASES],
+                         ids=[c[0] for c in MHA_CASES])
+def test_multihead_attention_matches_torch(kwargs, args, call_kwargs, masks):
+    q, k = args[0], args[1]
+    batched = q.ndim == 3
+    first = kwargs.get("batch_first", False)
+    L, S = (q.shape[1], k.shape[1]) if (batched and first) else (q.shape[0], k.shape[0])
+    N = (q.shape[0] if first else q.shape[1]) if batched else None
+    extra = {}
+    if masks != "none":
+        causal = np.triu(np.ones((L, S), bool), 1)
+        pad = np.zeros((N, S) if batched else (S,), bool)
+        pad[..., -1] = True
+        if masks == "bool":
+            extra = {"attn_mask": causal, "key_padding_mask": pad}
+        else:
+            extra = {"attn_mask": np.where(causal, -1e9, 0.0) + x(L, S) * 0.1}
+
+    def call(lib, m, q, k, v):
+        kw = {key: (lib.from_numpy(val.copy()) if lib is ds else torch.from_numpy(val.copy()))
+              for key, val in extra.items()}
+        return m(q, k, v, **kw, **call_kwargs)
+
+    compare_module(lambda lib: lib.nn.MultiheadAttention(**kwargs), args, call=call)
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_transformer_matches_torch(norm_first):
+    def make(lib):
+        return lib.nn.Transformer(8, 2, 2, 1, 16, dropout=0.0, batch_first=True,
+                                  norm_first=norm_first, activation="gelu")
+
+    def call(lib, m, src, tgt):
+        mask = lib.nn.Transformer.generate_square_subsequent_mask(tgt.shape[1],
+                                                                  dtype=tgt.dtype)
+        pad = np.zeros((2, src.shape[1]), bool)
+        pad[1, -2:] = True
+        pad = lib.from_numpy(pad) if lib is ds else torch.from_numpy(pad)
+        return m(src, tgt, tgt_mask=mask, src_key_padding_mask=pad,
+                 memory_key_padding_mask=pad)
+
+    compare_module(make, (x(2, 5, 8), x(2, 4, 8)), call=call)
+
+
+def test_encoder_layer_callable_activation_unbatched():
+    compare_module(lambda lib: lib.nn.TransformerEncoder(
+        lib.nn.TransformerEncoderLayer(8, 2, 12, dropout=0.0, activation=lib.nn.functional.silu),
+        2, norm=lib.nn.LayerNorm(8)), (x(5, 8),))
+
+
+def test_square_subsequent_mask():
+    m = ds.nn.Transformer.generate_square_subsequent_mask(4)
+    want = torch.nn.Transformer.generate_square_subsequent_mask(4)
+    np.testing.assert_array_equal(m.numpy(), want.numpy())
+    assert m.dtype == ds.float32

@@ -1,0 +1,33 @@
+"""A CNN with BatchNorm, MaxPool, AdaptiveAvgPool and StepLR on the digits, for PyTorch."""
+
+import json
+
+import numpy as np
+import torch
+import torch.nn as nn
+from torch.utils.data import DataLoader, TensorDataset
+
+data = np.load(__file__.replace("cnn_digits.py", "../../deepseek/data/digits.npz"))
+x = torch.tensor(data["images"][:, None] / 16.0, dtype=torch.float32)
+y = torch.tensor(data["labels"].astype(np.int64))
+torch.manual_seed(0)
+loader = DataLoader(TensorDataset(x[:1400], y[:1400]), batch_size=64, shuffle=True)
+model = nn.Sequential(
+    nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+    nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+    nn.Flatten(), nn.Linear(32, 10))
+opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+sched = torch.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5)
+criterion = nn.CrossEntropyLoss()
+for epoch in range(6):
+    model.train()
+    for xb, yb in loader:
+        loss = criterion(model(xb), yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    sched.step()
+model.eval()
+with torch.no_grad():
+    acc = (model(x[1400:]).argmax(1) == y[1400:]).float().mean().item()
+print(json.dumps({"accuracy": acc, "final_loss": loss.item(), "lr": sched.get_last_lr()[0]}))
