@@ -1,7 +1,7 @@
-"""``ds.save`` / ``ds.load``: tensors as safetensors, structure as JSON; nothing is pickled."""
+"""``ds.save`` / ``ds.load``: tensors as safetensors, structure as JSON in the safetensors
+metadata; nothing is pickled, so loading a file cannot run code."""
 
 from __future__ import annotations
-
 
 import json
 import os
@@ -15,67 +15,95 @@ from .tensor import Tensor
 __all__ = ["save", "load"]
 
 _FORMAT = "deepseek/1"
+_NOT_OURS = ("[load] {what} is not a deepseek file (expected safetensors with deepseek "
+             "metadata, as written by deepseek.save); PyTorch pickle files are refused on "
+             "purpose: load them with torch and save the tensors with safetensors")
 
 
-def _pack(obj: Any, tensors: dict) -> Any:
-    if isinstance(obj, Tensor):
-        key = f"t{len(tensors)}"
-        tensors[key] = obj
+def _pack(obj: Any, tensors: dict, index: dict) -> Any:
+    """JSON for ``obj``; tensors go to ``tensors`` (shared ones once) and become references.
+    Every JSON object written is a tagged marker, so user data cannot be mistaken for one."""
+    if isinstance(obj, Tensor) or isinstance(obj, np.ndarray):
+        key = index.get(id(obj))
+        if key is None:
+            key = index[id(obj)] = f"t{len(tensors)}"
+            tensors[key] = obj
+        if isinstance(obj, np.ndarray):
+            return {"__ndarray__": key}
         return {"__tensor__": key, "requires_grad": obj.requires_grad,
                 "parameter": type(obj).__name__ == "Parameter"}
     if isinstance(obj, dict):
-        return {"__dict__": [[_pack(k, tensors), _pack(v, tensors)] for k, v in obj.items()]}
+        return {"__dict__": [[_pack(k, tensors, index), _pack(v, tensors, index)]
+                             for k, v in obj.items()]}
     if isinstance(obj, tuple):
-        return {"__tuple__": [_pack(v, tensors) for v in obj]}
+        return {"__tuple__": [_pack(v, tensors, index) for v in obj]}
     if isinstance(obj, list):
-        return [_pack(v, tensors) for v in obj]
-    if isinstance(obj, (np.generic,)):
+        return [_pack(v, tensors, index) for v in obj]
+    if isinstance(obj, np.generic):
         return obj.item()
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     if isinstance(obj, _dt.dtype):
         return {"__dtype__": obj.name}
     raise TypeError(f"[save] cannot store an object of type {type(obj).__name__}: deepseek files "
-                    "hold tensors, numbers, strings, None, lists, tuples and dicts of them")
+                    "hold tensors, NumPy arrays, numbers, strings, None, dtypes, and lists, "
+                    "tuples and dicts of them")
 
 
-def _unpack(obj: Any, arrays: dict) -> Any:
+def _unpack(obj: Any, arrays: dict, device: Any) -> Any:
     if isinstance(obj, list):
-        return [_unpack(v, arrays) for v in obj]
-    if isinstance(obj, dict):
-        if "__tensor__" in obj:
-            t = Tensor._wrap(arrays[obj["__tensor__"]])
-            if obj.get("parameter"):
-                from .nn.parameter import Parameter
+        return [_unpack(v, arrays, device) for v in obj]
+    if not isinstance(obj, dict):
+        return obj
+    if "__tensor__" in obj:
+        t = Tensor._wrap(arrays[obj["__tensor__"]])
+        if device is not None:
+            t = t.to(device)
+        if obj.get("parameter"):
+            from .nn.parameter import Parameter
 
-                return Parameter(t, requires_grad=obj.get("requires_grad", True))
-            return t.requires_grad_(True) if obj.get("requires_grad") else t
-        if "__dict__" in obj:
-            return {_hashable(_unpack(k, arrays)): _unpack(v, arrays) for k, v in obj["__dict__"]}
-        if "__tuple__" in obj:
-            return tuple(_unpack(v, arrays) for v in obj["__tuple__"])
-        if "__dtype__" in obj:
-            return _dt.to_dtype(obj["__dtype__"])
-    return obj
+            return Parameter(t, requires_grad=obj.get("requires_grad", True))
+        return t.requires_grad_(True) if obj.get("requires_grad") else t
+    if "__ndarray__" in obj:
+        return arrays[obj["__ndarray__"]]
+    if "__dict__" in obj:
+        return {_hashable(_unpack(k, arrays, device)): _unpack(v, arrays, device)
+                for k, v in obj["__dict__"]}
+    if "__tuple__" in obj:
+        return tuple(_unpack(v, arrays, device) for v in obj["__tuple__"])
+    if "__dtype__" in obj:
+        return _dt.to_dtype(obj["__dtype__"])
+    raise RuntimeError(f"[load] unknown entry in the file's structure: {sorted(obj)}")
 
 
 def _hashable(k: Any) -> Any:
     return tuple(k) if isinstance(k, list) else k
 
 
-def save(obj: Any, f: Any) -> None:
-    """Write ``obj`` (tensors, state dicts and plain containers) to a path or binary file."""
+def save(obj: Any, f: Any, pickle_module: Any = None, pickle_protocol: int = 2,
+         _use_new_zipfile_serialization: bool = True) -> None:
+    """Save ``obj`` to a file: tensors as safetensors, everything else as JSON.
+
+    Args:
+        obj: tensors, NumPy arrays, numbers, strings, None, dtypes, and (nested) lists, tuples
+            and dicts of them, e.g. a module's or an optimizer's ``state_dict()``.
+        f: a path or a writable binary file object (e.g. ``io.BytesIO``).
+
+    Example:
+        >>> ds.save({"w": ds.ones(2), "step": 3}, "checkpoint.safetensors")
+    """
     from safetensors.numpy import save as st_save
 
     tensors: dict = {}
-    structure = _pack(obj, tensors)
+    structure = _pack(obj, tensors, {})
     arrays, dtypes = {}, {}
-    for k, t in tensors.items():
-        a = np.ascontiguousarray(t.detach()._to_host())
-        if a.dtype == _dt.bfloat16.np:  # stored as its bit pattern, tagged with the real dtype
-            dtypes[k] = "bfloat16"
+    for key, t in tensors.items():
+        a = t if isinstance(t, np.ndarray) else t.detach()._to_host()
+        a = a if a.flags.c_contiguous else a.copy(order="C")
+        if a.dtype == _dt.bfloat16.np:  # safetensors' NumPy side has no bfloat16: store the bits
+            dtypes[key] = "bfloat16"
             a = a.view(np.uint16)
-        arrays[k] = a
+        arrays[key] = a
     meta = {"format": _FORMAT, "structure": json.dumps(structure), "dtypes": json.dumps(dtypes)}
     data = st_save(arrays, metadata=meta)
     if isinstance(f, (str, os.PathLike)):
@@ -85,31 +113,40 @@ def save(obj: Any, f: Any) -> None:
         f.write(data)
 
 
-def load(f: Any, map_location: Any = None, weights_only: bool = True, **kwargs: Any) -> Any:
-    """Read what :func:`save` wrote. Loading never executes code from the file."""
-    from safetensors import safe_open  # noqa: F401  (checks the extra is present)
+def load(f: Any, map_location: Any = None, pickle_module: Any = None, *,
+         weights_only: bool = True, mmap: Any = None, **pickle_load_args: Any) -> Any:
+    """Load what :func:`save` wrote. Loading never executes code from the file.
+
+    Args:
+        f: a path, a readable binary file object, or the file's bytes.
+        map_location: a device (or its name) to put the tensors on; None keeps the CPU.
+        weights_only: accepted for PyTorch compatibility; deepseek files only hold data.
+
+    Example:
+        >>> state = ds.load("checkpoint.safetensors")
+    """
     from safetensors.numpy import load as st_load
 
+    what = repr(os.fspath(f)) if isinstance(f, (str, os.PathLike)) else "the input"
     if isinstance(f, (str, os.PathLike)):
         with open(f, "rb") as fh:
             data = fh.read()
-    elif isinstance(f, (bytes, bytearray)):
+    elif isinstance(f, (bytes, bytearray, memoryview)):
         data = bytes(f)
     else:
         data = f.read()
+    header_len = int.from_bytes(data[:8], "little")
     try:
-        header_len = int.from_bytes(data[:8], "little")
-        header = json.loads(data[8:8 + header_len])
-        meta = header.get("__metadata__") or {}
-    except (ValueError, UnicodeDecodeError) as e:
-        raise RuntimeError("[load] not a deepseek file (expected safetensors with deepseek "
-                           "metadata); PyTorch pickle files are refused on purpose") from e
+        if len(data) < 8 or header_len > len(data) - 8:
+            raise ValueError("truncated header")
+        meta = json.loads(data[8:8 + header_len]).get("__metadata__") or {}
+    except (ValueError, UnicodeDecodeError, AttributeError) as e:
+        raise RuntimeError(_NOT_OURS.format(what=what)) from e
     if meta.get("format") != _FORMAT:
-        raise RuntimeError(f"[load] not a deepseek file: format {meta.get('format')!r}")
-    arrays = st_load(bytes(data) if not isinstance(data, bytes) else data)
-    for k, name in json.loads(meta.get("dtypes", "{}")).items():
-        arrays[k] = arrays[k].view(_dt.to_dtype(name).np)
-    return _unpack(json.loads(meta["structure"]), arrays)
-
-
-
+        raise RuntimeError(_NOT_OURS.format(what=what) + f" (format {meta.get('format')!r})")
+    arrays = st_load(data)
+    for key, name in json.loads(meta.get("dtypes", "{}")).items():
+        arrays[key] = arrays[key].view(_dt.to_dtype(name).np)
+    device = map_location if isinstance(map_location, str) or hasattr(map_location, "type") \
+        else None
+    return _unpack(json.loads(meta["structure"]), arrays, device)

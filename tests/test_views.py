@@ -83,14 +83,16 @@ def test_version_counter_is_shared():
 def test_inplace_on_view_of_nonleaf_gradients():
     for lib in (torch, ds):
         a = lib.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=True)
+        c = lib.tensor([0.5, -1.0, 2.0], requires_grad=True)
         b = a * 2
-        b[0].mul_(b[1])  # view of a non-leaf, the other operand from the same base
+        b[0].mul_(c)  # a view of a non-leaf, the other operand requires grad too
         b.diagonal().add_(1.0)
         b.t()[2].exp_()
         (b * lib.tensor([[1.0, -1.0, 2.0], [0.5, 3.0, -2.0]])).sum().backward()
         if lib is torch:
-            want = a.grad.numpy().copy()
-    np.testing.assert_allclose(a.grad.numpy(), want, rtol=1e-6)
+            want = (a.grad.numpy().copy(), c.grad.numpy().copy())
+    np.testing.assert_allclose(a.grad.numpy(), want[0], rtol=1e-6)
+    np.testing.assert_allclose(c.grad.numpy(), want[1], rtol=1e-6)
 
 
 def test_inplace_on_view_of_leaf_raises():

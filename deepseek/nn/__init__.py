@@ -1,6 +1,5 @@
 """``deepseek.nn``: modules, parameters, functional ops, initialization."""
 
-from . import functional  # noqa: F401
-from . import init, utils  # noqa: F401
+from . import functional, init, utils  # noqa: F401
 from .modules import *  # noqa: F401,F403
 from .parameter import Buffer, Parameter  # noqa: F401

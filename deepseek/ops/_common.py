@@ -105,7 +105,19 @@ def cast(x: Any, dtype: np.dtype) -> Any:
         return to_dtype(x, dtype)
     if isinstance(x, np.ndarray) and x.dtype == dtype:
         return x
-    return np.asarray(x, dtype=dtype)
+    return scalar_array(x, dtype)
+
+
+def scalar_array(x: Any, dtype: np.dtype) -> np.ndarray:
+    """A Python number as a 0-d array of ``dtype``, wrapping or overflowing to inf silently the
+    way PyTorch converts scalars (NumPy 2 raises or warns instead)."""
+    if dtype in LOWP:
+        with np.errstate(over="ignore"):
+            return np.asarray(x).astype(dtype)
+    try:
+        return np.asarray(x, dtype=dtype)
+    except OverflowError:
+        return np.asarray(x).astype(dtype)
 
 
 def as_tensor_arg(op: str, x: Any, like: Tensor) -> Tensor:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from typing import Any, Callable, NoReturn, Optional
 
 import numpy as np
 
@@ -32,7 +32,8 @@ class OpDef:
         expr: for elementwise ops, the scalar expression over ``{0}``, ``{1}``… fused kernels
             are made of (``math``/``np`` functions of Python scalars).
         amp: autocast category: ``"lower"`` (run in the low dtype), ``"fp32"``, ``"promote"``.
-        save_inputs / save_output: what the vjp reads, so nothing else is kept alive.
+        save_inputs / save_output: what the vjp reads, so nothing else is kept alive
+            (``save_inputs`` may be a tuple of input positions; the others read as None).
     """
 
     __slots__ = ("name", "forward", "meta", "vjp", "kind", "expr", "amp", "save_inputs",
@@ -99,8 +100,16 @@ def tensor_method(fn: Callable = None, *, name: Optional[str] = None):
     return mark(fn) if fn is not None else mark
 
 
+# The autocast policy (deepseek/amp installs it while an autocast region is active):
+# ``policy(op, args) -> args`` casts floating operands by ``op.amp``.
+AUTOCAST: list = [None]
+
+
 def apply(op: OpDef, *args: Any, **attrs: Any) -> Tensor:
     """Run ``op`` on tensors (or constant arrays) and record it for autograd when needed."""
+    policy = AUTOCAST[0]
+    if policy is not None and op.amp is not None:
+        args = policy(op, args)
     try:
         arrays = [a._data for a in args]
         consts = False
@@ -111,7 +120,7 @@ def apply(op: OpDef, *args: Any, **attrs: Any) -> Tensor:
     try:
         out = op.forward(np, *arrays, **attrs)
     except (ValueError, TypeError, IndexError, FloatingPointError) as e:
-        raise op_error(RuntimeError, op.name, f"failed: {e}", *arrays) from e
+        _reraise(op.name, e, arrays)
     if out.dtype != dtype:
         out = out.astype(dtype)
     t = Tensor._wrap(out)
@@ -131,6 +140,13 @@ def apply(op: OpDef, *args: Any, **attrs: Any) -> Tensor:
     return t
 
 
+def _reraise(name: str, e: Exception, arrays: list) -> NoReturn:
+    """Our own errors (``[op] …``) pass through; a backend's raw error is wrapped to name the op."""
+    if str(e).startswith("["):
+        raise e
+    raise op_error(RuntimeError, name, f"failed: {e}", *arrays) from e
+
+
 def _record(op: OpDef, args: tuple, attrs: dict, out: Tensor) -> Node:
     edges = []
     for a in args:
@@ -140,10 +156,13 @@ def _record(op: OpDef, args: tuple, attrs: dict, out: Tensor) -> Node:
             edges.append(None)
     node = Node(op, tuple(edges), attrs, tuple(a.shape for a in args),
                 tuple(a._data.dtype if isinstance(a, Tensor) else a.dtype for a in args))
-    if op.save_inputs:
-        node._saved = tuple(a if isinstance(a, Tensor) else Tensor._wrap(np.asarray(a))
-                            for a in args)
-        node._versions = tuple(a._version_box[0] for a in node._saved)
+    keep = op.save_inputs
+    if keep:
+        node._saved = tuple(
+            None if keep is not True and i not in keep
+            else a if isinstance(a, Tensor) else Tensor._wrap(np.asarray(a))
+            for i, a in enumerate(args))
+        node._versions = tuple(None if a is None else a._version_box[0] for a in node._saved)
     if op.save_output:
         node._out = out._data
         node._out_box = out._version_box
@@ -186,7 +205,7 @@ def apply_inplace(op: OpDef, target: Tensor, *args: Any, **attrs: Any) -> Tensor
     try:
         out = op.forward(np, *arrays, **attrs)
     except (ValueError, TypeError, IndexError) as e:
-        raise op_error(RuntimeError, op.name + "_", f"failed: {e}", *arrays) from e
+        _reraise(op.name + "_", e, arrays)
     np.copyto(tdata, out, casting="unsafe")
     target._version_box[0] += 1
     if needs_grad:

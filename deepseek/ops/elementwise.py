@@ -10,7 +10,8 @@ import numpy as np
 from .. import dtypes as _dt
 from .._errors import op_error
 from ..tensor import Tensor
-from ._common import BOOL, LOWP, broadcast_shapes, cast, is_float, promote, require_tensor
+from ._common import (BOOL, LOWP, broadcast_shapes, cast, is_float, promote, require_tensor,
+                      scalar_array)
 from ._opdef import apply, apply_inplace, defop, tensor_method
 
 _F32 = np.dtype(np.float32)
@@ -324,7 +325,7 @@ def _operand(x: Any, d: np.dtype) -> Tensor:
     """A tensor operand cast to ``d``; a scalar becomes a constant tensor (the fast apply path)."""
     if isinstance(x, Tensor):
         return cast(x, d)
-    return Tensor._wrap(np.asarray(x, dtype=d))
+    return Tensor._wrap(scalar_array(x, d))
 
 
 def _binary(name: str, fn: Callable, expr: str, vjp: Optional[Callable], *,

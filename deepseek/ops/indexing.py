@@ -140,7 +140,37 @@ def _getitem_vjp(ctx: Any, g: Tensor) -> tuple:
     return (apply(INDEX_PUT, zeros, g, key=ctx.attrs["key"], accumulate=ctx.op is INDEX),)
 
 
-SELECT = defop("select", lambda xp, x, key: x[key], _getitem_meta, _getitem_vjp, kind="view",
+def _select_forward(xp: Any, x: Any, key: tuple) -> Any:
+    """Basic indexing as a view; a key of ints still gives a 0-d view (NumPy would return a
+    scalar copy), and new (None) dims get the strides PyTorch gives them."""
+    plain = tuple(k for k in key if k is not None)
+    if not any(k is Ellipsis for k in plain):
+        plain += (Ellipsis,)
+    out = x[plain]
+    if all(k is not None for k in key):
+        return out
+    # replay the key left to right as PyTorch does: a new dim's stride is size * stride of the
+    # dim it is inserted before, as that dim is at that moment
+    dims = [list(d) for d in zip(x.shape, x.strides)]
+    pos, used = 0, sum(1 for k in key if k is not None and k is not Ellipsis)
+    for k in key:
+        if k is None:
+            stride = dims[pos][0] * dims[pos][1] if pos < len(dims) else x.itemsize
+            dims.insert(pos, [1, stride])
+            pos += 1
+        elif k is Ellipsis:
+            pos += x.ndim - used
+        elif isinstance(k, slice):
+            size, stride = dims[pos]
+            dims[pos] = [len(range(*k.indices(size))), stride * (k.step or 1)]
+            pos += 1
+        else:
+            dims.pop(pos)
+    return xp.lib.stride_tricks.as_strided(out, tuple(d[0] for d in dims),
+                                           tuple(d[1] for d in dims))
+
+
+SELECT = defop("select", _select_forward, _getitem_meta, _getitem_vjp, kind="view",
                save_inputs=False)
 INDEX = defop("index", lambda xp, x, key: x[key], _getitem_meta, _getitem_vjp,
               save_inputs=False)

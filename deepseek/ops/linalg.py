@@ -313,11 +313,12 @@ def _einsum_forward(xp: Any, *arrays: Any, equation: str) -> Any:
     return xp.einsum(equation, *arrays, optimize=len(arrays) > 1)
 
 
-def _einsum_input_grad(target: str, out: str, g: Tensor, others: list, sizes: dict,
-                       unused: list) -> Tensor:
+def _einsum_input_grad(target: str, shape: tuple, out: str, g: Tensor, others: list,
+                       sizes: dict, unused: list) -> Tensor:
     """The gradient for the operand with subscripts ``target``: itself an einsum of ``g`` and the
     other operands, plus constants for what that cannot say directly (repeated subscripts take
-    an identity matrix per repeat; subscripts summed in this operand alone, a vector of ones)."""
+    an identity matrix per repeat; subscripts summed in this operand alone, a vector of ones).
+    Dims that broadcast from size one elsewhere come back with size one: expanded here."""
     from .._creation import eye, ones
 
     available = set(out).union(*(s for s, _ in others))
@@ -334,7 +335,9 @@ def _einsum_input_grad(target: str, out: str, g: Tensor, others: list, sizes: di
             terms.append(c)
             operands.append(ones(sizes[c], dtype=g.dtype))
         result.append(c)
-    return einsum(",".join(terms) + "->" + "".join(result), *operands)
+    grad = einsum(",".join(terms) + "->" + "".join(result), *operands)
+    full = tuple(n if m == 1 else m for m, n in zip(grad.shape, shape))
+    return grad if full == grad.shape else grad.expand(full)
 
 
 def _einsum_vjp(ctx: Any, g: Tensor) -> tuple:
@@ -347,7 +350,8 @@ def _einsum_vjp(ctx: Any, g: Tensor) -> tuple:
     grads = []
     for i, need in enumerate(ctx.needs_input_grad):
         others = [(s, t) for j, (s, t) in enumerate(zip(subs, operands)) if j != i]
-        grads.append(_einsum_input_grad(subs[i], out, g, others, sizes, list(unused))
+        grads.append(_einsum_input_grad(subs[i], ctx.shapes[i], out, g, others, sizes,
+                                        list(unused))
                      if need else None)
     return tuple(grads)
 

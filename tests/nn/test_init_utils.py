@@ -135,8 +135,6 @@ def test_parameters_vector_round_trip():
 def test_rnn_utils_match_torch():
     rng = np.random.default_rng(0)
     seqs = [rng.standard_normal((n, 2)) for n in (2, 4, 1)]
-    for lib in (ds, torch):
-        pass
     d = [ds.from_numpy(s.copy()).requires_grad_() for s in seqs]
     t = [torch.from_numpy(s.copy()).requires_grad_() for s in seqs]
     R, TR = ds.nn.utils.rnn, torch.nn.utils.rnn

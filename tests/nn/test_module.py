@@ -143,7 +143,7 @@ def test_setattr_semantics():
     with pytest.raises(KeyError, match="parameter name can"):
         m.register_parameter("a.b", None)
     with pytest.raises(AttributeError, match="'Module' object has no attribute 'nope'"):
-        m.nope
+        _ = m.nope
     del m.sub
     assert "sub" not in m._modules and not hasattr(m, "sub")
     m.plain = 3

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from reference import compare_module
 
 import deepseek as ds
-from reference import compare_module
 
 R = np.random.default_rng(1)
 

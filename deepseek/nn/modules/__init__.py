@@ -3,26 +3,26 @@
 from . import (activation, batchnorm, channelshuffle, container, conv, distance, dropout,
                flatten, instancenorm, linear, loss, module, normalization, padding,
                pixelshuffle, pooling, rnn, sparse, transformer, upsampling)
-from .module import *  # noqa: F401,F403
-from .container import *  # noqa: F401,F403
-from .linear import *  # noqa: F401,F403
 from .activation import *  # noqa: F401,F403
-from .loss import *  # noqa: F401,F403
-from .conv import *  # noqa: F401,F403
-from .pooling import *  # noqa: F401,F403
 from .batchnorm import *  # noqa: F401,F403
-from .instancenorm import *  # noqa: F401,F403
-from .normalization import *  # noqa: F401,F403
+from .channelshuffle import *  # noqa: F401,F403
+from .container import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
+from .distance import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
-from .sparse import *  # noqa: F401,F403
-from .rnn import *  # noqa: F401,F403
-from .transformer import *  # noqa: F401,F403
+from .flatten import *  # noqa: F401,F403
+from .instancenorm import *  # noqa: F401,F403
+from .linear import *  # noqa: F401,F403
+from .loss import *  # noqa: F401,F403
+from .module import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
 from .pixelshuffle import *  # noqa: F401,F403
+from .pooling import *  # noqa: F401,F403
+from .rnn import *  # noqa: F401,F403
+from .sparse import *  # noqa: F401,F403
+from .transformer import *  # noqa: F401,F403
 from .upsampling import *  # noqa: F401,F403
-from .distance import *  # noqa: F401,F403
-from .flatten import *  # noqa: F401,F403
-from .channelshuffle import *  # noqa: F401,F403
 
 __all__ = [name for m in (module, container, linear, activation, loss, conv, pooling, batchnorm,
                           instancenorm, normalization, dropout, sparse, rnn, transformer,

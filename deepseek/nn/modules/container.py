@@ -101,7 +101,7 @@ class Sequential(_ListMixin, Module):
         if not -n <= index <= n:
             raise IndexError(f"Index out of range: {index}")
         items = list(self._modules.values())
-        items.insert(index % (n + 1) if index < 0 else index, module)
+        items.insert(index + n if index < 0 else index, module)
         self._renumber(items)
         return self
 

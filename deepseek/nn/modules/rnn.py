@@ -50,44 +50,45 @@ def _map_state(fn: Any, state: Any, mode: str) -> Any:
     return tuple(fn(s) for s in state) if mode == "LSTM" else fn(state)
 
 
-def _run_direction(mode: str, gi: Tensor, sizes: list, state: Any, weights: tuple,
+def _rows(state: Any, lo: int, hi: int, mode: str) -> Any:
+    return _map_state(lambda s: s[lo:hi], state, mode)
+
+
+def _join(a: Any, b: Any, mode: str) -> Any:
+    if mode == "LSTM":
+        return tuple(cat([x, y]) for x, y in zip(a, b, strict=True))
+    return cat([a, b])
+
+
+def _run_direction(mode: str, gi: Tensor, sizes: list, initial: Any, weights: tuple,
                    reverse: bool) -> tuple:
     """Run one layer in one direction over a packed sequence.
 
     ``gi``: ``(sum(sizes), G * H)`` input projections in packed order; ``sizes``: the batch
-    size at each step (non-increasing); ``state``: the initial state for the full batch.
+    size at each step (non-increasing); ``initial``: the initial state of the full batch.
     Returns the outputs in packed order and the final state of every sequence.
     """
     w_hh, b_hh, w_hr = weights
     offsets = [0]
-    for s in sizes:
-        offsets.append(offsets[-1] + s)
-    order = range(len(sizes) - 1, -1, -1) if reverse else range(len(sizes))
+    for n in sizes:
+        offsets.append(offsets[-1] + n)
     outputs = [None] * len(sizes)
-    initial = state
-    if reverse:  # sequences join as the steps go back: start with the shortest batch
-        state = _map_state(lambda s: s[:sizes[-1]], initial, mode)
-    for t in order:
-        bs = sizes[t]
-        running = _map_state(lambda s: s[:bs], state, mode)
-        if reverse and bs > _size(state, mode):
-            have = _size(state, mode)
-            running = _map_state2(lambda s, s0: cat([s, s0[have:bs]]), state, initial, mode)
-        new = _step(mode, gi[offsets[t]:offsets[t + 1]], running, w_hh, b_hh, w_hr)
+    # Forward, sequences drop out as they end and keep their last state; backward, they join
+    # (with their initial state) at their last step.
+    state = _rows(initial, 0, 0, mode) if reverse else initial
+    for t in (reversed(range(len(sizes))) if reverse else range(len(sizes))):
+        bs, have = sizes[t], _size(state, mode)
+        if bs > have:
+            state, have = _join(state, _rows(initial, have, bs, mode), mode), bs
+        new = _step(mode, gi[offsets[t]:offsets[t + 1]], _rows(state, 0, bs, mode), w_hh, b_hh,
+                    w_hr)
         outputs[t] = new[0] if mode == "LSTM" else new
-        done = _size(state, mode)
-        if not reverse and bs < done:  # finished sequences keep their last state
-            new = _map_state2(lambda s, old: cat([s, old[bs:]]), new, state, mode)
-        state = new
-    return cat(outputs) if outputs else gi[:0], state
+        state = _join(new, _rows(state, bs, have, mode), mode) if bs < have else new
+    return (cat(outputs) if outputs else gi[:0]), state
 
 
 def _size(state: Any, mode: str) -> int:
     return (state[0] if mode == "LSTM" else state).shape[0]
-
-
-def _map_state2(fn: Any, a: Any, b: Any, mode: str) -> Any:
-    return tuple(fn(x, y) for x, y in zip(a, b)) if mode == "LSTM" else fn(a, b)
 
 
 class RNNBase(Module):
@@ -216,7 +217,7 @@ class RNNBase(Module):
                 out, last = _run_direction(self.mode, gi, sizes, init_state, (w_hh, b_hh, w_hr),
                                            bool(direction))
                 outs.append(out)
-                for acc, s in zip(finals, last if self.mode == "LSTM" else (last,)):
+                for acc, s in zip(finals, last if self.mode == "LSTM" else (last,), strict=True):
                     acc.append(s)
             layer_input = outs[0] if dirs == 1 else cat(outs, -1)
             if self.dropout and self.training and layer < self.num_layers - 1:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 from typing import Any, Callable, Optional, Union
 
-from ..._creation import arange, full, zeros
 from ... import dtypes as _dt
+from ..._creation import arange, full, zeros
 from ...ops.elementwise import where
 from ...tensor import Tensor
 from .. import functional as F

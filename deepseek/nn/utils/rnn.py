@@ -7,8 +7,8 @@ from typing import Any, NamedTuple, Optional, Sequence
 
 import numpy as np
 
-from ..._creation import full, tensor
 from ... import dtypes as _dt
+from ..._creation import full, tensor
 from ...ops.movement import cat
 from ...tensor import Tensor
 

@@ -1,0 +1,206 @@
+"""Every optimizer against torch.optim's class of the same name: parameters after each step,
+the state_dict, and continuing from a state_dict (torch's, and ours through ds.save/ds.load)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import torch
+
+import deepseek as ds
+from _compare import assert_close, make_params, set_grads, to_numpy, torch_state_to_ds
+
+CASES = [
+    ("SGD", dict(lr=0.1)),
+    ("SGD", dict(lr=0.05, momentum=0.9, weight_decay=0.1)),
+    ("SGD", dict(lr=0.05, momentum=0.9, dampening=0.3, maximize=True)),
+    ("SGD", dict(lr=0.05, momentum=0.8, nesterov=True)),
+    ("Adam", dict(lr=0.01)),
+    ("Adam", dict(lr=0.01, betas=(0.8, 0.9), weight_decay=0.1, amsgrad=True)),
+    ("Adam", dict(lr=0.01, maximize=True, decoupled_weight_decay=True, weight_decay=0.2)),
+    ("AdamW", dict(lr=0.01)),
+    ("AdamW", dict(lr=0.02, weight_decay=0.3, amsgrad=True)),
+    ("RMSprop", dict(lr=0.01)),
+    ("RMSprop", dict(lr=0.01, alpha=0.9, centered=True, momentum=0.5, weight_decay=0.1)),
+    ("RMSprop", dict(lr=0.01, centered=True, maximize=True)),
+    ("Adagrad", dict(lr=0.1)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.05, initial_accumulator_value=0.5, weight_decay=0.1)),
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.8, weight_decay=0.1, maximize=True)),
+    ("Adamax", dict(lr=0.01)),
+    ("Adamax", dict(lr=0.01, betas=(0.7, 0.9), weight_decay=0.1)),
+    ("NAdam", dict(lr=0.01)),
+    ("NAdam", dict(lr=0.01, momentum_decay=0.01, weight_decay=0.1)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("RAdam", dict(lr=0.01)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, betas=(0.9, 0.9))),
+]
+IDS = [f"{name}-{i}" for i, (name, _) in enumerate(CASES)]
+
+
+def _run(ours: ds.optim.Optimizer, theirs: torch.optim.Optimizer, params: tuple, steps: range,
+         what: str) -> None:
+    for k in steps:
+        set_grads(*params, k)
+        ours.step()
+        theirs.step()
+        for i, (a, b) in enumerate(zip(*params)):
+            assert_close(a.detach(), b.detach(), f"{what} step {k} param {i}")
+
+
+@pytest.mark.parametrize("name,kwargs", CASES, ids=IDS)
+def test_matches_torch(name: str, kwargs: dict) -> None:
+    params = make_params()
+    ours = getattr(ds.optim, name)(params[0], **kwargs)
+    theirs = getattr(torch.optim, name)(params[1], **kwargs)
+    _run(ours, theirs, params, range(6), name)
+    assert_close(ours.state_dict(), theirs.state_dict(), f"{name} state_dict")
+
+
+@pytest.mark.parametrize("name,kwargs", CASES, ids=IDS)
+def test_state_dict_round_trip(name: str, kwargs: dict) -> None:
+    """Load torch's state into a fresh optimizer, and ours through ds.save/ds.load, then
+    continue in lockstep."""
+    params = make_params()
+    first = getattr(ds.optim, name)(params[0], **kwargs)
+    theirs = getattr(torch.optim, name)(params[1], **kwargs)
+    _run(first, theirs, params, range(3), name)
+
+    buffer = io.BytesIO()
+    ds.save(first.state_dict(), buffer)
+    buffer.seek(0)
+    loaded = ds.load(buffer)
+    assert_close(loaded, theirs.state_dict(), f"{name} saved state_dict")
+    resumed = getattr(ds.optim, name)(params[0], **kwargs)
+    resumed.load_state_dict(loaded)
+    _run(resumed, theirs, params, range(3, 6), f"{name} resumed from ds.load")
+
+    from_torch = getattr(ds.optim, name)(params[0], **kwargs)
+    from_torch.load_state_dict(torch_state_to_ds(theirs.state_dict()))
+    _run(from_torch, theirs, params, range(6, 9), f"{name} resumed from torch's state")
+
+
+def test_param_groups_and_float64() -> None:
+    params = make_params("float64")
+    groups = lambda ps: [{"params": [ps[0]], "lr": 0.1}, {"params": [ps[1]]}]  # noqa: E731
+    ours = ds.optim.Adam(groups(params[0]), lr=0.01, weight_decay=0.1)
+    theirs = torch.optim.Adam(groups(params[1]), lr=0.01, weight_decay=0.1)
+    for k in range(5):
+        set_grads(*params, k)
+        ours.step()
+        theirs.step()
+    for i, (a, b) in enumerate(zip(*params)):
+        assert_close(a.detach(), b.detach(), f"float64 param {i}", rtol=1e-12, atol=1e-12)
+    assert_close(ours.state_dict(), theirs.state_dict(), "float64 state_dict", 1e-12, 1e-12)
+
+
+def test_parameters_without_grad_are_skipped() -> None:
+    params = make_params()
+    ours = ds.optim.Adam(params[0], lr=0.1)
+    params[0][0].grad = ds.ones(3, 4)
+    before = to_numpy(params[0][1]).copy()
+    ours.step()
+    np.testing.assert_array_equal(to_numpy(params[0][1]), before)
+    assert list(ours.state_dict()["state"]) == [0]
+
+
+def test_version_counter_is_bumped() -> None:
+    w = ds.zeros(3, requires_grad=True)
+    y = (w * w).sum()
+    opt = ds.optim.SGD([w], lr=0.1)
+    w.grad = ds.ones(3)
+    version = w._version
+    opt.step()
+    assert w._version > version
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()
+
+
+def test_zero_grad() -> None:
+    w = ds.zeros(3, requires_grad=True)
+    opt = ds.optim.SGD([w], lr=0.1)
+    (w * 2).sum().backward()
+    opt.zero_grad(set_to_none=False)
+    assert w.grad is not None and w.grad.tolist() == [0.0, 0.0, 0.0]
+    opt.zero_grad()
+    assert w.grad is None
+
+
+def test_closure_and_hooks() -> None:
+    w = ds.tensor([1.0, -2.0], requires_grad=True)
+    opt = ds.optim.SGD([w], lr=0.25)
+    calls = []
+    opt.register_step_pre_hook(lambda o, a, k: calls.append("pre"))
+    handle = opt.register_step_post_hook(lambda o, a, k: calls.append("post"))
+
+    def closure():
+        opt.zero_grad()
+        loss = (w * w).sum()
+        loss.backward()
+        return loss
+
+    with ds.no_grad():
+        loss = opt.step(closure)  # the closure runs with grad enabled
+    assert loss.item() == 5.0
+    assert w.tolist() == [0.5, -1.0]
+    handle.remove()
+    opt.step(closure)
+    assert calls == ["pre", "post", "pre"]
+
+
+def test_module_parameters() -> None:
+    layer = ds.nn.Linear(4, 2)
+    reference = torch.nn.Linear(4, 2)
+    with torch.no_grad():
+        reference.weight.copy_(torch.tensor(layer.weight.detach().numpy()))
+        reference.bias.copy_(torch.tensor(layer.bias.detach().numpy()))
+    ours = ds.optim.AdamW(layer.parameters(), lr=0.01)
+    theirs = torch.optim.AdamW(reference.parameters(), lr=0.01)
+    x = np.random.default_rng(0).standard_normal((8, 4)).astype("float32")
+    for _ in range(3):
+        ours.zero_grad()
+        theirs.zero_grad()
+        layer(ds.tensor(x)).square().mean().backward()
+        reference(torch.tensor(x)).square().mean().backward()
+        ours.step()
+        theirs.step()
+    assert_close(layer.weight.detach(), reference.weight.detach(), "Linear weight")
+    assert_close(layer.bias.detach(), reference.bias.detach(), "Linear bias")
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda p: ds.optim.SGD(p, lr=-1), "Invalid learning rate: -1"),
+    (lambda p: ds.optim.SGD(p, momentum=-0.5), "Invalid momentum value: -0.5"),
+    (lambda p: ds.optim.SGD(p, nesterov=True), "Nesterov momentum requires a momentum"),
+    (lambda p: ds.optim.Adam(p, betas=(1.0, 0.9)), "Invalid beta parameter at index 0: 1.0"),
+    (lambda p: ds.optim.Adam(p, eps=-1e-8), "Invalid epsilon value: -1e-08"),
+    (lambda p: ds.optim.AdamW(p, weight_decay=-1), "Invalid weight_decay value: -1"),
+    (lambda p: ds.optim.RMSprop(p, alpha=-1), "Invalid alpha value: -1"),
+    (lambda p: ds.optim.Adagrad(p, lr_decay=-1), "Invalid lr_decay value: -1"),
+    (lambda p: ds.optim.Adadelta(p, rho=1.5), "Invalid rho value: 1.5"),
+    (lambda p: ds.optim.NAdam(p, momentum_decay=-1), "Invalid momentum_decay value: -1"),
+    (lambda p: ds.optim.SGD([], lr=0.1), "optimizer got an empty parameter list"),
+])
+def test_hyperparameter_errors(make, message: str) -> None:
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        make([ds.zeros(2, requires_grad=True)] if "empty" not in message else [])
+
+
+def test_param_errors() -> None:
+    w = ds.zeros(2, requires_grad=True)
+    with pytest.raises(TypeError, match="iterable of Tensors or dicts"):
+        ds.optim.SGD(w, lr=0.1)
+    with pytest.raises(TypeError, match="ordered collections"):
+        ds.optim.SGD({w}, lr=0.1)
+    with pytest.raises(ValueError, match="can't optimize a non-leaf Tensor"):
+        ds.optim.SGD([w * 2], lr=0.1)
+    opt = ds.optim.SGD([w], lr=0.1)
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        opt.add_param_group({"params": [w]})
+    with pytest.raises(ValueError, match="different number of parameter groups"):
+        opt.load_state_dict({"state": {}, "param_groups": []})
+    with pytest.raises(ValueError, match="doesn't match the size"):
+        opt.load_state_dict({"state": {}, "param_groups": [{"params": [0, 1], "lr": 0.1}]})

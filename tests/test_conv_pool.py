@@ -1,0 +1,207 @@
+"""Convolution, pooling, padding and resampling semantics the OpInfo rows cannot express:
+errors, higher-order gradients, indices, NaN propagation, argument forms."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as TF
+
+import deepseek as ds
+import deepseek.nn.functional as F
+
+
+def _pair(*shapes, seed=0, grad=True):
+    rng = np.random.default_rng(seed)
+    arrays = [rng.standard_normal(s) for s in shapes]
+    mine = [ds.from_numpy(a.copy()).requires_grad_(grad) for a in arrays]
+    theirs = [torch.from_numpy(a.copy()).requires_grad_(grad) for a in arrays]
+    return mine, theirs
+
+
+def _close(a, b, what, atol=1e-9, rtol=1e-7):
+    assert tuple(a.shape) == tuple(b.shape), f"{what}: shape {tuple(a.shape)} != {tuple(b.shape)}"
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), atol=atol, rtol=rtol,
+                               err_msg=what)
+
+
+@pytest.mark.parametrize("name, shapes, kw", [
+    ("conv2d", [(2, 3, 6, 6), (4, 3, 3, 3)], dict(stride=2, padding=1)),
+    ("conv2d", [(1, 4, 5, 5), (4, 2, 2, 3)], dict(groups=2, dilation=(2, 1), padding="same")),
+    ("conv_transpose2d", [(2, 4, 3, 4), (4, 3, 3, 3)], dict(stride=2, output_padding=1)),
+    ("conv_transpose1d", [(2, 4, 5), (4, 2, 3)], dict(padding=1, groups=2)),
+    ("conv3d", [(1, 2, 3, 4, 3), (2, 2, 2, 2, 2)], dict(padding=1)),
+])
+def test_conv_double_backward(name, shapes, kw):
+    (x, w), (xt, wt) = _pair(*shapes)
+    for lib, fn, a, b in ((ds, getattr(F, name), x, w), (torch, getattr(TF, name), xt, wt)):
+        y = fn(a, b, **kw)
+        gx, gw = lib.autograd.grad((y * y).sum(), (a, b), create_graph=True)
+        ((gx * gx).sum() + (gw * gw * gw).sum()).backward()
+    _close(x.grad, xt.grad, f"{name} second-order grad of input")
+    _close(w.grad, wt.grad, f"{name} second-order grad of weight")
+
+
+@pytest.mark.parametrize("name, args, kw", [
+    ("avg_pool2d", (3,), dict(stride=2, padding=1, ceil_mode=True, count_include_pad=False)),
+    ("pad", ((1, 2, -1, 1),), dict(value=0.5)),
+    ("unfold", ((2, 2),), dict(stride=2, padding=1)),
+])
+def test_linear_ops_double_backward(name, args, kw):
+    (x,), (xt,) = _pair((1, 2, 5, 6))
+    for lib, fn, a in ((ds, getattr(F, name), x), (torch, getattr(TF, name), xt)):
+        y = fn(a, *args, **kw)
+        (gx,) = lib.autograd.grad((y * y * y).sum(), (a,), create_graph=True)
+        (gx * gx).sum().backward()
+    _close(x.grad, xt.grad, f"{name} second-order grad")
+
+
+def test_fold_double_backward():
+    (c,), (ct,) = _pair((1, 8, 6))
+    for lib, fn, a in ((ds, F.fold, c), (torch, TF.fold, ct)):
+        y = fn(a, (3, 4), 2)
+        (g,) = lib.autograd.grad((y * y * y).sum(), (a,), create_graph=True)
+        (g * g).sum().backward()
+    _close(c.grad, ct.grad, "fold second-order grad")
+
+
+def test_max_pool_indices_and_values():
+    (x,), (xt,) = _pair((2, 3, 7, 6))
+    v, i = F.max_pool2d(x, 3, stride=2, padding=1, return_indices=True)
+    vt, it = TF.max_pool2d(xt, 3, stride=2, padding=1, return_indices=True)
+    assert i.dtype == ds.int64
+    np.testing.assert_array_equal(i.numpy(), it.numpy())
+    _close(v, vt, "max_pool2d values")
+
+
+def test_max_pool_nan_propagates():
+    a = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
+    a[0, 0, 0, 1] = np.nan
+    v, i = F.max_pool2d(ds.from_numpy(a), 2, return_indices=True)
+    vt, it = TF.max_pool2d(torch.from_numpy(a), 2, return_indices=True)
+    np.testing.assert_array_equal(v.numpy(), vt.numpy())
+    np.testing.assert_array_equal(i.numpy(), it.numpy())
+
+
+def test_max_pool_ties_take_first():
+    a = np.ones((1, 1, 4, 4), dtype=np.float32)
+    _, i = F.max_pool2d(ds.from_numpy(a), 2, return_indices=True)
+    _, it = TF.max_pool2d(torch.from_numpy(a), 2, return_indices=True)
+    np.testing.assert_array_equal(i.numpy(), it.numpy())
+
+
+def test_adaptive_max_pool_indices():
+    (x,), (xt,) = _pair((2, 3, 7, 5))
+    _, i = F.adaptive_max_pool2d(x, (3, 4), return_indices=True)
+    _, it = TF.adaptive_max_pool2d(xt, (3, 4), return_indices=True)
+    np.testing.assert_array_equal(i.numpy(), it.numpy())
+
+
+def test_torch_level_names():
+    x = ds.randn(1, 2, 6, 6)
+    assert ds.max_pool2d(x, 2).shape == (1, 2, 3, 3)
+    assert ds.conv2d(x, ds.randn(3, 2, 3, 3)).shape == (1, 3, 4, 4)
+    assert ds.pixel_shuffle(ds.randn(1, 8, 2, 2), 2).shape == (1, 2, 4, 4)
+    assert ds.constant_pad_nd(x, (1, 1)).shape == (1, 2, 6, 8)
+
+
+def test_int_constant_pad_and_nearest():
+    x = ds.arange(6).reshape(1, 1, 2, 3)
+    xt = torch.arange(6).reshape(1, 1, 2, 3)
+    np.testing.assert_array_equal(F.pad(x, (1, 1), value=7).numpy(),
+                                  TF.pad(xt, (1, 1), value=7).numpy())
+    np.testing.assert_array_equal(F.interpolate(x.float(), scale_factor=2).numpy(),
+                                  TF.interpolate(xt.float(), scale_factor=2).numpy())
+
+
+def test_conv_output_is_contiguous():
+    y = F.conv2d(ds.randn(2, 3, 5, 5), ds.randn(4, 3, 3, 3), padding=1)
+    assert y.is_contiguous()
+    assert y.view(2, -1).shape == (2, 100)
+
+
+def test_nearest_upsample_gradient_is_sum():
+    x = ds.randn(1, 1, 2, 2, requires_grad=True)
+    F.interpolate(x, scale_factor=3).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((1, 1, 2, 2), 9.0))
+
+
+_X4 = (2, 3, 5, 5)
+_ERRORS = [
+    (RuntimeError, "Given groups=1", lambda lib, x: lib.conv2d(x, lib.randn(4, 2, 3, 3))),
+    (RuntimeError, "divisible by 2",
+     lambda lib, x: lib.conv2d(lib.randn(2, 4, 5, 5), lib.randn(3, 2, 3, 3), groups=2)),
+    (RuntimeError, "Kernel size can't be greater",
+     lambda lib, x: lib.conv2d(x, lib.randn(4, 3, 7, 7))),
+    (RuntimeError, "expected bias", lambda lib, x: lib.conv2d(x, lib.randn(4, 3, 3, 3),
+                                                              lib.randn(5))),
+    (RuntimeError, "Expected 3D (unbatched) or 4D (batched) input to conv2d",
+     lambda lib, x: lib.conv2d(lib.randn(3, 5), lib.randn(4, 3, 3, 3))),
+    (RuntimeError, "non-positive stride", lambda lib, x: lib.conv2d(x, lib.randn(4, 3, 3, 3),
+                                                                   stride=0)),
+    (RuntimeError, "negative padding", lambda lib, x: lib.conv2d(x, lib.randn(4, 3, 3, 3),
+                                                                padding=-1)),
+    (RuntimeError, "padding='same' is not supported for strided",
+     lambda lib, x: lib.conv2d(x, lib.randn(4, 3, 3, 3), padding="same", stride=2)),
+    (RuntimeError, "Invalid padding string",
+     lambda lib, x: lib.conv2d(x, lib.randn(4, 3, 3, 3), padding="foo")),
+    (RuntimeError, "list of 2 values",
+     lambda lib, x: lib.conv2d(x, lib.randn(4, 3, 3, 3), stride=(1, 1, 1))),
+    (RuntimeError, "output padding must be smaller",
+     lambda lib, x: lib.conv_transpose2d(x, lib.randn(3, 4, 3, 3), output_padding=1)),
+    (RuntimeError, "Given transposed=1",
+     lambda lib, x: lib.conv_transpose2d(x, lib.randn(4, 4, 3, 3))),
+    (RuntimeError, "pad should be at most half",
+     lambda lib, x: lib.nn.functional.max_pool2d(x, 3, padding=2)),
+    (RuntimeError, "Output size is too small", lambda lib, x: lib.nn.functional.max_pool2d(x, 7)),
+    (RuntimeError, "3D or 4D", lambda lib, x: lib.nn.functional.max_pool2d(lib.randn(5), 2)),
+    (RuntimeError, "pad should be at most half",
+     lambda lib, x: lib.nn.functional.avg_pool2d(x, 3, padding=2)),
+    (RuntimeError, "Padding length must be divisible by 2",
+     lambda lib, x: lib.nn.functional.pad(x, (1,))),
+    (RuntimeError, "Padding length should be less than or equal to",
+     lambda lib, x: lib.nn.functional.pad(x, (1,) * 10)),
+    (NotImplementedError, "Padding size 2 is not supported for 4D",
+     lambda lib, x: lib.nn.functional.pad(x, (1, 1), mode="reflect")),
+    (RuntimeError, "Padding size should be less than the corresponding input dimension",
+     lambda lib, x: lib.nn.functional.pad(x, (5, 5, 1, 1), mode="reflect")),
+    (RuntimeError, "wrapping around more than once",
+     lambda lib, x: lib.nn.functional.pad(x, (6, 6, 1, 1), mode="circular")),
+    (NotImplementedError, "Unrecognised padding mode",
+     lambda lib, x: lib.nn.functional.pad(x, (1, 1), mode="foo")),
+    (ValueError, "only one of size or scale_factor",
+     lambda lib, x: lib.nn.functional.interpolate(x, size=3, scale_factor=2)),
+    (ValueError, "either size or scale_factor",
+     lambda lib, x: lib.nn.functional.interpolate(x)),
+    (ValueError, "align_corners option can only be set",
+     lambda lib, x: lib.nn.functional.interpolate(x, size=3, align_corners=True)),
+    (NotImplementedError, "Got 4D input, but linear mode needs 3D input",
+     lambda lib, x: lib.nn.functional.interpolate(x, size=3, mode="linear")),
+    (ValueError, "same number of spatial dimensions",
+     lambda lib, x: lib.nn.functional.interpolate(x, size=(3, 3, 3))),
+    (RuntimeError, "divisible by the square of upscale_factor",
+     lambda lib, x: lib.nn.functional.pixel_shuffle(x, 2)),
+    (RuntimeError, "at least 3 dimensions",
+     lambda lib, x: lib.nn.functional.pixel_shuffle(lib.randn(4, 4), 2)),
+    (RuntimeError, "height to be divisible by downscale_factor",
+     lambda lib, x: lib.nn.functional.pixel_unshuffle(x, 2)),
+    (RuntimeError, "Expected 3D or 4D (batch mode) tensor",
+     lambda lib, x: lib.nn.functional.unfold(lib.randn(1, 1, 2, 2, 2), 2)),
+    (RuntimeError, "Expected 3D or 4D tensor",
+     lambda lib, x: lib.nn.functional.adaptive_max_pool2d(lib.randn(5), 2)),
+]
+
+
+@pytest.mark.parametrize("exc, text, fn", _ERRORS, ids=[e[1][:30] for e in _ERRORS])
+def test_errors_match_torch(exc, text, fn):
+    with pytest.raises(exc, match=text.replace("(", r"\(").replace(")", r"\)")):
+        fn(torch, torch.randn(*_X4))
+    with pytest.raises(exc, match=text.replace("(", r"\(").replace(")", r"\)")) as info:
+        fn(ds, ds.randn(*_X4))
+    assert str(info.value).startswith("["), "errors name the op"
+
+
+def test_dtype_mismatch_is_an_error():
+    with pytest.raises(RuntimeError, match=r"\[conv2d\].*float64.*float32"):
+        F.conv2d(ds.randn(1, 3, 5, 5, dtype=ds.float64), ds.randn(4, 3, 3, 3))
