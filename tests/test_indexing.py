@@ -12,7 +12,7 @@ import deepseek as ds
 X = np.arange(120, dtype=np.float32).reshape(4, 5, 6)
 
 
-def I(*v):  # noqa: E743
+def I(*v):
     return np.array(v, dtype=np.int64)
 
 

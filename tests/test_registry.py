@@ -15,7 +15,11 @@ from opinfo import all_rows
 
 # attrs an elementwise op needs to be evaluated, and input domains where it is finite
 ATTRS = {"_to_copy": {"dtype": np.dtype(np.float64)}, "round": {"decimals": 0},
-         "logit": {"eps": None}, "nan_to_num": {"nan": 0.0, "posinf": None, "neginf": None}}
+         "logit": {"eps": None}, "nan_to_num": {"nan": 0.0, "posinf": None, "neginf": None},
+         "hardtanh": {"min_val": -1.0, "max_val": 1.0}, "leaky_relu": {"negative_slope": 0.01},
+         "elu": {"alpha": 1.0, "scale": 1.0, "input_scale": 1.0}, "gelu": {"approximate": "none"},
+         "softplus": {"beta": 1.0, "threshold": 20.0}, "softshrink": {"lambd": 0.5},
+         "hardshrink": {"lambd": 0.5}, "threshold": {"threshold": 0.5, "value": -1.0}}
 DOMAIN = {"log": (0.1, 3), "log2": (0.1, 3), "log10": (0.1, 3), "log1p": (-0.5, 3),
           "sqrt": (0.1, 3), "rsqrt": (0.1, 3), "asin": (-0.9, 0.9), "acos": (-0.9, 0.9),
           "logit": (0.05, 0.95), "erfinv": (-0.9, 0.9), "reciprocal": (0.2, 3),

@@ -123,6 +123,8 @@ def apply(op: OpDef, *args: Any, **attrs: Any) -> Tensor:
         _reraise(op.name, e, arrays)
     if out.dtype != dtype:
         out = out.astype(dtype)
+    elif isinstance(out, np.generic):  # NumPy returns scalars for 0-d results
+        out = np.asarray(out)
     t = Tensor._wrap(out)
     if op.is_view and isinstance(args[0], Tensor):
         src = args[0]

@@ -859,7 +859,7 @@ def _unique(op: str, input: Tensor, consecutive: bool, return_inverse: bool,
     d = None if dim is None else wrap_dim(op, dim, x.ndim)
     if d is not None and x.ndim == 0:
         raise op_error(IndexError, op, "dim given for a 0-d tensor", x._data)
-    kw = dict(dim=d, consecutive=consecutive)
+    kw = {"dim": d, "consecutive": consecutive}
     out = [apply(UNIQUE, x, part="values", **kw)]
     if return_inverse:
         out.append(apply(UNIQUE, x, part="inverse", **kw))

@@ -194,7 +194,7 @@ def test_param_errors() -> None:
     with pytest.raises(TypeError, match="iterable of Tensors or dicts"):
         ds.optim.SGD(w, lr=0.1)
     with pytest.raises(TypeError, match="ordered collections"):
-        ds.optim.SGD({w}, lr=0.1)
+        ds.optim.SGD([{"params": {w}}], lr=0.1)
     with pytest.raises(ValueError, match="can't optimize a non-leaf Tensor"):
         ds.optim.SGD([w * 2], lr=0.1)
     opt = ds.optim.SGD([w], lr=0.1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from reference import compare_module
+from nn_reference import compare_module
 
 import deepseek as ds
 

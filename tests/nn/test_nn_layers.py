@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from reference import Const, compare_module
+from nn_reference import Const, compare_module
 
 R = np.random.default_rng(0)
 
