@@ -54,6 +54,7 @@ from . import autograd, linalg, nn, optim, utils  # noqa: F401
 from .serialization import load, save  # noqa: F401
 from ._format import get_printoptions, set_printoptions  # printing
 from ._custom_op import CustomOperator, operator, register_operator  # custom primitives
+from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # mixed precision
 
 bool = _dtypes.bool_
 uint8, int8, int16, int32, int64 = (_dtypes.uint8, _dtypes.int8, _dtypes.int16, _dtypes.int32,

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from .ops.linalg import (cross, det, inv, matmul, matrix_norm, norm, solve,  # noqa: F401
-                         svdvals)
-from .ops.reduce import vector_norm  # noqa: F401
+from .ops.linalg import cross, det, inv, matmul, matrix_norm, norm, solve, svdvals
+from .ops.reduce import vector_norm
 
 __all__ = ["cross", "det", "inv", "matmul", "matrix_norm", "norm", "solve", "svdvals",
            "vector_norm"]

@@ -27,11 +27,11 @@ def _close(a, b, what, atol=1e-9, rtol=1e-7):
 
 
 @pytest.mark.parametrize("name, shapes, kw", [
-    ("conv2d", [(2, 3, 6, 6), (4, 3, 3, 3)], dict(stride=2, padding=1)),
-    ("conv2d", [(1, 4, 5, 5), (4, 2, 2, 3)], dict(groups=2, dilation=(2, 1), padding="same")),
-    ("conv_transpose2d", [(2, 4, 3, 4), (4, 3, 3, 3)], dict(stride=2, output_padding=1)),
-    ("conv_transpose1d", [(2, 4, 5), (4, 2, 3)], dict(padding=1, groups=2)),
-    ("conv3d", [(1, 2, 3, 4, 3), (2, 2, 2, 2, 2)], dict(padding=1)),
+    ("conv2d", [(2, 3, 6, 6), (4, 3, 3, 3)], {"stride": 2, "padding": 1}),
+    ("conv2d", [(1, 4, 5, 5), (4, 2, 2, 3)], {"groups": 2, "dilation": (2, 1), "padding": "same"}),
+    ("conv_transpose2d", [(2, 4, 3, 4), (4, 3, 3, 3)], {"stride": 2, "output_padding": 1}),
+    ("conv_transpose1d", [(2, 4, 5), (4, 2, 3)], {"padding": 1, "groups": 2}),
+    ("conv3d", [(1, 2, 3, 4, 3), (2, 2, 2, 2, 2)], {"padding": 1}),
 ])
 def test_conv_double_backward(name, shapes, kw):
     (x, w), (xt, wt) = _pair(*shapes)
@@ -44,9 +44,9 @@ def test_conv_double_backward(name, shapes, kw):
 
 
 @pytest.mark.parametrize("name, args, kw", [
-    ("avg_pool2d", (3,), dict(stride=2, padding=1, ceil_mode=True, count_include_pad=False)),
-    ("pad", ((1, 2, -1, 1),), dict(value=0.5)),
-    ("unfold", ((2, 2),), dict(stride=2, padding=1)),
+    ("avg_pool2d", (3,), {"stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False}),
+    ("pad", ((1, 2, -1, 1),), {"value": 0.5}),
+    ("unfold", ((2, 2),), {"stride": 2, "padding": 1}),
 ])
 def test_linear_ops_double_backward(name, args, kw):
     (x,), (xt,) = _pair((1, 2, 5, 6))

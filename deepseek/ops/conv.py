@@ -247,10 +247,10 @@ def _conv_weight_vjp(ctx: Any, h: Tensor) -> tuple:
     return gx, gg
 
 
-CONV = defop("convolution", _conv_forward, _conv_meta, _conv_vjp, amp="lower",
+CONV = defop("convolution", _conv_forward, _conv_meta, _conv_vjp, amp="lower", save_inputs=(0, 1),
              doc="N-d convolution (cross-correlation) of (N, C, *S) by (O, C/groups, *K).")
 CONV_TRANSPOSE = defop("conv_transpose", _conv_transpose_forward, _conv_transpose_meta,
-                       _conv_transpose_vjp, amp="lower",
+                       _conv_transpose_vjp, amp="lower", save_inputs=(0, 1),
                        doc="Transposed convolution: the input-gradient of `convolution`.")
 CONV_WEIGHT = defop("convolution_backward_weight", _conv_weight_forward, _conv_weight_meta,
                     _conv_weight_vjp, amp="lower",
@@ -461,7 +461,8 @@ def _unfold_forward(xp: Any, x: Any, kernel: tuple, stride: tuple, padding: tupl
                     dilation: tuple) -> Any:
     out = conv_out_size("im2col", x.shape[2:], kernel, stride, padding, dilation)
     win = window_view(xp, pad_spatial(xp, x, padding), kernel, out, stride, dilation)
-    return win.reshape(x.shape[0], x.shape[1] * math.prod(kernel), math.prod(out))
+    cols = win.reshape(x.shape[0], x.shape[1] * math.prod(kernel), math.prod(out))
+    return cols.copy() if xp.may_share_memory(cols, x) else cols  # a 1x1 kernel is a view
 
 
 def _unfold_meta(x: Any, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple) -> tuple:
@@ -501,8 +502,8 @@ FOLD = defop("col2im", _fold_forward, _fold_meta, _fold_vjp, save_inputs=False,
 def _block_geometry(name: str, kernel_size: Any, dilation: Any, padding: Any,
                     stride: Any) -> dict:
     kernel = ntuple(name, kernel_size, 2, "kernel_size")
-    geo = dict(kernel=kernel, stride=ntuple(name, stride, 2, "stride"),
-               dilation=ntuple(name, dilation, 2, "dilation"))
+    geo = {"kernel": kernel, "stride": ntuple(name, stride, 2, "stride"),
+               "dilation": ntuple(name, dilation, 2, "dilation")}
     padding = ntuple(name, padding, 2, "padding")
     _check_geometry(name, geo["stride"], padding, geo["dilation"])
     if any(k <= 0 for k in kernel):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import string
 from collections import Counter
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -24,7 +24,7 @@ _LETTERS = string.ascii_uppercase + string.ascii_lowercase
 class _Shape:
     """A shape-only operand for ``broadcast_shapes``."""
 
-    __slots__ = ("shape", "dtype")
+    __slots__ = ("dtype", "shape")
 
     def __init__(self, shape: tuple) -> None:
         self.shape, self.dtype = shape, None
@@ -310,7 +310,9 @@ def _einsum_meta(*arrays: Any, equation: str) -> tuple:
 
 
 def _einsum_forward(xp: Any, *arrays: Any, equation: str) -> Any:
-    return xp.einsum(equation, *arrays, optimize=len(arrays) > 1)
+    out = xp.einsum(equation, *arrays, optimize=len(arrays) > 1)
+    # NumPy answers transposes and diagonals with views of an input: the result must own its data
+    return out.copy() if any(xp.may_share_memory(out, a) for a in arrays) else out
 
 
 def _einsum_input_grad(target: str, shape: tuple, out: str, g: Tensor, others: list,

@@ -20,9 +20,18 @@ from ._opdef import apply, defop
 from .conv import col2im, kernel_offsets, ntuple, pad_spatial, window_view
 from .movement import cat
 
-__all__ = ["max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "adaptive_avg_pool1d",
-           "adaptive_max_pool1d", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle",
-           "constant_pad_nd"]
+__all__ = [
+    "adaptive_avg_pool1d",
+    "adaptive_max_pool1d",
+    "avg_pool1d",
+    "channel_shuffle",
+    "constant_pad_nd",
+    "max_pool1d",
+    "max_pool2d",
+    "max_pool3d",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+]
 
 _F32 = np.dtype(np.float32)
 
@@ -66,7 +75,7 @@ def _pool_geometry(name: str, x: Tensor, d: int, kernel_size: Any, stride: Any, 
         raise op_error(RuntimeError, name, f"Given input size: ({'x'.join(map(str, x.shape[1:]))})"
                        f". Calculated output size: ({'x'.join(map(str, x.shape[1:-d] + tuple(out)))}"
                        "). Output size is too small", x._data)
-    return dict(kernel=kernel, stride=stride, padding=padding, dilation=dilation, out=tuple(out))
+    return {"kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation, "out": tuple(out)}
 
 
 def _window_pads(size: tuple, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
@@ -109,7 +118,8 @@ def _max_pool_indices_forward(xp: Any, x: Any, kernel: tuple, stride: tuple, pad
     d = len(kernel)
     size = x.shape[x.ndim - d:]
     pads = _window_pads(size, kernel, stride, padding, dilation, out)
-    win = window_view(xp, pad_spatial(xp, x, pads, -np.inf), kernel, out, stride, dilation)
+    low = -np.inf if is_float(x.dtype) else np.iinfo(x.dtype).min
+    win = window_view(xp, pad_spatial(xp, x, pads, low), kernel, out, stride, dilation)
     tail = (slice(None),) * d
 
     def candidates() -> Any:
@@ -390,7 +400,7 @@ def _adaptive_avg(name: str, d: int, input: Tensor, output_size: Any) -> Tensor:
         j = np.arange(n)
         inside = (j >= start[:, None]) & (j < end[:, None])
         x = resample(x, dim, inside / np.maximum(end - start, 1)[:, None])
-    return x
+    return x.clone() if x is input else x
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
@@ -441,8 +451,8 @@ def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = 
 
 # ---------------------------------------------------------------- padding
 def _constant_pad_forward(xp: Any, x: Any, pads: tuple, value: Any) -> Any:
-    return pad_spatial(xp, x, pads, value).copy() if all(
-        lo <= 0 and hi <= 0 for lo, hi in pads) else pad_spatial(xp, x, pads, value)
+    out = pad_spatial(xp, x, pads, value)
+    return out.copy() if all(lo <= 0 and hi <= 0 for lo, hi in pads) else out  # never a view
 
 
 def _constant_pad_meta(x: Any, pads: tuple, value: Any) -> tuple:
@@ -646,7 +656,7 @@ def _output_geometry(x: Tensor, d: int, size: Any, scale_factor: Any,
         raise op_error(ValueError, "interpolate", f"Input and scale_factor must have the same "
                        f"number of spatial dimensions, but got input with spatial dimensions of "
                        f"{list(spatial)} and scale_factor of shape {tuple(scale_factor)}.")
-    out = tuple(int(math.floor(n * s)) for n, s in zip(spatial, scales))
+    out = tuple(math.floor(n * s) for n, s in zip(spatial, scales))
     return out, ((None,) * d if recompute_scale_factor else scales)
 
 
@@ -693,12 +703,14 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     for i, (o, s) in enumerate(zip(out, scales)):
         dim, n = 2 + i, x.shape[2 + i]
         if mode in ("nearest", "nearest-exact"):
-            x = _take(x, dim, _nearest_index(n, o, s, mode == "nearest-exact"))
+            index = _nearest_index(n, o, s, mode == "nearest-exact")
+            if o != n or not np.array_equal(index, np.arange(n)):
+                x = _take(x, dim, index)
         elif mode == "bicubic":
             x = resample(x, dim, _cubic_matrix(n, o, bool(align_corners), s, math_dt))
         elif o != n or align_corners or s is not None:
             x = resample(x, dim, _linear_matrix(n, o, bool(align_corners), s, math_dt))
-    return x
+    return x.clone() if x is input else x
 
 
 def upsample(input: Tensor, size: Any = None, scale_factor: Any = None, mode: str = "nearest",

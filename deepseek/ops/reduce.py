@@ -136,9 +136,13 @@ def _count(shape: tuple, dims: tuple) -> int:
     return n
 
 
-def _mean_forward(xp: Any, x: Any, dims: tuple, keepdim: bool) -> Any:
+def _mean_of(x: Any, dims: tuple, keepdim: bool, dtype: np.dtype) -> Any:
     with np.errstate(all="ignore"):  # the mean of nothing is NaN, quietly
-        return x.mean(axis=dims, keepdims=keepdim, dtype=_acc_dtype(x.dtype)).astype(x.dtype)
+        return x.sum(axis=dims, keepdims=keepdim, dtype=dtype) / _count(x.shape, dims)
+
+
+def _mean_forward(xp: Any, x: Any, dims: tuple, keepdim: bool) -> Any:
+    return _mean_of(x, dims, keepdim, _acc_dtype(x.dtype)).astype(x.dtype, copy=False)
 
 
 def _mean_vjp(ctx: Any, g: Tensor) -> tuple:
@@ -213,7 +217,7 @@ def _var_forward(xp: Any, x: Any, dims: tuple, keepdim: bool, correction: float)
     n = _count(x.shape, dims)
     with np.errstate(all="ignore"):
         xa = x.astype(acc, copy=False)
-        d = xa - xa.mean(axis=dims, keepdims=True)
+        d = xa - _mean_of(xa, dims, True, acc)
         out = (d * d).sum(axis=dims, keepdims=keepdim) / builtins.max(n - correction, 0)
     return out.astype(x.dtype, copy=False)
 
@@ -496,11 +500,11 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> Val
 # ---------------------------------------------------------------- logsumexp
 def _logsumexp_forward(xp: Any, x: Any, dims: tuple, keepdim: bool) -> Any:
     xa = x.astype(_acc_dtype(x.dtype), copy=False)
-    if xa.size == 0:
-        return xp.log(xp.exp(xa).sum(axis=dims, keepdims=keepdim)).astype(x.dtype)
-    m = xp.max(xa, axis=dims, keepdims=True)
-    m = xp.where(xp.isinf(m), 0, m)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):  # log 0 = -inf, quietly
+        if xa.size == 0:
+            return xp.log(xp.exp(xa).sum(axis=dims, keepdims=keepdim)).astype(x.dtype)
+        m = xp.max(xa, axis=dims, keepdims=True)
+        m = xp.where(xp.isinf(m), 0, m)
         out = xp.log(xp.exp(xa - m).sum(axis=dims, keepdims=True)) + m
     if not keepdim:
         out = out.reshape(reduced_shape(x.shape, dims, False))
@@ -694,9 +698,13 @@ def _logcumsumexp_vjp(ctx: Any, g: Tensor) -> tuple:
         return (g,)
     out = ctx.out
 
-    # grad_j = sum_{i>=j} g_i exp(x_j - out_i): summed in log space, positive and negative g apart
+    # grad_j = sum_{i>=j} g_i exp(x_j - out_i): summed in log space, positive and negative g
+    # apart. log 0 becomes -1e4, a finite stand-in (so second derivatives stay finite) whose
+    # terms are below exp(-1e4) since x_j <= out_i: zero in every float dtype.
     def part(w: Tensor) -> Tensor:
-        return (logcumsumexp((w.log() - out).flip(d), d).flip(d) + x).exp()
+        positive = w > 0
+        log_w = where(positive, where(positive, w, 1).log(), -1e4)
+        return (logcumsumexp((log_w - out).flip(d), d).flip(d) + x).exp()
 
     return (part(g.clamp(min=0)) - part((-g).clamp(min=0)),)
 

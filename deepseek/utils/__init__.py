@@ -1,3 +1,3 @@
-"""``deepseek.utils``: data loading and checkpointing."""
+"""``deepseek.utils``: data loading and activation checkpointing."""
 
-from . import data  # noqa: F401
+from . import checkpoint, data  # noqa: F401

@@ -1,4 +1,13 @@
 """``deepseek.utils.data``: datasets, samplers and the DataLoader."""
 
-from .dataloader import DataLoader, default_collate  # noqa: F401
-from .dataset import Dataset, TensorDataset  # noqa: F401
+from ._utils.collate import default_collate, default_convert  # noqa: F401
+from .dataloader import DataLoader, get_worker_info  # noqa: F401
+from .dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset,  # noqa: F401
+                      Subset, TensorDataset, random_split)
+from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,  # noqa: F401
+                      SubsetRandomSampler, WeightedRandomSampler)
+
+__all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info", "Dataset",
+           "IterableDataset", "TensorDataset", "ConcatDataset", "ChainDataset", "Subset",
+           "random_split", "Sampler", "SequentialSampler", "RandomSampler",
+           "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler"]

@@ -1,4 +1,4 @@
-"""The DataLoader and default_collate."""
+"""The DataLoader: batches from a dataset through a sampler and a collate function."""
 
 from __future__ import annotations
 
@@ -6,87 +6,133 @@ from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 
-from ... import random as _random
 from ...tensor import Tensor
+from ._utils.collate import default_collate, default_convert
+from .dataset import IterableDataset, TensorDataset
+from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
-__all__ = ["DataLoader", "default_collate"]
+__all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info"]
 
 
-def default_collate(batch: list) -> Any:
-    """Stack samples into batches: tensors and arrays stack, numbers become tensors, and
-    tuples/lists/dicts are collated field by field."""
-    first = batch[0]
-    if isinstance(first, Tensor):
-        from ...ops.movement import stack
-
-        return stack(batch)
-    if isinstance(first, np.ndarray):
-        return Tensor._wrap(np.stack(batch))
-    if isinstance(first, (bool, int, float, np.number)):
-        from ..._creation import tensor
-
-        return tensor(batch)
-    if isinstance(first, (str, bytes)):
-        return batch
-    if isinstance(first, dict):
-        return {k: default_collate([b[k] for b in batch]) for k in first}
-    if isinstance(first, tuple) and hasattr(first, "_fields"):
-        return type(first)(*(default_collate(list(s)) for s in zip(*batch)))
-    if isinstance(first, (tuple, list)):
-        return [default_collate(list(s)) for s in zip(*batch)]
-    raise TypeError(f"default_collate: batch must contain tensors, numpy arrays, numbers, dicts "
-                    f"or lists; found {type(first).__name__}")
+def get_worker_info() -> None:
+    """Information about the current loader worker: always None, since deepseek loads batches
+    in the calling process."""
+    return None
 
 
 class DataLoader:
-    """Iterate over a dataset in batches (``torch.utils.data.DataLoader``).
+    """Iterate over a dataset in batches, as ``torch.utils.data.DataLoader``.
+
+    Batches are built in the calling process; ``num_workers > 0`` gives the same batches as
+    ``num_workers=0`` (``worker_init_fn``, ``pin_memory``, ``prefetch_factor`` and
+    ``persistent_workers`` are accepted for compatibility).
 
     Args:
-        dataset: a map-style dataset.
-        batch_size: samples per batch.
+        dataset: a map-style or iterable dataset.
+        batch_size: samples per batch; None disables batching. Default: 1.
         shuffle: reshuffle at every epoch (deterministic under ``ds.manual_seed``).
-        drop_last: drop the last incomplete batch.
-        collate_fn: merges a list of samples into a batch.
+        sampler: the order of the indices (excludes ``shuffle``).
+        batch_sampler: yields lists of indices (excludes ``batch_size``, ``shuffle``,
+            ``sampler`` and ``drop_last``).
+        num_workers: accepted; loading happens in this process.
+        collate_fn: merges a list of samples into a batch. Default: :func:`default_collate`.
+        drop_last: drop the last incomplete batch. Default: False.
+        generator: the random generator of the shuffling.
+
+    Example:
+        >>> data = TensorDataset(ds.randn(10, 3), ds.arange(10))
+        >>> for x, y in DataLoader(data, batch_size=4, shuffle=True):
+        ...     pass
     """
 
-    def __init__(self, dataset: Any, batch_size: Optional[int] = 1, shuffle: bool = False,
-                 sampler: Any = None, batch_sampler: Any = None, num_workers: int = 0,
-                 collate_fn: Optional[Callable] = None, pin_memory: bool = False,
-                 drop_last: bool = False, timeout: float = 0, worker_init_fn: Any = None,
-                 generator: Any = None, **kwargs: Any) -> None:
+    def __init__(self, dataset: Any, batch_size: Optional[int] = 1,
+                 shuffle: Optional[bool] = None, sampler: Any = None, batch_sampler: Any = None,
+                 num_workers: int = 0, collate_fn: Optional[Callable] = None,
+                 pin_memory: bool = False, drop_last: bool = False, timeout: float = 0,
+                 worker_init_fn: Optional[Callable] = None, multiprocessing_context: Any = None,
+                 generator: Any = None, *, prefetch_factor: Optional[int] = None,
+                 persistent_workers: bool = False, pin_memory_device: str = "",
+                 in_order: bool = True) -> None:
+        if num_workers < 0:
+            raise ValueError("num_workers option should be non-negative; use num_workers=0 to "
+                             "disable multiprocessing.")
+        if timeout < 0:
+            raise ValueError("timeout option should be non-negative")
+        iterable = isinstance(dataset, IterableDataset)
+        if iterable:
+            for name, value in (("shuffle", shuffle), ("sampler", sampler),
+                                ("batch_sampler", batch_sampler)):
+                if value not in (None, False):
+                    raise ValueError(f"DataLoader with IterableDataset: expected unspecified "
+                                     f"{name} option, but got {name}={value}")
+        elif sampler is not None and shuffle:
+            raise ValueError("sampler option is mutually exclusive with shuffle")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("batch_sampler option is mutually exclusive with batch_size, "
+                                 "shuffle, sampler, and drop_last")
+            batch_size, drop_last = None, False
+        elif batch_size is None and drop_last:
+            raise ValueError("batch_size=None option disables auto-batching and is mutually "
+                             "exclusive with drop_last")
+        if sampler is None and not iterable:
+            sampler = (RandomSampler(dataset, generator=generator) if shuffle
+                       else SequentialSampler(dataset))
+        if batch_size is not None and batch_sampler is None and not iterable:
+            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
         self.dataset = dataset
         self.batch_size = batch_size
-        self.shuffle = shuffle
         self.drop_last = drop_last
-        self.collate_fn = collate_fn or default_collate
-        self.generator = generator
         self.sampler = sampler
-
-    def _indices(self) -> list:
-        if self.sampler is not None:
-            return list(self.sampler)
-        n = len(self.dataset)
-        if self.shuffle:
-            gen = self.generator.np if self.generator is not None else _random.default_generator.np
-            return gen.permutation(n).tolist()
-        return list(range(n))
+        self.batch_sampler = batch_sampler
+        self.num_workers = num_workers
+        self.pin_memory = pin_memory
+        self.timeout = timeout
+        self.worker_init_fn = worker_init_fn
+        self.multiprocessing_context = multiprocessing_context
+        self.generator = generator
+        self.prefetch_factor = prefetch_factor
+        self.persistent_workers = persistent_workers
+        self.pin_memory_device = pin_memory_device
+        self.in_order = in_order
+        auto_batching = batch_sampler is not None or (iterable and batch_size is not None)
+        self.collate_fn = collate_fn or (default_collate if auto_batching else default_convert)
 
     def __iter__(self) -> Iterator:
-        idx = self._indices()
-        bs = self.batch_size
-        for start in range(0, len(idx), bs):
-            chunk = idx[start:start + bs]
-            if len(chunk) < bs and self.drop_last:
-                return
-            yield self._fetch(chunk)
+        if isinstance(self.dataset, IterableDataset):
+            return self._iter_stream()
+        if self.batch_sampler is None:
+            return (self.collate_fn(self.dataset[i]) for i in self.sampler)
+        return (self._fetch(indices) for indices in self.batch_sampler)
 
-    def _fetch(self, chunk: list) -> Any:
-        tensors = getattr(self.dataset, "tensors", None)
-        if tensors is not None and self.collate_fn is default_collate:
-            key = np.asarray(chunk, dtype=np.int64)  # one gather per field instead of N rows
-            return [Tensor._wrap(t._data[key]) for t in tensors]
-        return self.collate_fn([self.dataset[i] for i in chunk])
+    def _iter_stream(self) -> Iterator:
+        if self.batch_size is None:
+            yield from (self.collate_fn(sample) for sample in self.dataset)
+            return
+        batch: list = []
+        for sample in self.dataset:
+            batch.append(sample)
+            if len(batch) == self.batch_size:
+                yield self.collate_fn(batch)
+                batch = []
+        if batch and not self.drop_last:
+            yield self.collate_fn(batch)
+
+    def _fetch(self, indices: list) -> Any:
+        dataset = self.dataset
+        if type(dataset) is TensorDataset and self.collate_fn is default_collate:
+            key = np.asarray(indices, dtype=np.int64)  # one gather per tensor, not one per row
+            return [Tensor._wrap(t._data[key], t._device) for t in dataset.tensors]
+        getitems = getattr(dataset, "__getitems__", None)
+        samples = getitems(indices) if getitems else [dataset[i] for i in indices]
+        return self.collate_fn(samples)
 
     def __len__(self) -> int:
-        n = len(self.sampler) if self.sampler is not None else len(self.dataset)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        if isinstance(self.dataset, IterableDataset):
+            n = len(self.dataset)
+            if self.batch_size is None:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
+        return len(self.sampler)

@@ -1,0 +1,10 @@
+"""Mixed precision: ``autocast`` regions, dynamic loss scaling (``GradScaler``) and float32
+master weights for low-precision models."""
+
+from .autocast_mode import (autocast, get_autocast_dtype, is_autocast_available,
+                            is_autocast_cache_enabled, is_autocast_enabled)
+from .grad_scaler import GradScaler
+from .master_weights import master_weights
+
+__all__ = ["autocast", "GradScaler", "master_weights", "get_autocast_dtype",
+           "is_autocast_available", "is_autocast_cache_enabled", "is_autocast_enabled"]

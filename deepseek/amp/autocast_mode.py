@@ -1,0 +1,208 @@
+"""``autocast`` regions: the per-device autocast state, and the policy that ``ops/_opdef.apply``
+calls to cast a primitive's floating operands by the op's autocast category."""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from .. import dtypes as _dt
+from ..ops import _opdef
+from ..ops.elementwise import to_dtype
+from ..tensor import Tensor
+
+__all__ = ["autocast", "is_autocast_available", "is_autocast_enabled", "get_autocast_dtype",
+           "is_autocast_cache_enabled"]
+
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+_SUPPORTED = (_dt.bfloat16, _dt.float16)
+
+
+class _DeviceState:
+    __slots__ = ("enabled", "dtype")
+
+    def __init__(self, dtype: _dt.dtype) -> None:
+        self.enabled = False
+        self.dtype = dtype
+
+
+# 'cuda' is accepted (and disabled with a warning, as PyTorch does without a GPU) so that scripts
+# written for GPUs run unchanged.
+_STATE = {"cpu": _DeviceState(_dt.bfloat16), "cuda": _DeviceState(_dt.float16)}
+_NESTING = [0]
+_CACHE_ENABLED = [True]
+# The weight cache: id(leaf) -> (leaf, its version, its low-precision cast). One cast of each
+# parameter per region, shared by every use, so its gradient is accumulated once.
+_CACHE: dict = {}
+
+# Each OpDef's ``amp`` follows PyTorch's CUDA lists. PyTorch's CPU policy runs these ops in
+# their input dtype instead (a bfloat16 softmax, sum or layer_norm stays bfloat16 on CPU).
+CPU_OVERRIDES: dict = dict.fromkeys((
+    "_log_softmax", "_softmax", "acos", "asin", "cosh", "cumprod", "cumsum", "erfinv", "exp",
+    "exp2", "expm1", "linalg_vector_norm", "log", "log10", "log1p", "log2", "logcumsumexp",
+    "logsumexp", "mean", "native_batch_norm", "native_group_norm", "native_layer_norm", "pow",
+    "reciprocal", "rsqrt", "sinh", "sum", "tan", "var"))
+
+
+def is_autocast_available(device_type: str) -> bool:
+    """Whether ``autocast`` accepts ``device_type`` (``'cpu'``; ``'cuda'`` is accepted and
+    disabled while no CUDA backend is available)."""
+    return device_type in _STATE
+
+
+def is_autocast_enabled(device_type: str = "cuda") -> bool:
+    """Whether autocast is on for ``device_type`` (PyTorch's default argument is ``'cuda'``)."""
+    return _state(device_type).enabled
+
+
+def get_autocast_dtype(device_type: str) -> _dt.dtype:
+    """The dtype autocast runs low-precision ops in for ``device_type`` (the innermost region's,
+    else bfloat16 on CPU and float16 on CUDA)."""
+    return _state(device_type).dtype
+
+
+def is_autocast_cache_enabled() -> bool:
+    """Whether autocast regions cache the low-precision casts of parameters."""
+    return _CACHE_ENABLED[0]
+
+
+def _state(device_type: str) -> _DeviceState:
+    state = _STATE.get(device_type)
+    if state is None:
+        raise RuntimeError(f"User specified an unsupported autocast device_type '{device_type}'; "
+                           f"supported: {', '.join(_STATE)}")
+    return state
+
+
+class autocast:
+    """A region (context manager or decorator) in which ops run in mixed precision.
+
+    Matmul-like ops (``matmul``, ``mm``, ``bmm``, ``linear``, convolutions, ``einsum``,
+    ``scaled_dot_product_attention``) cast their floating inputs to ``dtype``; losses,
+    ``prod`` and the matrix functions of ``ds.linalg`` cast low-precision inputs to float32;
+    other ops run in their inputs' dtype. float64 inputs are never cast. The casts are
+    differentiable, so gradients reach each parameter in its own dtype. Regions nest: an inner
+    ``autocast(..., enabled=False)`` restores full precision until it exits.
+
+    Args:
+        device_type: ``'cpu'`` (``'cuda'`` is accepted and disabled with a warning while no CUDA
+            backend is available).
+        dtype: the low-precision dtype, ``ds.bfloat16`` or ``ds.float16``. Default: the
+            enclosing region's, else bfloat16 on CPU.
+        enabled: whether autocasting is on in the region. Default: True.
+        cache_enabled: cache each parameter's cast for the region. Default: the enclosing
+            setting (True).
+
+    Example:
+        >>> w = ds.randn(4, 4, requires_grad=True)
+        >>> with ds.autocast("cpu"):
+        ...     y = ds.randn(2, 4) @ w
+        >>> y.dtype
+        deepseek.bfloat16
+    """
+
+    def __init__(self, device_type: str, dtype: Optional[Any] = None, enabled: bool = True,
+                 cache_enabled: Optional[bool] = None) -> None:
+        if not isinstance(device_type, str):
+            raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
+        state = _state(device_type)
+        self.device = device_type
+        self.fast_dtype = state.dtype if dtype is None else _dt.to_dtype(dtype)
+        self._cache_enabled = _CACHE_ENABLED[0] if cache_enabled is None else bool(cache_enabled)
+        if enabled and device_type == "cuda":
+            warnings.warn("CUDA is not available (deepseek has no CUDA backend in this build). "
+                          "Disabling autocast; use autocast('cpu') for CPU tensors.", stacklevel=2)
+            enabled = False
+        elif enabled and self.fast_dtype not in _SUPPORTED:
+            warnings.warn(f"In {device_type.upper()} autocast, but the target dtype "
+                          f"{self.fast_dtype} is not supported. Disabling autocast.\n"
+                          f"{device_type.upper()} Autocast only supports dtypes of "
+                          "deepseek.bfloat16, deepseek.float16 currently.", stacklevel=2)
+            enabled = False
+        self._enabled = bool(enabled)
+        self._saved: list = []
+
+    def __enter__(self) -> "autocast":
+        state = _STATE[self.device]
+        self._saved.append((state.enabled, state.dtype, _CACHE_ENABLED[0]))
+        state.enabled, state.dtype = self._enabled, self.fast_dtype
+        _CACHE_ENABLED[0] = self._cache_enabled
+        _NESTING[0] += 1
+        _install()
+        return self
+
+    def __exit__(self, *exc: Any) -> bool:
+        state = _STATE[self.device]
+        state.enabled, state.dtype, _CACHE_ENABLED[0] = self._saved.pop()
+        _NESTING[0] -= 1
+        if _NESTING[0] == 0:
+            _CACHE.clear()
+        _install()
+        return False
+
+    def __call__(self, func: Callable) -> Callable:
+        if not callable(func):
+            raise TypeError(f"autocast()(func) requires a callable, but got "
+                            f"{type(func).__name__}. Did you mean to use autocast as a context "
+                            "manager? For example:\n    with ds.autocast(device_type=...):\n"
+                            "        output = model(input)")
+
+        @functools.wraps(func)
+        def decorated(*args: Any, **kwargs: Any) -> Any:
+            with self:
+                return func(*args, **kwargs)
+
+        return decorated
+
+
+def _install() -> None:
+    """Point the dispatch hook at the CPU policy while CPU autocast is on (all tensors are on
+    the CPU backend, so CPU autocast is the one that applies)."""
+    _opdef.AUTOCAST[0] = _cpu_policy if _STATE["cpu"].enabled else None
+
+
+def _eligible(a: Any) -> Optional[np.dtype]:
+    """The dtype of a floating, non-float64 operand (what autocast may cast), else None."""
+    if isinstance(a, (Tensor, np.ndarray)):
+        d = a._data.dtype if isinstance(a, Tensor) else a.dtype
+        if d != _F64 and (d.kind == "f" or d == _dt.bfloat16.np):
+            return d
+    return None
+
+
+def _cast(a: Any, dtype: np.dtype, cache: bool) -> Any:
+    if isinstance(a, np.ndarray):
+        return a.astype(dtype)
+    if not (cache and a._requires_grad and a.grad_fn is None and a._base is None):
+        return to_dtype(a, dtype)
+    key = id(a)
+    hit = _CACHE.get(key)
+    version = a._version_box[0]
+    if hit is not None and hit[1] == version and hit[2]._data.dtype == dtype:
+        return hit[2]
+    out = to_dtype(a, dtype)
+    _CACHE[key] = (a, version, out)  # holding ``a`` keeps its id from being reused
+    return out
+
+
+def _cpu_policy(op: Any, args: tuple) -> tuple:
+    """Cast ``args`` of ``op`` by its CPU autocast category (``lower``, ``fp32``, ``promote``)."""
+    category = CPU_OVERRIDES.get(op.name, op.amp)
+    if category is None:
+        return args
+    dtypes = [_eligible(a) for a in args]
+    if category == "lower":
+        target = _STATE["cpu"].dtype.np
+    elif category == "fp32":
+        target = _F32
+    elif _F32 in dtypes:  # promote: the widest floating input (cast-eligible ones only)
+        target = _F32
+    else:
+        return args
+    cache = category == "lower" and _CACHE_ENABLED[0]
+    return tuple(a if d is None or d == target else _cast(a, target, cache and d == _F32)
+                 for a, d in zip(args, dtypes))

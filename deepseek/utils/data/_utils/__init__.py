@@ -1,0 +1,3 @@
+"""Internals of the DataLoader: collation."""
+
+from .collate import default_collate, default_convert  # noqa: F401
