@@ -56,14 +56,20 @@ def _unpack(obj: Any, arrays: dict, device: Any) -> Any:
     if not isinstance(obj, dict):
         return obj
     if "__tensor__" in obj:
-        t = Tensor._wrap(arrays[obj["__tensor__"]])
+        key = obj["__tensor__"]
+        if isinstance(arrays[key], Tensor):  # a tensor saved once and referenced again
+            return arrays[key]
+        t = Tensor._wrap(arrays[key])
         if device is not None:
             t = t.to(device)
         if obj.get("parameter"):
             from .nn.parameter import Parameter
 
-            return Parameter(t, requires_grad=obj.get("requires_grad", True))
-        return t.requires_grad_(True) if obj.get("requires_grad") else t
+            t = Parameter(t, requires_grad=obj.get("requires_grad", True))
+        elif obj.get("requires_grad"):
+            t.requires_grad_(True)
+        arrays[key] = t
+        return t
     if "__ndarray__" in obj:
         return arrays[obj["__ndarray__"]]
     if "__dict__" in obj:

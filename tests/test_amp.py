@@ -251,10 +251,10 @@ def test_weight_cache_shares_one_cast():
             w.add_(1.0)  # an in-place update invalidates the cached cast
         c = x @ w
         assert c.grad_fn.next_functions[1][0] is not a.grad_fn.next_functions[1][0]
-        np.testing.assert_allclose(c.float().numpy(), (x @ w).float().numpy())
+        np.testing.assert_allclose(_numpy(c), (x @ w.detach()).float().numpy())
     (a.float().sum() + b.float().sum()).backward()
-    np.testing.assert_allclose(w.grad.numpy(), 2 * np.repeat(x.numpy().sum(0)[:, None], 3, 1),
-                               rtol=2e-2)
+    np.testing.assert_allclose(_numpy(w.grad), 2 * np.repeat(_numpy(x).sum(0)[:, None], 3, 1),
+                               rtol=2e-2, atol=2e-2)
     with ds.autocast("cpu", cache_enabled=False):
         a, b = x @ w, x @ w
         assert a.grad_fn.next_functions[1][0] is not b.grad_fn.next_functions[1][0]
@@ -267,7 +267,7 @@ def _mlp_pair(dtype_ds=None):
     theirs = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 2))
     with torch.no_grad():
         for p, q in zip(ours.parameters(), theirs.parameters()):
-            q.copy_(torch.tensor(p.numpy()))
+            q.copy_(torch.tensor(_numpy(p)))
     return ours, theirs
 
 
@@ -286,7 +286,7 @@ def test_mlp_training_step_matches_torch():
             assert all(_dtype_name(p.grad) == "float32" for p in model.parameters())
             opt.step()
     for p, q in zip(ours.parameters(), theirs.parameters()):
-        np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=2e-2, atol=2e-2)
+        np.testing.assert_allclose(_numpy(p), _numpy(q), rtol=2e-2, atol=2e-2)
 
 
 # ---------------------------------------------------------------- GradScaler
@@ -329,11 +329,11 @@ def test_grad_scaler_matches_torch():
 def test_grad_scaler_state_dict_round_trip():
     *_, scaler = _scaler_run(ds, 5, {3}, init_scale=8.0, growth_interval=3)
     state = scaler.state_dict()
-    assert state == {"scale": 4.0, "growth_factor": 2.0, "backoff_factor": 0.5,
+    assert state == {"scale": 8.0, "growth_factor": 2.0, "backoff_factor": 0.5,
                      "growth_interval": 3, "_growth_tracker": 1}
     fresh = ds.amp.GradScaler()
     fresh.load_state_dict(state)
-    assert fresh.state_dict() == state and fresh.get_scale() == 4.0
+    assert fresh.state_dict() == state and fresh.get_scale() == 8.0
     *_, theirs = _scaler_run(torch, 5, {3}, init_scale=8.0, growth_interval=3)
     fresh.load_state_dict(theirs.state_dict())  # PyTorch's format
     assert fresh.state_dict() == state
@@ -375,7 +375,7 @@ def test_grad_scaler_misuse():
     with pytest.raises(RuntimeError, match=r"unscale_\(\) has already been called on this "
                        r"optimizer since the last update\(\)."):
         scaler.unscale_(opt)
-    assert scaler.step(opt) is None and w.tolist() == [0.9, 0.9]  # unscaled once, not twice
+    assert scaler.step(opt) is None and w.tolist() == pytest.approx([0.9, 0.9])  # unscaled once, not twice
     with pytest.raises(RuntimeError, match=r"unscale_\(\) is being called after step\(\)"):
         scaler.unscale_(opt)
     with pytest.raises(RuntimeError, match=r"step\(\) has already been called since the last "
@@ -423,7 +423,7 @@ def test_grad_scaler_update_new_scale_and_accessors():
 def test_grad_scaler_collapse_names_the_parameter():
     model = ds.nn.Sequential(ds.nn.Linear(2, 2), ds.nn.Linear(2, 1))
     opt = ds.amp.master_weights(model, ds.optim.SGD(model.parameters(), lr=0.1))
-    scaler = ds.amp.GradScaler(init_scale=4.0, min_scale=0.5)
+    scaler = ds.amp.GradScaler(init_scale=4.0, min_scale=1.0)
     x = ds.ones(3, 2, dtype=ds.bfloat16)
     for step in range(3):
         opt.zero_grad()
@@ -472,8 +472,8 @@ def test_master_weights_training_step_matches_reference():
                 p.copy_(m)
     for p, m, q, r in zip(ours.parameters(), masters, theirs.parameters(), ref_masters):
         assert p.dtype == ds.bfloat16 and p.grad is None
-        np.testing.assert_allclose(m.numpy(), r.detach().numpy(), rtol=2e-2, atol=2e-2)
-        np.testing.assert_array_equal(p.float().numpy(), m.to(ds.bfloat16).float().numpy())
+        np.testing.assert_allclose(_numpy(m), _numpy(r), rtol=2e-2, atol=2e-2)
+        np.testing.assert_array_equal(_numpy(p), _numpy(m.to(ds.bfloat16)))
     assert scaler.get_scale() == ref_scaler.get_scale()
 
 
@@ -481,11 +481,11 @@ def test_master_weights_without_scaler_and_misuse():
     model = ds.nn.Linear(3, 2)
     before = model.weight.detach().clone()
     opt = ds.amp.master_weights(model, ds.optim.SGD(model.parameters(), lr=0.5))
-    np.testing.assert_array_equal(opt.param_groups[0]["params"][0].numpy(), before.numpy())
+    np.testing.assert_array_equal(_numpy(opt.param_groups[0]["params"][0]), _numpy(before))
     model(ds.ones(1, 3, dtype=ds.bfloat16)).sum().backward()
     opt.step()
     master = opt.param_groups[0]["params"][0]
-    np.testing.assert_allclose(master.numpy(), before.numpy() - 0.5, rtol=1e-6)
+    np.testing.assert_allclose(_numpy(master), _numpy(before) - 0.5, rtol=1e-6)
     with pytest.raises(RuntimeError, match="already applied"):
         ds.amp.master_weights(model, opt)
     stray = ds.ones(2, requires_grad=True)
