@@ -6,5 +6,5 @@ from .autocast_mode import (autocast, get_autocast_dtype, is_autocast_available,
 from .grad_scaler import GradScaler
 from .master_weights import master_weights
 
-__all__ = ["autocast", "GradScaler", "master_weights", "get_autocast_dtype",
-           "is_autocast_available", "is_autocast_cache_enabled", "is_autocast_enabled"]
+__all__ = ["GradScaler", "autocast", "get_autocast_dtype", "is_autocast_available",
+           "is_autocast_cache_enabled", "is_autocast_enabled", "master_weights"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import functools
 import warnings
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -14,8 +15,8 @@ from ..ops import _opdef
 from ..ops.elementwise import to_dtype
 from ..tensor import Tensor
 
-__all__ = ["autocast", "is_autocast_available", "is_autocast_enabled", "get_autocast_dtype",
-           "is_autocast_cache_enabled"]
+__all__ = ["autocast", "get_autocast_dtype", "is_autocast_available", "is_autocast_cache_enabled",
+           "is_autocast_enabled"]
 
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
@@ -23,7 +24,7 @@ _SUPPORTED = (_dt.bfloat16, _dt.float16)
 
 
 class _DeviceState:
-    __slots__ = ("enabled", "dtype")
+    __slots__ = ("dtype", "enabled")
 
     def __init__(self, dtype: _dt.dtype) -> None:
         self.enabled = False
@@ -105,10 +106,11 @@ class autocast:
         deepseek.bfloat16
     """
 
-    def __init__(self, device_type: str, dtype: Optional[Any] = None, enabled: bool = True,
-                 cache_enabled: Optional[bool] = None) -> None:
+    def __init__(self, device_type: str, dtype: Any | None = None, enabled: bool = True,
+                 cache_enabled: bool | None = None) -> None:
         if not isinstance(device_type, str):
-            raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
+            raise ValueError(  # noqa: TRY004 (PyTorch's type)
+                f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
         state = _state(device_type)
         self.device = device_type
         self.fast_dtype = state.dtype if dtype is None else _dt.to_dtype(dtype)
@@ -126,7 +128,7 @@ class autocast:
         self._enabled = bool(enabled)
         self._saved: list = []
 
-    def __enter__(self) -> "autocast":
+    def __enter__(self) -> autocast:  # noqa: PYI034
         state = _STATE[self.device]
         self._saved.append((state.enabled, state.dtype, _CACHE_ENABLED[0]))
         state.enabled, state.dtype = self._enabled, self.fast_dtype
@@ -135,7 +137,7 @@ class autocast:
         _install()
         return self
 
-    def __exit__(self, *exc: Any) -> bool:
+    def __exit__(self, *exc: object) -> bool:
         state = _STATE[self.device]
         state.enabled, state.dtype, _CACHE_ENABLED[0] = self._saved.pop()
         _NESTING[0] -= 1
@@ -165,7 +167,7 @@ def _install() -> None:
     _opdef.AUTOCAST[0] = _cpu_policy if _STATE["cpu"].enabled else None
 
 
-def _eligible(a: Any) -> Optional[np.dtype]:
+def _eligible(a: Any) -> np.dtype | None:
     """The dtype of a floating, non-float64 operand (what autocast may cast), else None."""
     if isinstance(a, (Tensor, np.ndarray)):
         d = a._data.dtype if isinstance(a, Tensor) else a.dtype
@@ -197,9 +199,7 @@ def _cpu_policy(op: Any, args: tuple) -> tuple:
     dtypes = [_eligible(a) for a in args]
     if category == "lower":
         target = _STATE["cpu"].dtype.np
-    elif category == "fp32":
-        target = _F32
-    elif _F32 in dtypes:  # promote: the widest floating input (cast-eligible ones only)
+    elif category == "fp32" or _F32 in dtypes:
         target = _F32
     else:
         return args

@@ -5,7 +5,7 @@ parameter whose gradient keeps overflowing."""
 from __future__ import annotations
 
 import warnings
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
@@ -82,8 +82,8 @@ class GradScaler:
         self._growth_interval = int(growth_interval)
         self._init_growth_tracker = 0
         self._min_scale = float(min_scale)
-        self._scale: Optional[np.float32] = None  # float32, as PyTorch's scale tensor
-        self._growth_tracker: Optional[int] = None
+        self._scale: np.float32 | None = None  # float32, as PyTorch's scale tensor
+        self._growth_tracker: int | None = None
         self._skipped_in_a_row = 0
         self._per_optimizer_states: dict = {}
 

@@ -15,7 +15,7 @@ from ..tensor import Tensor
 __all__ = ["master_weights"]
 
 _F32 = np.dtype(np.float32)
-_PAIRS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # optimizer -> [(model p, master)]
+_PAIRS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # optimizer -> [(model p, master)]
 
 
 def master_weights(model: Any, optimizer: Any, dtype: Any = _dt.bfloat16) -> Any:

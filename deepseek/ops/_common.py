@@ -63,8 +63,9 @@ def wrap_dims(op: str, dims: Any, ndim: int) -> tuple:
     if isinstance(dims, (int, np.integer)):
         dims = (dims,)
     out = tuple(sorted(wrap_dim(op, d, ndim) for d in dims))
-    if len(set(out)) != len(out):
-        raise op_error(RuntimeError, op, f"dim {out} appears multiple times in the list of dims")
+    for a, b in zip(out, out[1:]):
+        if a == b:
+            raise op_error(RuntimeError, op, f"dim {a} appears multiple times in the list of dims")
     return out if ndim else ()
 
 

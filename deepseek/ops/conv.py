@@ -125,8 +125,31 @@ def _im2col(xp: Any, x: Any, kernel: tuple, out: tuple, stride: tuple, pads: Seq
     win = window_view(xp, pad_spatial(xp, x, pads), kernel, out, stride, dilation)
     order = (1,) + tuple(range(2, 2 + d)) + (0,) + tuple(range(2 + d, 2 + 2 * d))
     n, c = x.shape[:2]
-    return win.transpose(order).reshape(groups, c // groups * math.prod(kernel),
-                                         n * math.prod(out))  # the one copy
+    cols = contiguous_copy(xp, win.transpose(order))  # the one copy
+    return cols.reshape(groups, c // groups * math.prod(kernel), n * math.prod(out))
+
+
+_COPY_THREADS: list = []
+PARALLEL_COPY = [True]
+
+
+def contiguous_copy(xp: Any, src: Any) -> Any:
+    """A C-contiguous copy of a strided view. On the CPU a large one is split over two threads
+    (NumPy releases the GIL while copying): the im2col copy is memory-bound, one core does not
+    saturate the memory bus."""
+    out = xp.empty(src.shape, src.dtype)
+    if xp is not np or src.size < 1 << 18 or src.shape[0] < 2 or not PARALLEL_COPY[0]:
+        out[...] = src
+        return out
+    if not _COPY_THREADS:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _COPY_THREADS.append(ThreadPoolExecutor(1, thread_name_prefix="deepseek-copy"))
+    half = src.shape[0] // 2
+    other = _COPY_THREADS[0].submit(np.copyto, out[half:], src[half:])
+    out[:half] = src[:half]
+    other.result()
+    return out
 
 
 def _channels_first(x: Any, groups: int) -> Any:

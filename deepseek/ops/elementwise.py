@@ -451,12 +451,12 @@ REMAINDER, remainder, remainder_ = _binary("remainder", _remainder_np, "{0} % {1
 FLOOR_DIVIDE, floor_divide, floor_divide_ = _binary("floor_divide", np.floor_divide,
                                                     "{0} // {1}", lambda c, g: (g * 0, g * 0),
                                                     quiet=True, save_inputs=False)
-EQ, eq, _ = _binary("eq", np.equal, "{0} == {1}", None, out_dtype=BOOL)
-NE, ne, _ = _binary("ne", np.not_equal, "{0} != {1}", None, out_dtype=BOOL)
-LT, lt, _ = _binary("lt", np.less, "{0} < {1}", None, out_dtype=BOOL)
-LE, le, _ = _binary("le", np.less_equal, "{0} <= {1}", None, out_dtype=BOOL)
-GT, gt, _ = _binary("gt", np.greater, "{0} > {1}", None, out_dtype=BOOL)
-GE, ge, _ = _binary("ge", np.greater_equal, "{0} >= {1}", None, out_dtype=BOOL)
+EQ, eq, _ = _binary("eq", np.equal, "{0} == {1}", None, out_dtype=BOOL, quiet=True)
+NE, ne, _ = _binary("ne", np.not_equal, "{0} != {1}", None, out_dtype=BOOL, quiet=True)
+LT, lt, _ = _binary("lt", np.less, "{0} < {1}", None, out_dtype=BOOL, quiet=True)
+LE, le, _ = _binary("le", np.less_equal, "{0} <= {1}", None, out_dtype=BOOL, quiet=True)
+GT, gt, _ = _binary("gt", np.greater, "{0} > {1}", None, out_dtype=BOOL, quiet=True)
+GE, ge, _ = _binary("ge", np.greater_equal, "{0} >= {1}", None, out_dtype=BOOL, quiet=True)
 less, less_equal, greater, greater_equal, not_equal = lt, le, gt, ge, ne
 LOGICAL_AND, logical_and, _ = _binary("logical_and", np.logical_and, "{0} and {1}", None,
                                       out_dtype=BOOL)
