@@ -85,7 +85,7 @@ def copy_weights(src: Any, dst: Any, dst_lib: Any) -> None:
     theirs = src.state_dict()
     with dst_lib.no_grad():
         for name, t in dst.state_dict().items():
-            value = np.ascontiguousarray(theirs[name].detach().numpy())
+            value = np.array(theirs[name].detach().numpy(), order="C")
             t.copy_(dst_lib.from_numpy(value))
 
 
