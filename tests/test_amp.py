@@ -111,13 +111,7 @@ CASES = [
 # Cases where deepseek does not match yet: each needs a change in a front door outside
 # deepseek/amp (see the reason); strict, so a fix shows up as XPASS to remove the mark.
 PENDING = {
-    "linear_bias": ("F.linear adds the float32 bias after the bfloat16 GEMM (bias must go "
-                    "through the autocast policy with the matmul operands)"),
-    "addmm": "addmm/baddbmm/addbmm add the float32 input after the product",
-    "baddbmm": "addmm/baddbmm/addbmm add the float32 input after the product",
-    "mm_mixed": "matmul's front door rejects mixed dtypes before the autocast policy runs",
     "conv_mixed": "conv's front door rejects mixed dtypes before the autocast policy runs",
-    "mv": "mv/dot go through the matmul primitive (PyTorch does not autocast mv/dot/addmv)",
     "prelu": "_prelu_kernel has amp=None (PyTorch's CPU policy runs prelu in low precision)",
     "mse_loss_low": "mse_loss is composed of ops that run in bfloat16 on CPU (PyTorch: float32)",
 }
@@ -257,10 +251,22 @@ def test_weight_cache_shares_one_cast():
     (a.float().sum() + b.float().sum()).backward()
     np.testing.assert_allclose(_numpy(w.grad), 2 * np.repeat(_numpy(x).sum(0)[:, None], 3, 1),
                                rtol=2e-2, atol=2e-2)
+    with ds.autocast("cpu"):
+        with ds.no_grad():
+            assert not (x @ w).requires_grad
+        assert (x @ w).requires_grad  # a cast made under no_grad is not cached
+        w.data = ds.zeros(3, 3)  # nor reused once the parameter's data is replaced
+        assert (x @ w).abs().sum().item() == 0
     with ds.autocast("cpu", cache_enabled=False):
         a, b = x @ w, x @ w
         assert a.grad_fn.next_functions[1][0] is not b.grad_fn.next_functions[1][0]
     assert not autocast_mode._CACHE
+
+
+def test_multihead_attention_runs_under_autocast():
+    x = ds.randn(3, 4)
+    with ds.autocast("cpu"):
+        assert ds.nn.MultiheadAttention(4, 2)(x, x, x)[0].dtype == ds.bfloat16
 
 
 # ---------------------------------------------------------------- a training step

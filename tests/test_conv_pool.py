@@ -172,6 +172,8 @@ _ERRORS = [
      lambda lib, x: lib.nn.functional.pad(x, (1, 1), mode="foo")),
     (ValueError, "only one of size or scale_factor",
      lambda lib, x: lib.nn.functional.interpolate(x, size=3, scale_factor=2)),
+    (ValueError, "recompute_scale_factor is not meaningful",
+     lambda lib, x: lib.nn.functional.interpolate(x, size=3, recompute_scale_factor=True)),
     (ValueError, "either size or scale_factor",
      lambda lib, x: lib.nn.functional.interpolate(x)),
     (ValueError, "align_corners option can only be set",

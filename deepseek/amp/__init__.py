@@ -4,7 +4,7 @@ master weights for low-precision models."""
 from .autocast_mode import (autocast, get_autocast_dtype, is_autocast_available,
                             is_autocast_cache_enabled, is_autocast_enabled)
 from .grad_scaler import GradScaler
-from .master_weights import master_weights
+from .master import master_weights
 
 __all__ = ["GradScaler", "autocast", "get_autocast_dtype", "is_autocast_available",
            "is_autocast_cache_enabled", "is_autocast_enabled", "master_weights"]

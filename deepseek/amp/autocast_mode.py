@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes as _dt
+from ..autograd.grad_mode import STATE
 from ..ops import _opdef
 from ..ops.elementwise import to_dtype
 from ..tensor import Tensor
@@ -179,15 +180,17 @@ def _eligible(a: Any) -> np.dtype | None:
 def _cast(a: Any, dtype: np.dtype, cache: bool) -> Any:
     if isinstance(a, np.ndarray):
         return a.astype(dtype)
-    if not (cache and a._requires_grad and a.grad_fn is None and a._base is None):
+    # Only grad-recording casts of leaves are cached: a cast made under no_grad has no graph.
+    if not (cache and a._requires_grad and a.grad_fn is None and a._base is None
+            and STATE.enabled):
         return to_dtype(a, dtype)
-    key = id(a)
-    hit = _CACHE.get(key)
+    hit = _CACHE.get(id(a))
     version = a._version_box[0]
-    if hit is not None and hit[1] == version and hit[2]._data.dtype == dtype:
-        return hit[2]
+    if hit is not None and hit[1] is a._data and hit[2] == version and hit[3]._data.dtype == dtype:
+        return hit[3]
     out = to_dtype(a, dtype)
-    _CACHE[key] = (a, version, out)  # holding ``a`` keeps its id from being reused
+    # holding ``a`` keeps its id from being reused; its array and version detect updates
+    _CACHE[id(a)] = (a, a._data, version, out)
     return out
 
 

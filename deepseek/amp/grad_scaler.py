@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
-from .master_weights import move_grads_to_masters
+from .master import move_grads_to_masters
 
 __all__ = ["GradScaler"]
 

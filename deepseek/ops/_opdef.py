@@ -11,7 +11,7 @@ from ..autograd.graph import Node
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
 
-__all__ = ["OpDef", "defop", "REGISTRY", "apply", "apply_inplace", "verify_registry",
+__all__ = ["OpDef", "defop", "REGISTRY", "apply", "apply_inplace", "autocast_args", "verify_registry",
            "tensor_method", "TENSOR_METHODS", "KINDS", "AMP_CATEGORIES"]
 
 KINDS = ("elementwise", "reduce", "view", "opaque")
@@ -103,6 +103,28 @@ def tensor_method(fn: Callable = None, *, name: Optional[str] = None):
 # The autocast policy (deepseek/amp installs it while an autocast region is active):
 # ``policy(op, args) -> args`` casts floating operands by ``op.amp``.
 AUTOCAST: list = [None]
+
+
+def autocast_args(op: OpDef, *args: Any) -> tuple:
+    """``args`` as the active autocast policy would cast them for ``op`` (unchanged when off).
+
+    Front doors that check or combine dtypes before reaching ``apply`` (matmul's same-dtype
+    check, a bias added after a GEMM) call this first, so autocast sees them as PyTorch does.
+    """
+    policy = AUTOCAST[0]
+    if policy is None or op.amp is None:
+        return args
+    return tuple(policy(op, args))
+
+
+class autocast_exempt:
+    """Run a composition without the autocast policy (PyTorch autocasts ``mm`` but not ``mv``)."""
+
+    def __enter__(self) -> None:
+        self.saved, AUTOCAST[0] = AUTOCAST[0], None
+
+    def __exit__(self, *exc: Any) -> None:
+        AUTOCAST[0] = self.saved
 
 
 def apply(op: OpDef, *args: Any, **attrs: Any) -> Tensor:

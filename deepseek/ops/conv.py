@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -130,7 +131,6 @@ def _im2col(xp: Any, x: Any, kernel: tuple, out: tuple, stride: tuple, pads: Seq
 
 
 _COPY_THREADS: list = []
-PARALLEL_COPY = [True]
 
 
 def contiguous_copy(xp: Any, src: Any) -> Any:
@@ -138,7 +138,7 @@ def contiguous_copy(xp: Any, src: Any) -> Any:
     (NumPy releases the GIL while copying): the im2col copy is memory-bound, one core does not
     saturate the memory bus."""
     out = xp.empty(src.shape, src.dtype)
-    if xp is not np or src.size < 1 << 18 or src.shape[0] < 2 or not PARALLEL_COPY[0]:
+    if xp is not np or src.size < 1 << 18 or src.shape[0] < 2 or (os.cpu_count() or 1) < 2:
         out[...] = src
         return out
     if not _COPY_THREADS:

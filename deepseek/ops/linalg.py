@@ -14,7 +14,7 @@ from .. import dtypes as _dt
 from .._errors import op_error
 from ..tensor import Tensor
 from ._common import LOWP, broadcast_shapes, is_float, require_tensor, wrap_dim
-from ._opdef import apply, defop, tensor_method
+from ._opdef import apply, autocast_args, autocast_exempt, defop, tensor_method
 
 _F32 = np.dtype(np.float32)
 # subscript letters in PyTorch's order (an implicit einsum output lists them sorted this way)
@@ -78,7 +78,7 @@ MATMUL = defop("matmul", _low_precision_in_f32(lambda xp, x, y: xp.matmul(x, y))
 
 
 def _operands(name: str, a: Any, b: Any, other: str = "other") -> tuple:
-    a, b = require_tensor(name, a), require_tensor(name, b, other)
+    a, b = autocast_args(MATMUL, require_tensor(name, a), require_tensor(name, b, other))
     _same_dtype(name, (a._data, b._data))
     return a, b
 
@@ -138,21 +138,23 @@ def bmm(input: Tensor, mat2: Tensor) -> Tensor:
 @tensor_method
 def mv(input: Tensor, vec: Tensor) -> Tensor:
     """Matrix-vector product."""
-    a, b = _operands("mv", input, vec, "vec")
-    if a.ndim != 2 or b.ndim != 1:
-        raise op_error(RuntimeError, "mv", f"vector + matrix @ vector expected, got 1, {a.ndim}, "
-                       f"{b.ndim}", a._data, b._data)
-    return matmul(a, b)
+    with autocast_exempt():
+        a, b = _operands("mv", input, vec, "vec")
+        if a.ndim != 2 or b.ndim != 1:
+            raise op_error(RuntimeError, "mv", f"vector + matrix @ vector expected, got 1, "
+                           f"{a.ndim}, {b.ndim}", a._data, b._data)
+        return matmul(a, b)
 
 
 @tensor_method
 def dot(input: Tensor, tensor: Tensor) -> Tensor:
     """Inner product of two 1-d tensors."""
-    a, b = _operands("dot", input, tensor, "tensor")
-    if a.ndim != 1 or b.ndim != 1:
-        raise op_error(RuntimeError, "dot", f"1D tensors expected, but got {a.ndim}D and {b.ndim}D "
-                       "tensors", a._data, b._data)
-    return matmul(a, b)
+    with autocast_exempt():
+        a, b = _operands("dot", input, tensor, "tensor")
+        if a.ndim != 1 or b.ndim != 1:
+            raise op_error(RuntimeError, "dot", f"1D tensors expected, but got {a.ndim}D and "
+                           f"{b.ndim}D tensors", a._data, b._data)
+        return matmul(a, b)
 
 
 vdot = tensor_method(dot, name="vdot")  # the same as dot for real tensors
@@ -175,7 +177,7 @@ def _scaled_sum(name: str, input: Any, product: Tensor, beta: Any, alpha: Any) -
 
     With ``beta == 0`` the input is ignored (its NaN and inf do not propagate), as in PyTorch.
     """
-    x = require_tensor(name, input)
+    (x,) = autocast_args(MATMUL, require_tensor(name, input))
     if broadcast_shapes(name, x._data, product._data) != product._data.shape:
         raise op_error(RuntimeError, name, f"input of shape {list(x.shape)} does not broadcast to "
                        f"the product's shape {list(product.shape)}", x._data, product._data)

@@ -640,6 +640,9 @@ def _output_geometry(x: Tensor, d: int, size: Any, scale_factor: Any,
         raise op_error(ValueError, "interpolate", "only one of size or scale_factor should be "
                        "defined")
     if size is not None:
+        if recompute_scale_factor:
+            raise op_error(ValueError, "interpolate", "recompute_scale_factor is not meaningful "
+                           "with an explicit size.")
         out = tuple(int(s) for s in size) if isinstance(size, (tuple, list)) else (int(size),) * d
         if len(out) != d:
             raise op_error(ValueError, "interpolate", f"Input and output must have the same number "

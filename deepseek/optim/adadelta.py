@@ -7,7 +7,7 @@ from typing import Iterable
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import (Optimizer, advance, check, ema_square_, step_state, weight_decay,
+from .optimizer import (Optimizer, advance, check, ema_square_, step_state, apply_weight_decay,
                         zeros_state)
 
 __all__ = ["Adadelta"]
@@ -47,7 +47,7 @@ class Adadelta(Optimizer):
         lr, rho, eps = group["lr"], group["rho"], group["eps"]
         for p, x, g, state in self._grads(group):
             advance(state)
-            g = weight_decay(x, g, group["weight_decay"], lr)
+            g = apply_weight_decay(x, g, group["weight_decay"], lr)
             square_avg, acc_delta = state["square_avg"]._data, state["acc_delta"]._data
             std, delta = np.empty_like(x), np.empty_like(x)
             ema_square_(square_avg, g, rho, std)

@@ -6,7 +6,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .optimizer import (Optimizer, add_ratio_, advance, check, step_state, weight_decay,
+from .optimizer import (Optimizer, add_ratio_, advance, check, step_state, apply_weight_decay,
                         zeros_state)
 
 __all__ = ["Adagrad"]
@@ -51,7 +51,7 @@ class Adagrad(Optimizer):
         lr = group["lr"]
         for p, x, g, state in self._grads(group):
             step = advance(state)
-            g = weight_decay(x, g, group["weight_decay"], lr)
+            g = apply_weight_decay(x, g, group["weight_decay"], lr)
             clr = lr / (1 + (step - 1) * group["lr_decay"])
             total = state["sum"]._data
             std = np.multiply(g, g)

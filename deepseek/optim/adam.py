@@ -9,7 +9,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .optimizer import (Optimizer, add_ratio_, advance, check_betas, ema_square_, lerp_,
-                        step_state, weight_decay, zeros_state)
+                        step_state, apply_weight_decay, zeros_state)
 
 __all__ = ["Adam", "AdamW"]
 
@@ -57,7 +57,7 @@ class Adam(Optimizer):
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         for p, x, g, state in self._grads(group):
             step = advance(state)
-            g = weight_decay(x, g, group["weight_decay"], lr, group["decoupled_weight_decay"])
+            g = apply_weight_decay(x, g, group["weight_decay"], lr, group["decoupled_weight_decay"])
             m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
             tmp = np.empty_like(x)
             lerp_(m, g, 1 - beta1, tmp)

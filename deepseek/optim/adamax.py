@@ -8,7 +8,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .optimizer import (Optimizer, add_ratio_, advance, check_betas, lerp_, step_state,
-                        weight_decay, zeros_state)
+                        apply_weight_decay, zeros_state)
 
 __all__ = ["Adamax"]
 
@@ -45,7 +45,7 @@ class Adamax(Optimizer):
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         for p, x, g, state in self._grads(group):
             step = advance(state)
-            g = weight_decay(x, g, group["weight_decay"], lr)
+            g = apply_weight_decay(x, g, group["weight_decay"], lr)
             exp_avg, exp_inf = state["exp_avg"]._data, state["exp_inf"]._data
             tmp = np.empty_like(x)
             lerp_(exp_avg, g, 1 - beta1, tmp)

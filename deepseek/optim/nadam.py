@@ -8,7 +8,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .optimizer import (Optimizer, add_ratio_, advance, check, check_betas, ema_square_, lerp_,
-                        step_state, weight_decay, zeros_state)
+                        step_state, apply_weight_decay, zeros_state)
 
 __all__ = ["NAdam"]
 
@@ -52,7 +52,7 @@ class NAdam(Optimizer):
         decay = group["momentum_decay"]
         for p, x, g, state in self._grads(group):
             step = advance(state)
-            g = weight_decay(x, g, group["weight_decay"], lr, group["decoupled_weight_decay"])
+            g = apply_weight_decay(x, g, group["weight_decay"], lr, group["decoupled_weight_decay"])
             mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * decay))
             mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * decay))
             mu_product = state["mu_product"]._data  # float32, as PyTorch rounds it

@@ -252,7 +252,7 @@ def advance(state: dict) -> float:
     return float(step)
 
 
-def weight_decay(x: np.ndarray, g: np.ndarray, decay: float, lr: float,
+def apply_weight_decay(x: np.ndarray, g: np.ndarray, decay: float, lr: float,
                  decoupled: bool = False) -> np.ndarray:
     """L2 decay folded into the gradient, or (``decoupled``) applied to ``x`` in place."""
     if not decay:

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .optimizer import (Optimizer, advance, check_betas, ema_square_, lerp_, step_state,
-                        weight_decay, zeros_state)
+                        apply_weight_decay, zeros_state)
 
 __all__ = ["RAdam"]
 
@@ -49,7 +49,7 @@ class RAdam(Optimizer):
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         for p, x, g, state in self._grads(group):
             step = advance(state)
-            g = weight_decay(x, g, group["weight_decay"], lr, group["decoupled_weight_decay"])
+            g = apply_weight_decay(x, g, group["weight_decay"], lr, group["decoupled_weight_decay"])
             exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
             update, tmp = np.empty_like(x), np.empty_like(x)
             lerp_(exp_avg, g, 1 - beta1, tmp)

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .optimizer import (Optimizer, add_ratio_, advance, check, ema_square_, lerp_, step_state,
-                        weight_decay, zeros_state)
+                        apply_weight_decay, zeros_state)
 
 __all__ = ["RMSprop"]
 
@@ -55,7 +55,7 @@ class RMSprop(Optimizer):
         lr, alpha, momentum = group["lr"], group["alpha"], group["momentum"]
         for p, x, g, state in self._grads(group):
             advance(state)
-            g = weight_decay(x, g, group["weight_decay"], lr)
+            g = apply_weight_decay(x, g, group["weight_decay"], lr)
             square_avg = state["square_avg"]._data
             avg = np.empty_like(x)
             ema_square_(square_avg, g, alpha, avg)

@@ -7,7 +7,7 @@ from typing import Iterable
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, check, weight_decay
+from .optimizer import Optimizer, check, apply_weight_decay
 
 __all__ = ["SGD"]
 
@@ -50,7 +50,7 @@ class SGD(Optimizer):
     def _update_group(self, group: dict) -> None:
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
         for p, x, g, state in self._grads(group, stateful=momentum != 0):
-            g = weight_decay(x, g, group["weight_decay"], lr)
+            g = apply_weight_decay(x, g, group["weight_decay"], lr)
             if momentum:
                 buf = state.get("momentum_buffer")
                 if buf is None:

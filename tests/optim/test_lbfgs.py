@@ -17,8 +17,7 @@ X0 = [RNG.standard_normal(4), RNG.standard_normal(2)]
 
 def _problem(lib, dtype: str) -> tuple:
     """Parameters and a closure computing a smooth nonconvex loss and its gradient."""
-    make = (lambda a: lib.tensor(a.astype(dtype), requires_grad=True))
-    params = [make(x) for x in X0]
+    params = [lib.tensor(x.astype(dtype), requires_grad=True) for x in X0]
     a, b = lib.tensor(A.astype(dtype)), lib.tensor(B.astype(dtype))
 
     def loss_fn() -> object:

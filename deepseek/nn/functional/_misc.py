@@ -12,6 +12,8 @@ from ..._errors import op_error
 from ...autograd.grad_mode import no_grad
 from ...ops import attention as _attention
 from ...ops._common import INT64, require_tensor
+from ...ops._opdef import autocast_args
+from ...ops.linalg import MATMUL
 from ...ops.loss import _vector_norm, cosine_similarity, pairwise_distance, pdist
 from ...tensor import Tensor
 
@@ -35,7 +37,10 @@ def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tens
         out = x @ w
     else:
         out = (x.reshape(-1, x.shape[-1]) @ w.mT).reshape(x.shape[:-1] + (w.shape[0],))
-    return out if bias is None else out + bias
+    if bias is None:
+        return out
+    (bias,) = autocast_args(MATMUL, bias)  # under autocast torch's linear adds a low-precision bias
+    return out + bias
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,

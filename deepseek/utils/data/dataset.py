@@ -141,7 +141,8 @@ def random_split(dataset: Dataset, lengths: Sequence[float],
         generator: the random generator (default: ``ds.default_generator``).
 
     Example:
-        >>> train, val = random_split(range(10), [0.8, 0.2], generator=ds.Generator().manual_seed(0))
+        >>> gen = ds.Generator().manual_seed(0)
+        >>> train, val = random_split(range(10), [0.8, 0.2], generator=gen)
     """
     from ...random import randperm
 

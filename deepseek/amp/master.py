@@ -28,7 +28,8 @@ def master_weights(model: Any, optimizer: Any, dtype: Any = _dt.bfloat16) -> Any
     ``.grad`` (in float32; the model's ``.grad`` becomes None, so gradients accumulate on the
     model until the step), and copies the updated masters down into the model afterwards. Call
     ``optimizer.zero_grad()`` each iteration as usual. The optimizer's state and state_dict
-    hold the masters; their names are in each group's ``"param_names"``.
+    hold the masters; their names are in each group's ``"param_names"``. ``step(closure)`` is
+    not supported (the closure's gradients would land after they are moved up).
 
     Args:
         model: the ``nn.Module`` whose parameters ``optimizer`` was built on.
