@@ -35,9 +35,9 @@ from .ops.indexing import gather, index_put, nonzero, scatter_add, take_along_di
 from .ops.movement import (atleast_1d, atleast_2d, atleast_3d, column_stack, diag, diag_embed,  # h2
                            diagonal, diagonal_scatter, dstack, meshgrid, repeat_interleave, roll,
                            row_stack, select, tile, tril, triu)
-from .ops.indexing import (argsort, index_add, index_copy, index_fill, index_select,  # h2
-                           masked_fill, masked_scatter, masked_select, scatter,
-                           scatter_reduce, sort, topk, unique, unique_consecutive)
+from .ops.indexing import (index_add, index_copy, index_fill, index_select, masked_fill,
+                           masked_scatter, masked_select, scatter, scatter_reduce)
+from .ops.sorting import argsort, sort, topk, unique, unique_consecutive
 from .ops.linalg import (addmm, addmv, baddbmm, bmm, dot, ger, matmul, mm, mv, outer)
 from .ops.reduce import (aminmax, cumprod, kthvalue, logcumsumexp, median, nanmean,  # reductions
                          nanmedian, nansum, norm)

@@ -11,10 +11,22 @@ import torch
 import torch.utils.data as tud
 
 import deepseek as ds
-from deepseek.utils.data import (BatchSampler, ChainDataset, ConcatDataset, DataLoader, Dataset,
-                                 IterableDataset, RandomSampler, SequentialSampler, Subset,
-                                 SubsetRandomSampler, TensorDataset, WeightedRandomSampler,
-                                 default_collate, random_split)
+from deepseek.utils.data import (
+    BatchSampler,
+    ChainDataset,
+    ConcatDataset,
+    DataLoader,
+    Dataset,
+    IterableDataset,
+    RandomSampler,
+    SequentialSampler,
+    Subset,
+    SubsetRandomSampler,
+    TensorDataset,
+    WeightedRandomSampler,
+    default_collate,
+    random_split,
+)
 
 Point = namedtuple("Point", ["x", "y"])
 

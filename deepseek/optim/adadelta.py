@@ -7,8 +7,15 @@ from typing import Iterable
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import (Optimizer, advance, check, ema_square_, step_state, apply_weight_decay,
-                        zeros_state)
+from .optimizer import (
+    Optimizer,
+    advance,
+    apply_weight_decay,
+    check,
+    ema_square_,
+    step_state,
+    zeros_state,
+)
 
 __all__ = ["Adadelta"]
 

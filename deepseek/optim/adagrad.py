@@ -6,8 +6,15 @@ from typing import Iterable
 
 import numpy as np
 
-from .optimizer import (Optimizer, add_ratio_, advance, check, step_state, apply_weight_decay,
-                        zeros_state)
+from .optimizer import (
+    Optimizer,
+    add_ratio_,
+    advance,
+    apply_weight_decay,
+    check,
+    step_state,
+    zeros_state,
+)
 
 __all__ = ["Adagrad"]
 

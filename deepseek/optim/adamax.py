@@ -7,8 +7,16 @@ from typing import Iterable, Tuple
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import (Optimizer, add_ratio_, advance, check_betas, lerp_, step_state,
-                        apply_weight_decay, zeros_state)
+from .optimizer import (
+    Optimizer,
+    add_ratio_,
+    advance,
+    apply_weight_decay,
+    check_betas,
+    lerp_,
+    step_state,
+    zeros_state,
+)
 
 __all__ = ["Adamax"]
 

@@ -8,8 +8,16 @@ from typing import Iterable, Tuple
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import (Optimizer, advance, check_betas, ema_square_, lerp_, step_state,
-                        apply_weight_decay, zeros_state)
+from .optimizer import (
+    Optimizer,
+    advance,
+    apply_weight_decay,
+    check_betas,
+    ema_square_,
+    lerp_,
+    step_state,
+    zeros_state,
+)
 
 __all__ = ["RAdam"]
 

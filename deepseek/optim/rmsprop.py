@@ -7,8 +7,17 @@ from typing import Iterable
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import (Optimizer, add_ratio_, advance, check, ema_square_, lerp_, step_state,
-                        apply_weight_decay, zeros_state)
+from .optimizer import (
+    Optimizer,
+    add_ratio_,
+    advance,
+    apply_weight_decay,
+    check,
+    ema_square_,
+    lerp_,
+    step_state,
+    zeros_state,
+)
 
 __all__ = ["RMSprop"]
 

@@ -7,7 +7,7 @@ from typing import Iterable
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, check, apply_weight_decay
+from .optimizer import Optimizer, apply_weight_decay, check
 
 __all__ = ["SGD"]
 

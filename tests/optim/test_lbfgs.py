@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from _compare import assert_close, torch_state_to_ds
 
 import deepseek as ds
-from _compare import assert_close, torch_state_to_ds
 
 RNG = np.random.default_rng(0)
 A = RNG.standard_normal((6, 4))

@@ -8,9 +8,9 @@ import io
 import numpy as np
 import pytest
 import torch
+from _compare import assert_close, make_params, set_grads, to_numpy, torch_state_to_ds
 
 import deepseek as ds
-from _compare import assert_close, make_params, set_grads, to_numpy, torch_state_to_ds
 
 CASES = [
     ("SGD", dict(lr=0.1)),

@@ -2,10 +2,23 @@
 
 from ._utils.collate import default_collate, default_convert  # noqa: F401
 from .dataloader import DataLoader, get_worker_info  # noqa: F401
-from .dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset,  # noqa: F401
-                      Subset, TensorDataset, random_split)
-from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,  # noqa: F401
-                      SubsetRandomSampler, WeightedRandomSampler)
+from .dataset import (  # noqa: F401
+                      ChainDataset,
+                      ConcatDataset,
+                      Dataset,
+                      IterableDataset,
+                      Subset,
+                      TensorDataset,
+                      random_split,
+)
+from .sampler import (  # noqa: F401
+                      BatchSampler,
+                      RandomSampler,
+                      Sampler,
+                      SequentialSampler,
+                      SubsetRandomSampler,
+                      WeightedRandomSampler,
+)
 
 __all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info", "Dataset",
            "IterableDataset", "TensorDataset", "ConcatDataset", "ChainDataset", "Subset",
