@@ -49,7 +49,7 @@ class Tensor:
 
     @classmethod
     def _wrap(cls, data: np.ndarray, device: _device = CPU) -> "Tensor":
-        t = cls.__new__(cls)
+        t = object.__new__(cls)  # not cls.__new__: subclasses (Parameter) define their own
         t._data = data
         t._device = device
         t._requires_grad = False

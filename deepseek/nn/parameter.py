@@ -17,8 +17,7 @@ def _share(cls: type, data: Optional[Tensor]) -> Tensor:
         data = empty(0)
     if not isinstance(data, Tensor):
         raise TypeError(f"[{cls.__name__}] data must be a Tensor, got {type(data).__name__}")
-    t = Tensor._wrap(data._data, data._device)
-    t.__class__ = cls  # same layout: the subclasses add no slots
+    t = cls._wrap(data._data, data._device)
     t._version_box = data._version_box
     return t
 
