@@ -220,7 +220,7 @@ def run_backward(
                     if edge is None or gi is None:
                         continue
                     if shape is not None:  # None: one output's share of a multi-output node
-                        if gi.shape != shape:
+                        if gi._data.shape != shape:
                             gi = sum_to(gi, shape)
                         if gi._data.dtype != dt:
                             gi = gi.to(dt)
