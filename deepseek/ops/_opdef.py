@@ -172,14 +172,16 @@ def _reraise(name: str, e: Exception, arrays: list) -> NoReturn:
 
 
 def _record(op: OpDef, args: tuple, attrs: dict, out: Tensor) -> Node:
-    edges = []
+    edges, shapes, dtypes = [], [], []
     for a in args:
-        if isinstance(a, Tensor) and a._requires_grad:
-            edges.append(a.grad_fn if a.grad_fn is not None else a)
+        if isinstance(a, Tensor):
+            edges.append((a.grad_fn or a) if a._requires_grad else None)
+            a = a._data
         else:
             edges.append(None)
-    node = Node(op, tuple(edges), attrs, tuple(a.shape for a in args),
-                tuple(a._data.dtype if isinstance(a, Tensor) else a.dtype for a in args))
+        shapes.append(a.shape)
+        dtypes.append(a.dtype)
+    node = Node(op, tuple(edges), attrs, tuple(shapes), tuple(dtypes))
     keep = op.save_inputs
     if keep:
         node._saved = tuple(
