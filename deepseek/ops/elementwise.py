@@ -353,9 +353,14 @@ def _binary(name: str, fn: Callable, expr: str, vjp: Optional[Callable], *,
         return a, b
 
     def front(input: Any, other: Any) -> Tensor:
-        if (type(other) is Tensor and type(input) is Tensor and not to_float
-                and input._data.dtype == other._data.dtype):
-            return apply(op, input, other)
+        if type(input) is Tensor and not to_float:
+            if type(other) is Tensor:
+                if input._data.dtype == other._data.dtype:
+                    return apply(op, input, other)
+            elif _keeps_dtype(input._data.dtype, other):
+                return apply(op, input, Tensor._wrap(scalar_array(other, input._data.dtype)))
+        elif type(other) is Tensor and not to_float and _keeps_dtype(other._data.dtype, input):
+            return apply(op, Tensor._wrap(scalar_array(input, other._data.dtype)), other)
         return apply(op, *operands(input, other))
 
     def front_(self: Tensor, other: Any) -> Tensor:
@@ -370,6 +375,12 @@ def _binary(name: str, fn: Callable, expr: str, vjp: Optional[Callable], *,
     if out_dtype is None:
         tensor_method(front_)
     return op, front, front_
+
+
+def _keeps_dtype(d: np.dtype, scalar: Any) -> bool:
+    """Whether a Python scalar leaves a tensor's dtype unchanged (the common fast path)."""
+    t = type(scalar)
+    return (t is float or t is int) and is_float(d) or t is int and d.kind in "iu"
 
 
 def _add_vjp(ctx: Any, g: Tensor) -> tuple:
