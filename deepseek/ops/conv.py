@@ -141,12 +141,12 @@ def contiguous_copy(xp: Any, src: Any) -> Any:
     if xp is not np or src.size < 1 << 18 or src.shape[0] < 2 or (os.cpu_count() or 1) < 2:
         out[...] = src
         return out
-    if not _COPY_THREADS:
+    if not _COPY_THREADS or _COPY_THREADS[0] != os.getpid():  # a forked child needs its own
         from concurrent.futures import ThreadPoolExecutor
 
-        _COPY_THREADS.append(ThreadPoolExecutor(1, thread_name_prefix="deepseek-copy"))
+        _COPY_THREADS[:] = [os.getpid(), ThreadPoolExecutor(1, thread_name_prefix="ds-copy")]
     half = src.shape[0] // 2
-    other = _COPY_THREADS[0].submit(np.copyto, out[half:], src[half:])
+    other = _COPY_THREADS[1].submit(np.copyto, out[half:], src[half:])
     out[:half] = src[:half]
     other.result()
     return out

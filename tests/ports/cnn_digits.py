@@ -1,15 +1,17 @@
 """A CNN with BatchNorm, MaxPool, AdaptiveAvgPool and StepLR on the digits, for PyTorch."""
 
 import json
+import os
 
 import numpy as np
 import torch
 import torch.nn as nn
 from torch.utils.data import DataLoader, TensorDataset
 
-data = np.load(__file__.replace("cnn_digits.py", "../../deepseek/data/digits.npz"))
-x = torch.tensor(data["images"][:, None] / 16.0, dtype=torch.float32)
-y = torch.tensor(data["labels"].astype(np.int64))
+data = np.load(os.path.join(os.path.dirname(__file__), "../../deepseek/data/digits.npz"))
+order = np.random.default_rng(0).permutation(len(data["labels"]))  # a shuffled split
+x = torch.tensor(data["images"][order][:, None] / 16.0, dtype=torch.float32)
+y = torch.tensor(data["labels"][order].astype(np.int64))
 torch.manual_seed(0)
 loader = DataLoader(TensorDataset(x[:1400], y[:1400]), batch_size=64, shuffle=True)
 model = nn.Sequential(

@@ -1,6 +1,7 @@
 """An MLP on the 8x8 digits with DataLoader and Adam, written for PyTorch."""
 
 import json
+import os
 
 import numpy as np
 import torch
@@ -8,9 +9,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
-data = np.load(__file__.replace("mlp_digits.py", "../../deepseek/data/digits.npz"))
-x = torch.tensor(data["images"].reshape(-1, 64) / 16.0, dtype=torch.float32)
-y = torch.tensor(data["labels"].astype(np.int64))
+data = np.load(os.path.join(os.path.dirname(__file__), "../../deepseek/data/digits.npz"))
+order = np.random.default_rng(0).permutation(len(data["labels"]))  # a shuffled split
+x = torch.tensor(data["images"][order].reshape(-1, 64) / 16.0, dtype=torch.float32)
+y = torch.tensor(data["labels"][order].astype(np.int64))
 torch.manual_seed(0)
 train = TensorDataset(x[:1400], y[:1400])
 loader = DataLoader(train, batch_size=64, shuffle=True)

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 from torch.utils.data import DataLoader, Dataset
 
-FEATURES, WIDTH, BATCH, ACCUM, EPOCHS, RESUME_AT = 8, 48, 32, 2, 12, 5
+FEATURES, WIDTH, BATCH, ACCUM, EPOCHS, RESUME_AT = 8, 64, 32, 2, 16, 7
 
 
 class Synthetic(Dataset):
@@ -56,7 +56,7 @@ class Net(nn.Module):
 def make(seed):
     torch.manual_seed(seed)
     model = Net()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-2)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=1e-2)
     steps = EPOCHS * len(loader) // ACCUM
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps, eta_min=1e-4)
     return model, optimizer, scheduler
