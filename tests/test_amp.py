@@ -111,7 +111,6 @@ CASES = [
 # Cases where deepseek does not match yet: each needs a change in a front door outside
 # deepseek/amp (see the reason); strict, so a fix shows up as XPASS to remove the mark.
 PENDING = {
-    "conv_mixed": "conv's front door rejects mixed dtypes before the autocast policy runs",
     "prelu": "_prelu_kernel has amp=None (PyTorch's CPU policy runs prelu in low precision)",
     "mse_loss_low": "mse_loss is composed of ops that run in bfloat16 on CPU (PyTorch: float32)",
 }

@@ -18,7 +18,7 @@ import numpy as np
 from .._errors import op_error
 from ..tensor import Tensor
 from ._common import LOWP, require_tensor
-from ._opdef import apply, defop
+from ._opdef import apply, autocast_args, defop
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d"]
@@ -284,6 +284,10 @@ CONV_WEIGHT = defop("convolution_backward_weight", _conv_weight_forward, _conv_w
 def _check_operands(name: str, d: int, input: Any, weight: Any, bias: Any, groups: int) -> tuple:
     x = require_tensor(name, input)
     w = require_tensor(name, weight, "weight")
+    if bias is not None:
+        x, w, bias = autocast_args(CONV, x, w, require_tensor(name, bias, "bias"))
+    else:
+        x, w = autocast_args(CONV, x, w)
     if x.ndim not in (d + 1, d + 2):
         raise op_error(RuntimeError, name, f"Expected {d + 1}D (unbatched) or {d + 2}D (batched) "
                        f"input to {name}, but got input of size: {list(x.shape)}", x._data)
