@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from typing import Any
 
 import numpy as np
@@ -20,9 +21,10 @@ _NOT_OURS = ("[load] {what} is not a deepseek file (expected safetensors with de
              "purpose: load them with torch and save the tensors with safetensors")
 
 
-def _pack(obj: Any, tensors: dict, index: dict) -> Any:
+def _pack(obj: Any, tensors: dict, index: dict, where: str = "obj") -> Any:
     """JSON for ``obj``; tensors go to ``tensors`` (shared ones once) and become references.
-    Every JSON object written is a tagged marker, so user data cannot be mistaken for one."""
+    Every JSON object written is a tagged marker, so user data cannot be mistaken for one.
+    ``where`` is the path to ``obj`` inside what is saved, for the error message."""
     if isinstance(obj, Tensor) or isinstance(obj, np.ndarray):
         key = index.get(id(obj))
         if key is None:
@@ -33,21 +35,23 @@ def _pack(obj: Any, tensors: dict, index: dict) -> Any:
         return {"__tensor__": key, "requires_grad": obj.requires_grad,
                 "parameter": type(obj).__name__ == "Parameter"}
     if isinstance(obj, dict):
-        return {"__dict__": [[_pack(k, tensors, index), _pack(v, tensors, index)]
+        return {"__dict__": [[_pack(k, tensors, index, f"{where} key {k!r}"),
+                              _pack(v, tensors, index, f"{where}[{k!r}]")]
                              for k, v in obj.items()]}
     if isinstance(obj, tuple):
-        return {"__tuple__": [_pack(v, tensors, index) for v in obj]}
+        return {"__tuple__": [_pack(v, tensors, index, f"{where}[{i}]")
+                              for i, v in enumerate(obj)]}
     if isinstance(obj, list):
-        return [_pack(v, tensors, index) for v in obj]
+        return [_pack(v, tensors, index, f"{where}[{i}]") for i, v in enumerate(obj)]
     if isinstance(obj, np.generic):
         return obj.item()
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     if isinstance(obj, _dt.dtype):
         return {"__dtype__": obj.name}
-    raise TypeError(f"[save] cannot store an object of type {type(obj).__name__}: deepseek files "
-                    "hold tensors, NumPy arrays, numbers, strings, None, dtypes, and lists, "
-                    "tuples and dicts of them")
+    raise TypeError(f"[save] cannot store an object of type {type(obj).__name__} at {where}: "
+                    "deepseek files hold tensors, NumPy arrays, numbers, strings, None, dtypes, "
+                    "and lists, tuples and dicts of them")
 
 
 def _unpack(obj: Any, arrays: dict, device: Any) -> Any:
@@ -113,10 +117,29 @@ def save(obj: Any, f: Any, pickle_module: Any = None, pickle_protocol: int = 2,
     meta = {"format": _FORMAT, "structure": json.dumps(structure), "dtypes": json.dumps(dtypes)}
     data = st_save(arrays, metadata=meta)
     if isinstance(f, (str, os.PathLike)):
-        with open(f, "wb") as fh:
-            fh.write(data)
+        _write_atomically(os.fspath(f), data)
     else:
         f.write(data)
+
+
+def _write_atomically(path: str, data: bytes) -> None:
+    """Write to a temporary file beside ``path``, fsync, then rename over it: a crash mid-save
+    never leaves a half-written file under the final name."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".deepseek-save-", dir=folder)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 would differ from a plain open()
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def load(f: Any, map_location: Any = None, pickle_module: Any = None, *,

@@ -1,4 +1,4 @@
-"""A CNN with BatchNorm, MaxPool, AdaptiveAvgPool and StepLR on the digits, for PyTorch."""
+"""A CNN with BatchNorm, MaxPool, AdaptiveAvgPool, Adam and StepLR on the digits, for PyTorch."""
 
 import json
 import os
@@ -18,8 +18,8 @@ model = nn.Sequential(
     nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
     nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
     nn.Flatten(), nn.Linear(32, 10))
-opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
-sched = torch.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5)
+opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+sched = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.3)
 criterion = nn.CrossEntropyLoss()
 for epoch in range(6):
     model.train()
