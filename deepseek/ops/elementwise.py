@@ -182,6 +182,55 @@ def _sigmoid_np(x: np.ndarray) -> np.ndarray:
 
 SIGMOID, sigmoid, sigmoid_ = _unary("sigmoid", _sigmoid_np, "1.0 / (1.0 + math.exp(-{0}))",
                                     lambda c, g: (g * c.out * (1 - c.out),), save_output=True)
+ASINH, asinh, asinh_ = _unary("asinh", np.arcsinh, "math.asinh({0})",
+                              lambda c, g: (g * (c.inputs[0].square() + 1).rsqrt(),))
+arcsinh = asinh
+
+
+def _gammaln(x: np.ndarray) -> np.ndarray:
+    from scipy.special import gammaln
+
+    return gammaln(x)
+
+
+def _lgamma_vjp(ctx: Any, g: Tensor) -> tuple:
+    return (g * polygamma(0, ctx.inputs[0]),)
+
+
+LGAMMA, lgamma, lgamma_ = _unary("lgamma", _gammaln, "math.lgamma({0})", _lgamma_vjp, quiet=True)
+
+
+def _polygamma_forward(xp: Any, x: Any, n: int) -> Any:
+    from scipy.special import polygamma as _pg
+
+    with np.errstate(all="ignore"):
+        return _pg(n, x).astype(x.dtype)
+
+
+POLYGAMMA = defop("polygamma", _quiet(_upcast_lowp(_polygamma_forward)), _same,
+                  lambda c, g: (g * polygamma(c.attrs["n"] + 1, c.inputs[0]),))
+
+
+def polygamma(n: int, input: Tensor) -> Tensor:
+    """The ``n``-th derivative of the digamma function of ``input``."""
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        raise op_error(RuntimeError, "polygamma", f"polygamma(n, x) does not support negative n "
+                       f"or non-integer n, got n={n!r}")
+    x = require_tensor("polygamma", input)
+    if not is_float(x._data.dtype):
+        x = cast(x, _dt.get_default_dtype().np)
+    return apply(POLYGAMMA, x, n=n)
+
+
+tensor_method(lambda self, n: polygamma(n, self), name="polygamma")
+
+
+@tensor_method
+def digamma(input: Tensor) -> Tensor:
+    """The logarithmic derivative of the gamma function, ``polygamma(0, input)``."""
+    return polygamma(0, input)
+
+
 ERF, erf, erf_ = _unary("erf", _erf, "math.erf({0})",
                         lambda c, g: (g * (-c.inputs[0].square()).exp() * (2 / math.sqrt(math.pi)),))
 ERFC, erfc, erfc_ = _unary("erfc", lambda x: 1 - _erf(x), "math.erfc({0})",
@@ -331,7 +380,7 @@ def _operand(x: Any, d: np.dtype) -> Tensor:
 def _binary(name: str, fn: Callable, expr: str, vjp: Optional[Callable], *,
             out_dtype: Optional[np.dtype] = None, to_float: bool = False, quiet: bool = False,
             save_inputs: bool = True, save_output: bool = False, no_float: bool = False,
-            amp: Optional[str] = None, doc: str = "") -> tuple:
+            float_only: bool = False, amp: Optional[str] = None, doc: str = "") -> tuple:
     forward = (lambda xp, x, y: fn(x, y))
     if quiet:
         forward = _quiet(forward)
@@ -340,9 +389,14 @@ def _binary(name: str, fn: Callable, expr: str, vjp: Optional[Callable], *,
         if no_float and (is_float(x.dtype) or is_float(y.dtype)):
             raise op_error(RuntimeError, name, "only integral and boolean inputs are supported",
                            x, y)
+        if float_only and not is_float(x.dtype):
+            raise op_error(NotImplementedError, name, f'"{name}_cpu" not implemented for '
+                           f"'{_dt.from_numpy_dtype(x.dtype).name}' (floating-point inputs only)",
+                           x, y)
         return broadcast_shapes(name, x, y), out_dtype or x.dtype
 
-    op = defop(name, forward, meta, vjp, kind="elementwise", expr=expr, amp=amp,
+    kind = "elementwise" if expr else "opaque"
+    op = defop(name, forward, meta, vjp, kind=kind, expr=expr, amp=amp,
                save_inputs=save_inputs and vjp is not None, save_output=save_output, doc=doc)
 
     def operands(a: Any, b: Any) -> tuple:
@@ -372,8 +426,7 @@ def _binary(name: str, fn: Callable, expr: str, vjp: Optional[Callable], *,
     front_.__name__ = front_.__qualname__ = name + "_"
     front_.__doc__ = f"In-place :func:`{name}`."
     tensor_method(front)
-    if out_dtype is None:
-        tensor_method(front_)
+    tensor_method(front_)
     return op, front, front_
 
 
@@ -417,7 +470,7 @@ def _pow_vjp(ctx: Any, g: Tensor) -> tuple:
 
 def _maxmin_vjp(ctx: Any, g: Tensor) -> tuple:
     x, y = ctx.inputs
-    pick_x = (x > y) if ctx.op is MAXIMUM else (x < y)
+    pick_x = (x > y) if ctx.op in (MAXIMUM, FMAX) else (x < y)
     tie = x == y
     half = g / 2
     gx = where(tie, half, where(pick_x, g, 0.0))
@@ -481,8 +534,69 @@ BITWISE_OR, bitwise_or, bitwise_or_ = _binary("bitwise_or", np.bitwise_or, "{0} 
                                               no_float=True)
 BITWISE_XOR, bitwise_xor, bitwise_xor_ = _binary("bitwise_xor", np.bitwise_xor, "{0} ^ {1}",
                                                  None, no_float=True)
-for _name in ("bitwise_and_", "bitwise_or_", "bitwise_xor_"):
-    _TM[_name] = globals()[_name]
+FMAX, fmax, _ = _binary("fmax", np.fmax, "max({0}, {1})", _maxmin_vjp)
+FMIN, fmin, _ = _binary("fmin", np.fmin, "min({0}, {1})", _maxmin_vjp)
+
+
+def _hypot_vjp(ctx: Any, g: Tensor) -> tuple:
+    x, y = ctx.inputs
+    return g * x / ctx.out, g * y / ctx.out
+
+
+def _copysign_vjp(ctx: Any, g: Tensor) -> tuple:
+    x = ctx.inputs[0]
+    return where(x == 0, 0.0, g * ctx.out / x), g * 0
+
+
+def _logaddexp_vjp(ctx: Any, g: Tensor) -> tuple:
+    x, y = ctx.inputs
+    scale = _LN2 if ctx.op is LOGADDEXP2 else 1.0
+    return g * ((x - ctx.out) * scale).exp(), g * ((y - ctx.out) * scale).exp()
+
+
+def _shift(fn: Callable, fill_right: bool) -> Callable:
+    """Shifts by a negative count or by the bit width or more give 0 (or -1 for a negative
+    value shifted right), as PyTorch's kernels do, instead of C's undefined behaviour."""
+
+    def shifted(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        bits = x.dtype.itemsize * 8
+        bad = (y < 0) | (y >= bits)
+        out = fn(x, np.where(bad, 0, y).astype(x.dtype))
+        fill = np.where(x < 0, -1, 0).astype(x.dtype) if fill_right else 0
+        return np.where(bad, fill, out)
+
+    return shifted
+
+
+def _heaviside_np(x: np.ndarray, values: np.ndarray) -> np.ndarray:
+    return np.where(x == 0, values, (x > 0).astype(x.dtype))
+
+
+HYPOT, hypot, hypot_ = _binary("hypot", np.hypot, "math.hypot({0}, {1})", _hypot_vjp,
+                               float_only=True, save_output=True)
+COPYSIGN, copysign, copysign_ = _binary("copysign", np.copysign, "math.copysign({0}, {1})",
+                                        _copysign_vjp, to_float=True, save_output=True)
+LOGADDEXP, logaddexp, _ = _binary("logaddexp", np.logaddexp,
+                                  "max({0}, {1}) + math.log1p(math.exp(-abs({0} - {1})))",
+                                  _logaddexp_vjp, float_only=True, save_output=True, quiet=True)
+LOGADDEXP2, logaddexp2, _ = _binary("logaddexp2", np.logaddexp2,
+                                    "max({0}, {1}) + math.log2(1.0 + 2.0 ** -abs({0} - {1}))",
+                                    _logaddexp_vjp, float_only=True, save_output=True, quiet=True)
+HEAVISIDE, heaviside, heaviside_ = _binary("heaviside", _heaviside_np,
+                                           "({1} if {0} == 0 else float({0} > 0))", None)
+# integer-only ops have no scalar expr (Python's shifts and math.gcd differ on these inputs),
+# so they stay out of fused kernels
+SHL, bitwise_left_shift, bitwise_left_shift_ = _binary(
+    "bitwise_left_shift", _shift(np.left_shift, False), "", None, no_float=True)
+SHR, bitwise_right_shift, bitwise_right_shift_ = _binary(
+    "bitwise_right_shift", _shift(np.right_shift, True), "", None, no_float=True)
+GCD, gcd, gcd_ = _binary("gcd", np.gcd, "", None, no_float=True)
+LCM, lcm, lcm_ = _binary("lcm", np.lcm, "", None, no_float=True)
+for _name in ("logaddexp_", "logaddexp2_", "fmax_", "fmin_"):  # PyTorch has no such methods
+    _TM.pop(_name, None)
+for _name, _fn in (("__lshift__", bitwise_left_shift), ("__rshift__", bitwise_right_shift),
+                   ("__ilshift__", bitwise_left_shift_), ("__irshift__", bitwise_right_shift_)):
+    tensor_method(_fn, name=_name)
 
 
 @tensor_method

@@ -6,26 +6,22 @@ from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 
+from ... import random as _random
 from ...tensor import Tensor
 from ._utils.collate import default_collate, default_convert
+from ._worker import WorkerPool, get_worker_info
 from .dataset import IterableDataset, TensorDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
 __all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info"]
 
 
-def get_worker_info() -> None:
-    """Information about the current loader worker: always None, since deepseek loads batches
-    in the calling process."""
-    return None
-
-
 class DataLoader:
     """Iterate over a dataset in batches, as ``torch.utils.data.DataLoader``.
 
-    Batches are built in the calling process; ``num_workers > 0`` gives the same batches as
-    ``num_workers=0`` (``worker_init_fn``, ``pin_memory``, ``prefetch_factor`` and
-    ``persistent_workers`` are accepted for compatibility).
+    With ``num_workers > 0``, worker processes build whole batches (the same batches, in the
+    same order, as ``num_workers=0``); an exception in a worker is raised here with the
+    worker's traceback, and a worker that dies is reported instead of waited for.
 
     Args:
         dataset: a map-style or iterable dataset.
@@ -34,7 +30,11 @@ class DataLoader:
         sampler: the order of the indices (excludes ``shuffle``).
         batch_sampler: yields lists of indices (excludes ``batch_size``, ``shuffle``,
             ``sampler`` and ``drop_last``).
-        num_workers: accepted; loading happens in this process.
+        num_workers: worker processes loading batches; 0 loads them in this process.
+        timeout: seconds to wait for a batch from the workers (0: no limit).
+        worker_init_fn: called with the worker id in each worker, after seeding.
+        prefetch_factor: batches requested ahead per worker. Default: 2.
+        persistent_workers: keep the workers alive between epochs.
         collate_fn: merges a list of samples into a batch. Default: :func:`default_collate`.
         drop_last: drop the last incomplete batch. Default: False.
         generator: the random generator of the shuffling.
@@ -98,12 +98,36 @@ class DataLoader:
         auto_batching = batch_sampler is not None or (iterable and batch_size is not None)
         self.collate_fn = collate_fn or (default_collate if auto_batching else default_convert)
 
+    def _is_stream(self) -> bool:
+        return isinstance(self.dataset, IterableDataset)
+
     def __iter__(self) -> Iterator:
+        # one draw per epoch in every mode, as PyTorch does, so the batches do not depend on
+        # num_workers; the workers seed themselves from it
+        gen = (self.generator or _random.default_generator).np
+        base_seed = int(gen.integers(0, 2 ** 62))
+        if self.num_workers > 0 and (self._is_stream() or self.batch_sampler is not None):
+            return self._iter_workers(base_seed)
         if isinstance(self.dataset, IterableDataset):
             return self._iter_stream()
         if self.batch_sampler is None:
             return (self.collate_fn(self.dataset[i]) for i in self.sampler)
         return (self._fetch(indices) for indices in self.batch_sampler)
+
+    def _iter_workers(self, base_seed: int) -> Iterator:
+        pool = getattr(self, "_pool", None) or WorkerPool(self, base_seed)
+        try:
+            yield from pool.streams() if self._is_stream() else pool.batches(self.batch_sampler)
+        finally:
+            if self.persistent_workers:
+                self._pool = pool
+            else:
+                pool.close()
+
+    def __del__(self) -> None:
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            pool.close()
 
     def _iter_stream(self) -> Iterator:
         if self.batch_size is None:
