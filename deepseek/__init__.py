@@ -42,6 +42,12 @@ from .ops.linalg import (addmm, addmv, baddbmm, bmm, dot, ger, matmul, mm, mv, o
 from .ops.reduce import (aminmax, cumprod, kthvalue, logcumsumexp, median, nanmean,  # reductions
                          nanmedian, nansum, norm)
 from .ops.linalg import addbmm, addr, einsum, kron, tensordot, vdot  # linear algebra
+from .ops.elementwise import (acosh, allclose, arccosh, arcsinh, arctanh, asinh, atanh,  # h12
+                              bitwise_left_shift, bitwise_right_shift, copysign, deg2rad,
+                              digamma, equal, float_power, fmax, fmin, gcd, heaviside, hypot,
+                              is_nonzero, isclose, isin, isneginf, isposinf, isreal, lcm, ldexp,
+                              lgamma, logaddexp, logaddexp2, polygamma, positive, rad2deg, sgn,
+                              signbit, sinc, xlogy)
 from .ops._opdef import REGISTRY as _REGISTRY
 # ds-level names of the nn primitives (each module's __all__)
 from .ops.activation import *  # noqa: F401,F403

@@ -67,9 +67,9 @@ def softmax_rows(x, out, scale, bias, log, masked):  # pragma: no cover  (compil
             if not log:
                 out[r, j] = e
         if log:
-            shift = mx + x.dtype.type(math.log(total))
+            lse = x.dtype.type(math.log(total))
             for j in range(n):
-                out[r, j] = x[r, j] * scale + b[j] - shift
+                out[r, j] = (x[r, j] * scale + b[j] - mx) - lse
         else:
             if masked and total == 0.0:
                 total = 1.0
@@ -90,6 +90,24 @@ def softmax_rows_backward(y, g, out, log):  # pragma: no cover  (compiled)
                 out[r, j] = g[r, j] - math.exp(y[r, j]) * total
             else:
                 out[r, j] = y[r, j] * (g[r, j] - total)
+
+
+def softmax(x: np.ndarray, log: bool) -> np.ndarray:
+    """(Log-)softmax over the last dim of a non-empty float32/float64 array."""
+    n = x.shape[-1]
+    out = np.empty(x.shape, x.dtype)
+    softmax_rows(rows(x, n), out.reshape(-1, n), x.dtype.type(1), np.zeros((1, n), x.dtype), log,
+                 False)
+    return out
+
+
+def softmax_backward(y: np.ndarray, g: np.ndarray, log: bool) -> np.ndarray:
+    """Input gradient of (log-)softmax over the last dim from its output ``y``."""
+    n = y.shape[-1]
+    out = np.empty(y.shape, y.dtype)
+    softmax_rows_backward(rows(y, n), rows(np.broadcast_to(g, y.shape), n), out.reshape(-1, n),
+                          log)
+    return out
 
 
 # ---------------------------------------------------------------- layer norm over the last dim

@@ -14,6 +14,7 @@ from .. import dtypes as _dt
 from .._errors import op_error
 from ..random import Generator, _gen
 from ..tensor import Tensor
+from . import _kernels
 from ._common import LOWP, broadcast_shapes, is_float, require_tensor, wrap_dim
 from ._opdef import OpDef, apply, apply_inplace, defop, tensor_method
 from ._special import erf as _erf
@@ -360,26 +361,37 @@ def _softmax_inputs(x: Any, dim: int) -> tuple:
     return xa, xa.max(axis=dim, keepdims=True)
 
 
-def _softmax_forward(xp: Any, x: Any, dim: int) -> Any:
-    xa, m = _softmax_inputs(x, dim)
-    e = xp.exp(xa - m)
+def _softmax_forward(xp: Any, x: Any, dim: int, log: bool = False) -> Any:
+    xa, m = _softmax_inputs(x, dim) if xp is not np or dim != x.ndim - 1 else (x, None)
+    if m is None:  # the fused kernel over the last dim (float16/bfloat16 in float32)
+        xa = x.astype(_F32) if x.dtype in LOWP else x
+        if _kernels.usable(xp, xa) and xa.size:
+            out = _kernels.rows(xa, xa.shape[-1]).copy() if xa.ndim else xa.reshape(1, 1).copy()
+            _kernels.softmax_rows(out, out, out.dtype.type(1), np.zeros((1, out.shape[1]),
+                                  out.dtype), log, False)
+            return out.reshape(x.shape)
+        xa, m = _softmax_inputs(x, dim)
+    shifted = xa - m
+    if log:
+        return (shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))).reshape(x.shape)
+    e = xp.exp(shifted, out=shifted)
     return (e / e.sum(axis=dim, keepdims=True)).reshape(x.shape)
 
 
 def _log_softmax_forward(xp: Any, x: Any, dim: int) -> Any:
-    xa, m = _softmax_inputs(x, dim)
-    shifted = xa - m
-    return (shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))).reshape(x.shape)
+    return _softmax_forward(xp, x, dim, log=True)
 
 
-def _softmax_vjp(ctx: Any, g: Tensor) -> tuple:
+def _softmax_grad(ctx: Any, g: Tensor, log: bool) -> Any:
+    """The kernel's input gradient over the last dim, or None where the Tensor rule applies."""
     y, dim = ctx.out, ctx.attrs["dim"]
-    return (y * (g - (g * y).sum(dim, keepdim=True)),)
-
-
-def _log_softmax_vjp(ctx: Any, g: Tensor) -> tuple:
-    dim = ctx.attrs["dim"]
-    return (g - ctx.out.exp() * g.sum(dim, keepdim=True),)
+    if y.ndim == 0 or dim != y.ndim - 1 or not _kernels.eager(y, g) or not y.numel():
+        return None
+    n = y.shape[-1]
+    out = np.empty((y.numel() // n, n), y._data.dtype)
+    gd = np.broadcast_to(g._data, y.shape)
+    _kernels.softmax_rows_backward(_kernels.rows(y._data, n), _kernels.rows(gd, n), out, log)
+    return (Tensor._wrap(out.reshape(y.shape)),)
 
 
 SOFTMAX = defop("_softmax", _quiet(_softmax_forward), lambda x, dim: (x.shape, x.dtype),

@@ -788,6 +788,211 @@ def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: Any = 1) 
     return input + (tensor1 / tensor2 if value == 1 else value * tensor1 / tensor2)
 
 
+def _as_float(name: str, input: Any) -> Tensor:
+    x = require_tensor(name, input)
+    return x if is_float(x._data.dtype) else cast(x, _dt.get_default_dtype().np)
+
+
+@tensor_method
+def acosh(input: Tensor) -> Tensor:
+    """Inverse hyperbolic cosine, ``log(x + sqrt(x^2 - 1))`` (NaN below 1)."""
+    x = _as_float("acosh", input)
+    return log(x + sqrt(x * x - 1))
+
+
+@tensor_method
+def atanh(input: Tensor) -> Tensor:
+    """Inverse hyperbolic tangent, ``(log1p(x) - log1p(-x)) / 2``."""
+    x = _as_float("atanh", input)
+    return (log1p(x) - log1p(-x)) * 0.5
+
+
+arccosh, arctanh = acosh, atanh
+
+
+@tensor_method
+def xlogy(input: Any, other: Any) -> Tensor:
+    """``input * log(other)``, 0 where ``input`` is 0 (unless ``other`` is NaN)."""
+    x, y = binary_operands("xlogy", input, other)
+    if not is_float(x.dtype):
+        x, y = cast(x, _dt.get_default_dtype().np), cast(y, _dt.get_default_dtype().np)
+    return where((x == 0) & ~y.isnan(), 0.0, x * log(y))
+
+
+@tensor_method
+def float_power(input: Any, exponent: Any) -> Tensor:
+    """``input ** exponent`` computed in float64."""
+    f64 = np.dtype(np.float64)
+    return pow(cast(input, f64) if isinstance(input, Tensor) else float(input),
+               cast(exponent, f64) if isinstance(exponent, Tensor) else exponent)
+
+
+@tensor_method
+def ldexp(input: Tensor, other: Tensor) -> Tensor:
+    """``input * 2 ** other``."""
+    return mul(input, pow(2.0, other))
+
+
+@tensor_method
+def deg2rad(input: Tensor) -> Tensor:
+    """Degrees to radians."""
+    return _as_float("deg2rad", input) * (math.pi / 180)
+
+
+@tensor_method
+def rad2deg(input: Tensor) -> Tensor:
+    """Radians to degrees."""
+    return _as_float("rad2deg", input) * (180 / math.pi)
+
+
+@tensor_method
+def sinc(input: Tensor) -> Tensor:
+    """The normalized sinc, ``sin(pi x) / (pi x)``, 1 at 0."""
+    x = _as_float("sinc", input) * math.pi
+    safe = where(x == 0, 1.0, x)
+    return where(x == 0, 1.0, sin(safe) / safe)
+
+
+@tensor_method
+def signbit(input: Tensor) -> Tensor:
+    """Whether the sign bit is set (true for -0.0)."""
+    x = require_tensor("signbit", input)
+    if not is_float(x._data.dtype):
+        return x < 0
+    return copysign(1.0, x) < 0
+
+
+@tensor_method
+def isposinf(input: Tensor) -> Tensor:
+    """Whether each element is +inf."""
+    return eq(require_tensor("isposinf", input), math.inf)
+
+
+@tensor_method
+def isneginf(input: Tensor) -> Tensor:
+    """Whether each element is -inf."""
+    return eq(require_tensor("isneginf", input), -math.inf)
+
+
+@tensor_method
+def isreal(input: Tensor) -> Tensor:
+    """Whether each element is real: always true (deepseek has no complex dtypes)."""
+    from .._creation import ones_like
+
+    return ones_like(require_tensor("isreal", input), dtype=_dt.bool_)
+
+
+@tensor_method
+def positive(input: Tensor) -> Tensor:
+    """``input`` itself (an error for bool tensors, as in PyTorch)."""
+    x = require_tensor("positive", input)
+    if x._data.dtype == BOOL:
+        raise op_error(TypeError, "positive", "The `+` operator, on a bool tensor is not "
+                       "supported.", x._data)
+    return x
+
+
+sgn = sign
+tensor_method(sgn, name="sgn")
+
+
+@tensor_method
+def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
+            equal_nan: bool = False) -> Tensor:
+    """Elementwise ``|input - other| <= atol + rtol * |other|`` (infinities equal themselves)."""
+    a = require_tensor("isclose", input)
+    b = require_tensor("isclose", other, "other")
+    if a._data.dtype != b._data.dtype:
+        raise op_error(RuntimeError, "isclose", f"{a.dtype.name} did not match {b.dtype.name}",
+                       a._data, b._data)
+    if rtol < 0 or atol < 0:
+        raise op_error(RuntimeError, "isclose", f"rtol and atol must be non-negative, got "
+                       f"rtol={rtol}, atol={atol}")
+    a, b = a.detach(), b.detach()
+    close = eq(a, b)
+    if not is_float(a._data.dtype) and a._data.dtype == BOOL:
+        return close
+    fa, fb = (a, b) if is_float(a._data.dtype) else (cast(a, np.dtype(np.float64)),
+                                                     cast(b, np.dtype(np.float64)))
+    close = close | (isfinite(fa) & isfinite(fb) & (abs(fa - fb) <= atol + rtol * abs(fb)))
+    if equal_nan:
+        close = close | (isnan(fa) & isnan(fb))
+    return close
+
+
+@tensor_method
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> bool:
+    """Whether :func:`isclose` holds everywhere (shapes broadcast)."""
+    return bool(isclose(input, other, rtol, atol, equal_nan).all())
+
+
+@tensor_method
+def equal(input: Tensor, other: Tensor) -> bool:
+    """Whether both tensors have the same shape and elements."""
+    a = require_tensor("equal", input)
+    b = require_tensor("equal", other, "other")
+    return a.shape == b.shape and bool(eq(a.detach(), b.detach()).all())
+
+
+@tensor_method
+def is_nonzero(input: Tensor) -> bool:
+    """Whether a one-element tensor is nonzero."""
+    x = require_tensor("is_nonzero", input)
+    if x.numel() != 1:
+        raise op_error(RuntimeError, "is_nonzero", "Boolean value of Tensor with "
+                       f"{'no values' if x.numel() == 0 else 'more than one value'} is ambiguous",
+                       x._data)
+    return bool(x.item())
+
+
+def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False,
+         invert: bool = False) -> Tensor:
+    """Whether each of ``elements`` is in ``test_elements``."""
+    if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
+        raise op_error(TypeError, "isin", "expected elements or test_elements to be a Tensor")
+    a, b = binary_operands("isin", elements, test_elements)
+    hit = eq(a.detach().unsqueeze(-1), b.detach().reshape(-1)).any(-1)
+    return ~hit if invert else hit
+
+
+def _inplace_of(name: str, fn: Callable) -> Callable:
+    """The in-place variant of a composition: its result written back with ``copy_``."""
+
+    def front_(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        out = fn(require_tensor(name + "_", self), *args, **kwargs)
+        if out.shape != self.shape:
+            raise op_error(RuntimeError, name + "_", f"output with shape {list(self.shape)} "
+                           f"doesn't match the broadcast shape {list(out.shape)}", self._data)
+        if not np.can_cast(out._data.dtype, self._data.dtype, "same_kind"):
+            raise op_error(RuntimeError, name + "_", f"result type {out.dtype.name} can't be "
+                           f"cast to the desired output type {self.dtype.name}", self._data)
+        return copy_(self, out)
+
+    front_.__name__ = front_.__qualname__ = name + "_"
+    front_.__doc__ = f"In-place :func:`{name}`."
+    return tensor_method(front_)
+
+
+for _name in ("lerp", "addcmul", "addcdiv", "clamp_min", "clamp_max", "xlogy", "float_power",
+              "ldexp", "deg2rad", "rad2deg", "sinc", "acosh", "atanh", "round", "nan_to_num",
+              "logit", "digamma"):
+    globals()[_name + "_"] = _inplace_of(_name, globals()[_name])
+_inplace_of("polygamma", lambda self, n: polygamma(n, self))
+# aliases that PyTorch also binds as Tensor methods
+for _alias, _fn in (("absolute", abs), ("absolute_", abs_), ("negative", neg),
+                    ("negative_", neg_), ("arccos", acos), ("arccos_", acos_), ("arcsin", asin),
+                    ("arcsin_", asin_), ("arctan", atan), ("arctan_", atan_),
+                    ("arcsinh", asinh), ("arcsinh_", asinh_), ("arccosh", acosh),
+                    ("arctanh", atanh), ("arctan2", atan2), ("arctan2_", atan2_),
+                    ("fix", trunc), ("fix_", trunc_), ("multiply", mul), ("multiply_", mul_),
+                    ("subtract", sub), ("subtract_", sub_), ("divide", div),
+                    ("divide_", div_), ("true_divide", _true_divide), ("sgn_", sign_),
+                    ("greater", gt), ("greater_equal", ge), ("less", lt), ("less_equal", le),
+                    ("not_equal", ne)):
+    tensor_method(_fn, name=_alias)
+
+
 @tensor_method
 def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
     """Copy ``src`` (broadcast, converted to this dtype) into this tensor, in place."""
