@@ -227,7 +227,13 @@ def run_backward(
                     if type(edge) is Node:
                         pending[edge] = pending[edge] + gi if edge in pending else gi
                     else:
-                        _deliver_leaf(edge, gi, leaf_grads, accumulate, create_graph)
+                        # a gradient the vjp just made, owning its memory and going to this
+                        # leaf alone, can become .grad without the defensive copy
+                        fresh = (gi is not g and gi._data.base is None
+                                 and sum(x is gi for x in grads) == 1
+                                 and not any(x is not None and x._data.base is gi._data
+                                             for x in grads))
+                        _deliver_leaf(edge, gi, leaf_grads, accumulate, create_graph, fresh)
                 if not retain_graph:
                     node.release()
             for edge in node.next:
@@ -246,12 +252,12 @@ def run_backward(
 
 
 def _deliver_leaf(t: "Tensor", g: "Tensor", leaf_grads: dict, accumulate: bool,
-                  create_graph: bool) -> None:
+                  create_graph: bool, fresh: bool = False) -> None:
     if t._hooks:
         for hook in t._hooks:
             r = hook(g)
             if r is not None:
-                g = r
+                g, fresh = r, False
     if not accumulate:
         k = id(t)
         leaf_grads[k] = leaf_grads[k] + g if k in leaf_grads else g
@@ -260,7 +266,7 @@ def _deliver_leaf(t: "Tensor", g: "Tensor", leaf_grads: dict, accumulate: bool,
         return
     if t.grad is None:
         # the incoming gradient may be shared with other leaves: store a private copy
-        t.grad = g if create_graph else g.detach().clone()
+        t.grad = g if create_graph else g.detach() if fresh else g.detach().clone()
     elif create_graph or t.grad._requires_grad:
         t.grad = t.grad + g
     else:

@@ -362,15 +362,10 @@ def _softmax_inputs(x: Any, dim: int) -> tuple:
 
 
 def _softmax_forward(xp: Any, x: Any, dim: int, log: bool = False) -> Any:
-    xa, m = _softmax_inputs(x, dim) if xp is not np or dim != x.ndim - 1 else (x, None)
-    if m is None:  # the fused kernel over the last dim (float16/bfloat16 in float32)
-        xa = x.astype(_F32) if x.dtype in LOWP else x
-        if _kernels.usable(xp, xa) and xa.size:
-            out = _kernels.rows(xa, xa.shape[-1]).copy() if xa.ndim else xa.reshape(1, 1).copy()
-            _kernels.softmax_rows(out, out, out.dtype.type(1), np.zeros((1, out.shape[1]),
-                                  out.dtype), log, False)
-            return out.reshape(x.shape)
-        xa, m = _softmax_inputs(x, dim)
+    xa = x.astype(_F32) if x.dtype in LOWP else x
+    if dim == x.ndim - 1 and xa.size and _kernels.usable(xp, xa):
+        return _kernels.softmax(xa, log)
+    xa, m = _softmax_inputs(x, dim)
     shifted = xa - m
     if log:
         return (shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))).reshape(x.shape)
@@ -382,16 +377,28 @@ def _log_softmax_forward(xp: Any, x: Any, dim: int) -> Any:
     return _softmax_forward(xp, x, dim, log=True)
 
 
-def _softmax_grad(ctx: Any, g: Tensor, log: bool) -> Any:
+def _softmax_grad(ctx: Any, g: Tensor, log: bool) -> tuple | None:
     """The kernel's input gradient over the last dim, or None where the Tensor rule applies."""
+    y = ctx.out
+    if y.ndim and ctx.attrs["dim"] == y.ndim - 1 and y.numel() and _kernels.eager(y, g):
+        return (Tensor._wrap(_kernels.softmax_backward(y._data, g._data, log)),)
+    return None
+
+
+def _softmax_vjp(ctx: Any, g: Tensor) -> tuple:
+    fast = _softmax_grad(ctx, g, False)
+    if fast is not None:
+        return fast
     y, dim = ctx.out, ctx.attrs["dim"]
-    if y.ndim == 0 or dim != y.ndim - 1 or not _kernels.eager(y, g) or not y.numel():
-        return None
-    n = y.shape[-1]
-    out = np.empty((y.numel() // n, n), y._data.dtype)
-    gd = np.broadcast_to(g._data, y.shape)
-    _kernels.softmax_rows_backward(_kernels.rows(y._data, n), _kernels.rows(gd, n), out, log)
-    return (Tensor._wrap(out.reshape(y.shape)),)
+    return (y * (g - (g * y).sum(dim, keepdim=True)),)
+
+
+def _log_softmax_vjp(ctx: Any, g: Tensor) -> tuple:
+    fast = _softmax_grad(ctx, g, True)
+    if fast is not None:
+        return fast
+    dim = ctx.attrs["dim"]
+    return (g - ctx.out.exp() * g.sum(dim, keepdim=True),)
 
 
 SOFTMAX = defop("_softmax", _quiet(_softmax_forward), lambda x, dim: (x.shape, x.dtype),
