@@ -123,6 +123,12 @@ def _erf(x: np.ndarray) -> np.ndarray:
     return erf(x)
 
 
+def _lgamma(x: np.ndarray) -> np.ndarray:
+    from ._special import lgamma
+
+    return lgamma(x)
+
+
 def _erfinv(x: np.ndarray) -> np.ndarray:
     from ._special import erfinv
 
@@ -187,24 +193,17 @@ ASINH, asinh, asinh_ = _unary("asinh", np.arcsinh, "math.asinh({0})",
 arcsinh = asinh
 
 
-def _gammaln(x: np.ndarray) -> np.ndarray:
-    from scipy.special import gammaln
-
-    return gammaln(x)
-
-
 def _lgamma_vjp(ctx: Any, g: Tensor) -> tuple:
     return (g * polygamma(0, ctx.inputs[0]),)
 
 
-LGAMMA, lgamma, lgamma_ = _unary("lgamma", _gammaln, "math.lgamma({0})", _lgamma_vjp, quiet=True)
+LGAMMA, lgamma, lgamma_ = _unary("lgamma", _lgamma, "math.lgamma({0})", _lgamma_vjp, quiet=True)
 
 
 def _polygamma_forward(xp: Any, x: Any, n: int) -> Any:
-    from scipy.special import polygamma as _pg
+    from ._special import polygamma
 
-    with np.errstate(all="ignore"):
-        return _pg(n, x).astype(x.dtype)
+    return polygamma(n, x)
 
 
 POLYGAMMA = defop("polygamma", _quiet(_upcast_lowp(_polygamma_forward)), _same,
