@@ -3,7 +3,14 @@
 This module only re-exports the public surface; everything is defined in submodules.
 """
 
-from . import dtypes as _dtypes
+import os as _os
+
+# Numba's parallel kernels run on OpenMP threads that by default spin after each region,
+# stealing the cores from the BLAS call that follows (and collapsing under any load):
+# make them sleep instead, unless the user chose otherwise.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from . import dtypes as _dtypes  # noqa: E402
 from .tensor import Size, Tensor
 from .backend import device
 from .dtypes import (get_default_dtype, promote_types, result_type, set_default_dtype,
@@ -61,6 +68,11 @@ from .serialization import load, save  # noqa: F401
 from ._format import get_printoptions, set_printoptions  # printing
 from ._custom_op import CustomOperator, operator, register_operator  # custom primitives
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # mixed precision
+from . import jit  # noqa: F401  the whole-step compiler (ds.jit is callable)
+from . import memory  # noqa: F401  memory management
+from .memory import (OutOfMemoryError, max_memory_allocated, max_memory_reserved,  # memory stats
+                     memory_allocated, memory_reserved, memory_stats, memory_summary,
+                     reset_peak_memory_stats)
 
 bool = _dtypes.bool_
 uint8, int8, int16, int32, int64 = (_dtypes.uint8, _dtypes.int8, _dtypes.int16, _dtypes.int32,

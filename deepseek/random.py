@@ -9,7 +9,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from ._errors import op_error
-from .ops._opdef import tensor_method
+from .ops._opdef import apply, defop, tensor_method
 from .tensor import Tensor
 
 __all__ = ["Generator", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state",
@@ -166,22 +166,56 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Optional[Sequence[int]] = None
                    device, requires_grad)
 
 
+# Samplers that read a tensor are ops of their own, with the generator as an attribute, so that a
+# traced program replays them with fresh numbers from the same stream.
+def _bernoulli_forward(xp: Any, x: Any, *, p: Optional[float], generator: Any) -> Any:
+    u = _gen(generator).random(x.shape, dtype=np.float64)
+    return (u < (x if p is None else p)).astype(x.dtype)
+
+
+def _multinomial_forward(xp: Any, w: Any, *, num_samples: int, replacement: bool,
+                         generator: Any) -> Any:
+    g = _gen(generator)
+    rows = w.astype(np.float64).reshape(-1, w.shape[-1])
+    out = np.empty((rows.shape[0], num_samples), dtype=np.int64)
+    for i, row in enumerate(rows):  # one vectorized draw per row
+        p = row / row.sum()
+        if replacement:
+            out[i] = np.minimum(np.searchsorted(np.cumsum(p), g.random(num_samples), "right"),
+                                len(p) - 1)
+        else:  # Gumbel top-k: sampling without replacement
+            keys = np.where(p > 0, np.log(p) - np.log(-np.log(g.random(len(p)))), -np.inf)
+            out[i] = np.argsort(-keys, kind="stable")[:num_samples]
+    return out.reshape(w.shape[:-1] + (num_samples,))
+
+
+BERNOULLI = defop("bernoulli", _bernoulli_forward,
+                  lambda x, *, p, generator: (x.shape, x.dtype),
+                  doc="1 with probability ``x`` (or ``p``), else 0, in ``x``'s dtype.")
+POISSON = defop("poisson", lambda xp, x, *, generator: _gen(generator).poisson(x),
+                lambda x, *, generator: (x.shape, x.dtype),
+                doc="Poisson samples with rates ``x``.")
+MULTINOMIAL = defop("multinomial", _multinomial_forward,
+                    lambda w, *, num_samples, replacement, generator:
+                    (w.shape[:-1] + (num_samples,), np.dtype(np.int64)),
+                    doc="Indices drawn from the rows of the weights ``w``.")
+
+
 def bernoulli(input: Tensor, p: Optional[float] = None, *,
               generator: Optional[Generator] = None) -> Tensor:
     """0/1 samples with probability ``input`` (or ``p``), in ``input``'s dtype."""
-    probs = input._data if p is None else np.full(input.shape, p)
+    probs = input._data if p is None else np.asarray(p)
     if np.any((probs < 0) | (probs > 1)):
         raise op_error(RuntimeError, "bernoulli", "Expected p_in >= 0 && p_in <= 1 to be true")
-    u = _gen(generator).random(input.shape, dtype=np.float64)
-    return Tensor._wrap((u < probs).astype(input._data.dtype), input._device)
+    return apply(BERNOULLI, input.detach(), p=p, generator=generator)
 
 
 tensor_method(bernoulli)
 
 
 def poisson(input: Tensor, generator: Optional[Generator] = None) -> Tensor:
-    return Tensor._wrap(_gen(generator).poisson(input._data).astype(input._data.dtype),
-                        input._device)
+    """Poisson samples with rates ``input``."""
+    return apply(POISSON, input.detach(), generator=generator)
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
@@ -203,17 +237,8 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     if not replacement and num_samples > int(np.count_nonzero(rows, -1).min()):
         raise op_error(RuntimeError, "multinomial", "invalid multinomial distribution (with "
                        "replacement=False, not enough non-negative category to sample)")
-    g = _gen(generator)
-    out = np.empty((rows.shape[0], num_samples), dtype=np.int64)
-    for i, row in enumerate(rows):  # one vectorized draw per row
-        p = row / row.sum()
-        if replacement:
-            out[i] = np.minimum(np.searchsorted(np.cumsum(p), g.random(num_samples), "right"),
-                                len(p) - 1)
-        else:  # Gumbel top-k: sampling without replacement
-            keys = np.where(p > 0, np.log(p) - np.log(-np.log(g.random(len(p)))), -np.inf)
-            out[i] = np.argsort(-keys, kind="stable")[:num_samples]
-    return Tensor._wrap(out.reshape(w.shape[:-1] + (num_samples,)), input._device)
+    return apply(MULTINOMIAL, input.detach(), num_samples=int(num_samples),
+                 replacement=bool(replacement), generator=generator)
 
 
 tensor_method(multinomial)

@@ -264,6 +264,9 @@ class Tensor:
         return self._data.__dlpack_device__()
 
     def tolist(self) -> Any:
+        hook = _ITEM_HOOK[0]
+        if hook is not None:
+            hook(self, "tolist")
         a = self._to_host()
         if a.dtype == _dt.bfloat16.np:
             a = a.astype(np.float32)

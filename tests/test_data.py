@@ -97,7 +97,7 @@ def test_tensor_dataset_loader() -> None:
                                  batch_size=4))
     assert _numpy(ours) == _numpy(theirs)
     assert TensorDataset(ds.tensor(x), ds.tensor(y))[3][1].item() == 3
-    with pytest.raises(ValueError, match="Size mismatch between tensors"):
+    with pytest.raises(AssertionError, match="Size mismatch between tensors"):
         TensorDataset(ds.zeros(3), ds.zeros(4))
 
 

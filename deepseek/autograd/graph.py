@@ -68,6 +68,8 @@ class Node:
         if self.freed:
             raise RuntimeError(_FREED)
         saved = self._saved
+        if type(saved) is _Packed:  # saved_tensors_hooks
+            saved = saved.tensors()
         for t, v in zip(saved, self._versions):
             if t is not None and t._version_box[0] != v:
                 raise RuntimeError(_modified_message(self, t, v))
@@ -84,7 +86,10 @@ class Node:
                                                  box=self._out_box))
         from ..tensor import Tensor
 
-        t = Tensor._wrap(self._out)
+        data = self._out
+        if type(data) is _Packed:  # saved_tensors_hooks
+            data = data.tensors()[0]._data
+        t = Tensor._wrap(data)
         t._version_box = self._out_box
         t._requires_grad = True
         t.grad_fn = self
@@ -99,6 +104,70 @@ class Node:
         self._saved = None
         self._out = None
         self.freed = True
+
+
+# ---- saved_tensors_hooks: ops/_opdef.py `_record` calls pack_saved while the stack is set ----
+SAVED_TENSOR_HOOKS: list = []  # (pack_hook, unpack_hook) pairs, innermost last
+
+
+class saved_tensors_hooks:
+    """Context manager: ``pack_hook(tensor) -> object`` runs on every tensor autograd saves
+    for backward, and ``unpack_hook(object) -> tensor`` when backward reads it back, as
+    ``torch.autograd.graph.saved_tensors_hooks``. Nested contexts: the innermost pair applies.
+
+    Example:
+        >>> with ds.autograd.graph.saved_tensors_hooks(lambda t: t.numpy(), ds.from_numpy):
+        ...     y = ds.randn(3, requires_grad=True).exp()
+    """
+
+    def __init__(self, pack_hook: Callable[["Tensor"], Any],
+                 unpack_hook: Callable[[Any], "Tensor"]) -> None:
+        self.pack_hook, self.unpack_hook = pack_hook, unpack_hook
+
+    def __enter__(self) -> "saved_tensors_hooks":
+        SAVED_TENSOR_HOOKS.append((self.pack_hook, self.unpack_hook))
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        SAVED_TENSOR_HOOKS.pop()
+
+
+class _Packed:
+    """Saved tensors as the pack hook returned them, with what autograd needs of the
+    originals (version counter, requires_grad, grad_fn) to rebuild them on unpack."""
+
+    __slots__ = ("unpack", "objects", "meta")
+
+    def __init__(self, tensors: Sequence[Optional["Tensor"]]) -> None:
+        pack, self.unpack = SAVED_TENSOR_HOOKS[-1]
+        self.objects = tuple(None if t is None else pack(t) for t in tensors)
+        self.meta = tuple(None if t is None else (t._version_box, t._requires_grad, t.grad_fn,
+                                                  t._device) for t in tensors)
+
+    def tensors(self) -> tuple:
+        from ..tensor import Tensor
+
+        out = []
+        for obj, meta in zip(self.objects, self.meta):
+            if meta is None:
+                out.append(None)
+                continue
+            t = self.unpack(obj)
+            if not isinstance(t, Tensor):
+                raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor but "
+                                f"got result of type {type(t).__name__}")
+            u = Tensor._wrap(t._data, meta[3])
+            u._version_box, u._requires_grad, u.grad_fn = meta[0], meta[1], meta[2]
+            out.append(u)
+        return tuple(out)
+
+
+def pack_saved(node: Node, out: "Tensor") -> None:
+    """Replace what ``node`` saved by the active pack hook's objects."""
+    if node._saved is not None:
+        node._saved = _Packed(node._saved)
+    if node._out is not None:
+        node._out = _Packed((out,))
 
 
 class AccumulateGrad:

@@ -8,12 +8,19 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import cpu
+import os
+
+from . import allocator, cpu
 from .device import device
 
 __all__ = ["device", "get_backend", "CPU"]
 
 CPU = device("cpu")
+
+# Counting must start before the first array is made, so the allocator is NumPy's handler from
+# import on (DS_ALLOCATOR=numpy keeps NumPy's own; the statistics then read zero).
+if os.environ.get("DS_ALLOCATOR", "deepseek") != "numpy":
+    allocator.install()
 
 
 def get_backend(dev: device) -> ModuleType:

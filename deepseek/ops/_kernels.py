@@ -14,8 +14,6 @@ import numba
 import numpy as np
 from numba import prange
 
-from ..autograd.grad_mode import STATE
-
 _FAST = (np.dtype(np.float32), np.dtype(np.float64))
 _GELU_K = math.sqrt(2 / math.pi)
 _GELU_C = 0.044715
@@ -31,12 +29,6 @@ def usable(xp: Any, *arrays: Any) -> bool:
         return False
     dtype = arrays[0].dtype
     return dtype in _FAST and all(isinstance(a, np.ndarray) and a.dtype == dtype for a in arrays)
-
-
-def eager(*tensors: Any) -> bool:
-    """Whether a vjp may compute on arrays with the kernels: no graph is being recorded (so no
-    higher-order gradient needs its Tensor ops) and the operands are float32/float64 arrays."""
-    return not STATE.enabled and usable(np, *(t._data for t in tensors))
 
 
 def rows(a: np.ndarray, n: int) -> np.ndarray:

@@ -7,12 +7,12 @@ from typing import Any, Callable, NoReturn, Optional
 import numpy as np
 
 from .._errors import op_error
-from ..autograd.graph import Node
+from ..autograd.graph import SAVED_TENSOR_HOOKS, Node, pack_saved
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
 
 __all__ = ["OpDef", "defop", "REGISTRY", "apply", "apply_inplace", "autocast_args", "verify_registry",
-           "tensor_method", "TENSOR_METHODS", "KINDS", "AMP_CATEGORIES"]
+           "tensor_method", "TENSOR_METHODS", "KINDS", "AMP_CATEGORIES", "TRACER"]
 
 KINDS = ("elementwise", "reduce", "view", "opaque")
 AMP_CATEGORIES = ("lower", "fp32", "promote", None)
@@ -100,6 +100,10 @@ def tensor_method(fn: Callable = None, *, name: Optional[str] = None):
     return mark(fn) if fn is not None else mark
 
 
+# The tracer of ds.jit (deepseek/jit/trace.py installs it while it captures a function):
+# ``tracer.record(op, arrays, args, attrs, out, cast)`` sees every primitive that runs.
+TRACER: list = [None]
+
 # The autocast policy (deepseek/amp installs it while an autocast region is active):
 # ``policy(op, args) -> args`` casts floating operands by ``op.amp``.
 AUTOCAST: list = [None]
@@ -143,10 +147,14 @@ def apply(op: OpDef, *args: Any, **attrs: Any) -> Tensor:
         out = op.forward(np, *arrays, **attrs)
     except (ValueError, TypeError, IndexError, FloatingPointError) as e:
         _reraise(op.name, e, arrays)
-    if out.dtype != dtype:
+    cast = out.dtype != dtype
+    if cast:
         out = out.astype(dtype)
     elif isinstance(out, np.generic):  # NumPy returns scalars for 0-d results
         out = np.asarray(out)
+        cast = True
+    if TRACER[0] is not None:
+        TRACER[0].record(op, arrays, args, attrs, out, cast)
     t = Tensor._wrap(out)
     if op.is_view and isinstance(args[0], Tensor):
         src = args[0]
@@ -195,6 +203,8 @@ def _record(op: OpDef, args: tuple, attrs: dict, out: Tensor) -> Node:
         node._out_version = out._version_box[0]
     out.grad_fn = node
     out._requires_grad = True
+    if SAVED_TENSOR_HOOKS:  # saved_tensors_hooks active: pack what the node saved
+        pack_saved(node, out)
     return node
 
 
@@ -234,6 +244,8 @@ def apply_inplace(op: OpDef, target: Tensor, *args: Any, **attrs: Any) -> Tensor
         _reraise(op.name + "_", e, arrays)
     np.copyto(tdata, out, casting="unsafe")
     target._version_box[0] += 1
+    if TRACER[0] is not None:
+        TRACER[0].record(op, arrays, (target,) + args, attrs, tdata, False, inplace=True)
     if needs_grad:
         _record(op, (old,) + args, attrs, target)
         if op.save_output:  # the saved output is target's storage at its new version

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -321,6 +322,18 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     return apply(PRELU, x, to_dtype(w, x._data.dtype))
 
 
+def _rrelu_noise_forward(xp: Any, x: Any, *, lower: float, upper: float, generator: Any) -> Any:
+    slopes = _gen(generator).uniform(lower, upper, x.shape)
+    return xp.where(x <= 0, slopes, 1.0)
+
+
+# The slopes are drawn by an op of their own (the generator an attribute), so that a traced
+# program replays the draw.
+RRELU_NOISE = defop("_rrelu_noise", _rrelu_noise_forward,
+                    lambda x, *, lower, upper, generator: (x.shape, x.dtype),
+                    doc="Slopes ``U(lower, upper)`` where ``x <= 0``, 1 elsewhere.")
+
+
 def rrelu_impl(input: Tensor, lower: float, upper: float, training: bool, inplace: bool,
                generator: Generator | None = None) -> Tensor:
     """Randomized leaky relu: negative slopes drawn from ``U(lower, upper)`` when training, their
@@ -333,8 +346,7 @@ def rrelu_impl(input: Tensor, lower: float, upper: float, training: bool, inplac
     if not training:
         return run_activation(LEAKY_RELU, x, inplace, name="rrelu",
                               negative_slope=(lower + upper) / 2)
-    slopes = _gen(generator).uniform(lower, upper, x.shape)
-    noise = np.where(x._data <= 0, slopes, 1.0).astype(x._data.dtype)
+    noise = apply(RRELU_NOISE, x.detach(), lower=lower, upper=upper, generator=generator)
     return x.mul_(noise) if inplace else mul(x, noise)
 
 
@@ -377,28 +389,56 @@ def _log_softmax_forward(xp: Any, x: Any, dim: int) -> Any:
     return _softmax_forward(xp, x, dim, log=True)
 
 
-def _softmax_grad(ctx: Any, g: Tensor, log: bool) -> tuple | None:
-    """The kernel's input gradient over the last dim, or None where the Tensor rule applies."""
-    y = ctx.out
-    if y.ndim and ctx.attrs["dim"] == y.ndim - 1 and y.numel() and _kernels.eager(y, g):
-        return (Tensor._wrap(_kernels.softmax_backward(y._data, g._data, log)),)
-    return None
+def _softmax_backward_forward(xp: Any, y: Any, g: Any, dim: int, log: bool = False) -> Any:
+    """The input gradient of (log-)softmax from its output ``y`` (float16/bfloat16 in float32)."""
+    if y.dtype in LOWP:
+        y, g = y.astype(_F32), g.astype(_F32)
+    if y.ndim and dim == y.ndim - 1 and y.size and _kernels.usable(xp, y, g):
+        return _kernels.softmax_backward(y, g, log)
+    if log:
+        return g - xp.exp(y) * g.sum(axis=dim, keepdims=True)
+    return y * (g - (g * y).sum(axis=dim, keepdims=True))
+
+
+def _softmax_backward_vjp(ctx: Any, gg: Tensor) -> tuple:
+    y, g = ctx.inputs
+    dim, log = ctx.attrs["dim"], ctx.op is LOG_SOFTMAX_BACKWARD
+    need = ctx.needs_input_grad
+    if log:  # out = g - exp(y) * sum(g)
+        e = y.exp()
+        grad_y = -gg * e * g.sum(dim, keepdim=True) if need[0] else None
+        grad_g = gg - (gg * e).sum(dim, keepdim=True) if need[1] else None
+        return grad_y, grad_g
+    # out = y * (g - sum(g * y)): linear in g (and self-adjoint there)
+    grad_y = None
+    if need[0]:
+        grad_y = gg * (g - (g * y).sum(dim, keepdim=True)) - g * (gg * y).sum(dim, keepdim=True)
+    grad_g = apply(SOFTMAX_BACKWARD, y, gg, dim=dim) if need[1] else None
+    return grad_y, grad_g
+
+
+def _softmax_backward_meta(y: Any, g: Any, dim: int) -> tuple:
+    if y.shape != g.shape:
+        raise op_error(RuntimeError, "_softmax_backward_data", "grad_output and output must have "
+                       "the same shape", y, g)
+    return y.shape, y.dtype
+
+
+SOFTMAX_BACKWARD = defop("_softmax_backward_data", _quiet(_softmax_backward_forward),
+                         _softmax_backward_meta, _softmax_backward_vjp, kind="opaque",
+                         doc="Softmax's input gradient from its output ``y`` and ``g``.")
+LOG_SOFTMAX_BACKWARD = defop(
+    "_log_softmax_backward_data", _quiet(partial(_softmax_backward_forward, log=True)),
+    _softmax_backward_meta, _softmax_backward_vjp, kind="opaque",
+    doc="Log-softmax's input gradient from its output ``y`` and ``g``.")
 
 
 def _softmax_vjp(ctx: Any, g: Tensor) -> tuple:
-    fast = _softmax_grad(ctx, g, False)
-    if fast is not None:
-        return fast
-    y, dim = ctx.out, ctx.attrs["dim"]
-    return (y * (g - (g * y).sum(dim, keepdim=True)),)
+    return (apply(SOFTMAX_BACKWARD, ctx.out, g, dim=ctx.attrs["dim"]),)
 
 
 def _log_softmax_vjp(ctx: Any, g: Tensor) -> tuple:
-    fast = _softmax_grad(ctx, g, True)
-    if fast is not None:
-        return fast
-    dim = ctx.attrs["dim"]
-    return (g - ctx.out.exp() * g.sum(dim, keepdim=True),)
+    return (apply(LOG_SOFTMAX_BACKWARD, ctx.out, g, dim=ctx.attrs["dim"]),)
 
 
 SOFTMAX = defop("_softmax", _quiet(_softmax_forward), lambda x, dim: (x.shape, x.dtype),

@@ -14,6 +14,7 @@ from ..tensor import Tensor
 from ._common import BOOL, LOWP, broadcast_shapes, is_float, require_tensor
 from ._opdef import apply, defop
 from .elementwise import where
+from .normalization import dropout_mask
 
 __all__ = ["embedding"]
 
@@ -68,9 +69,8 @@ def _sdpa_vjp(ctx: Any, g: Tensor) -> tuple:
     q, k, v, bias, drop = ctx.inputs
     scale = ctx.attrs["scale"]
     s = (q @ k.mT) * scale + bias
-    with np.errstate(all="ignore"):
-        m = s._data.max(axis=-1, keepdims=True)
-    e = (s - Tensor._wrap(np.where(np.isfinite(m), m, 0).astype(m.dtype))).exp()
+    m = s.detach().amax(-1, keepdim=True)
+    e = (s - where(m.isfinite(), m, 0.0)).exp()
     z = e.sum(-1, keepdim=True)
     p = e / where(z == 0, 1.0, z)
     need = ctx.needs_input_grad
@@ -134,7 +134,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     if attn_mask is None:
         bias = Tensor._wrap(np.zeros((), dtype))
     elif attn_mask._data.dtype == BOOL:
-        bias = Tensor._wrap(np.where(attn_mask._data, 0, -np.inf).astype(dtype))
+        bias = where(attn_mask, Tensor._wrap(np.zeros((), dtype)), -math.inf)
     else:
         bias = attn_mask if attn_mask._data.dtype == dtype else attn_mask.to(q.dtype)
     if not 0.0 <= dropout_p <= 1.0:
@@ -142,11 +142,8 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
                        f"got {dropout_p}")
     drop = Tensor._wrap(np.ones((), dtype))
     if dropout_p > 0:
-        from ..random import default_generator
-
         shape = broadcast_shapes(name, _batch(q.shape), _batch(k.shape))[:-2] + (L, S)
-        keep = default_generator.np.random(shape, dtype=np.float32) >= dropout_p
-        drop = Tensor._wrap((keep * (1 / (1 - dropout_p) if dropout_p < 1 else 0.0)).astype(dtype))
+        drop = dropout_mask(shape, dropout_p, dtype, draw=np.float32)
     if not is_float(dtype):
         raise op_error(RuntimeError, name, "expected floating-point query, key and value",
                        q._data, k._data, v._data)
@@ -169,15 +166,15 @@ def _embedding_meta(weight: Any, indices: Any, *, padding_idx: int,
 def _embedding_vjp(ctx: Any, g: Tensor) -> tuple:
     _, indices = ctx.inputs
     n, dim = ctx.shapes[0]
-    idx = indices._data.reshape(-1)
+    idx = indices.reshape(-1).long()
     g = g.reshape(-1, dim)
     pad = ctx.attrs["padding_idx"]
     if pad >= 0:
-        g = g * Tensor._wrap((idx != pad)[:, None].astype(g._data.dtype))
+        g = g * (idx != pad).unsqueeze(1).to(g.dtype)
     if ctx.attrs["scale_grad_by_freq"]:
-        counts = np.bincount(idx, minlength=n)[idx]
-        g = g / Tensor._wrap(counts[:, None].astype(g._data.dtype))
-    index = Tensor._wrap(np.broadcast_to(idx[:, None], g.shape))
+        counts = idx.new_zeros(n).scatter_add(0, idx, idx.new_ones(idx.shape))[idx]
+        g = g / counts.unsqueeze(1).to(g.dtype)
+    index = idx.unsqueeze(1).expand(g.shape)
     return g.new_zeros((n, dim)).scatter_add(0, index, g), None
 
 

@@ -294,6 +294,9 @@ def _check_operands(name: str, d: int, input: Any, weight: Any, bias: Any, group
     if w.ndim != d + 2:
         raise op_error(RuntimeError, name, f"weight should have {d + 2} dimensions, but got weight "
                        f"of size {list(w.shape)}", w._data)
+    if 0 in w.shape[2:]:
+        raise op_error(RuntimeError, name, "kernel size should be greater than zero, but got "
+                       f"kernel size {list(w.shape[2:])}", w._data)
     if not isinstance(groups, (int, np.integer)) or groups <= 0:
         raise op_error(RuntimeError, name, "non-positive groups is not supported")
     if x._data.dtype != w._data.dtype:

@@ -59,7 +59,8 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 
 
 def _float_operands(op: str, *xs: Any) -> list:
-    """Tensors (and numbers) promoted to one floating dtype."""
+    """Tensors (and numbers) promoted to one floating dtype; the tensors must broadcast."""
+    broadcast_shapes(op, *(x._data for x in xs if isinstance(x, Tensor)))
     d = promote(op, *xs)
     if not is_float(d):
         d = _dt.get_default_dtype().np
@@ -135,42 +136,75 @@ def _class_loss_forward(xp: Any, x: Any, target: Any, weight: Any, *, ignore_ind
         return total / x.dtype.type(divisor) if reduction == "mean" else total
 
 
+_PARTS = ("dense", "index", "at_index", "divisor")
+
+
+def _coefficient_forward(xp: Any, target: Any, weight: Any, *, part: str, ignore_index: int,
+                         label_smoothing: float, dtype: np.dtype) -> Any:
+    parts = _class_coefficients(xp, target, weight, ignore_index, label_smoothing, dtype)
+    return xp.asarray(parts[_PARTS.index(part)], dtype=INT64 if part == "index" else dtype)
+
+
+def _coefficient_meta(target: Any, weight: Any, *, part: str, ignore_index: int,
+                      label_smoothing: float, dtype: np.dtype) -> tuple:
+    if part == "divisor":
+        return (), dtype
+    if part == "dense" and not is_float(target.dtype):  # (N, C, d1, ...) from (N, d1, ...)
+        return target.shape[:1] + weight.shape + target.shape[1:], dtype
+    if part == "dense":
+        return target.shape, dtype
+    return target.shape[:1] + (1,) + target.shape[1:], INT64 if part == "index" else dtype
+
+
+# The coefficients depend on the target's values: an op of their own, so a traced backward
+# recomputes them from the target it is given.
+CLASS_COEFFICIENT = defop(
+    "_class_loss_coefficient", _coefficient_forward, _coefficient_meta,
+    doc="One part (``dense``, ``index``, ``at_index``, ``divisor``) of a class loss's "
+        "coefficients ``a = dense + at_index * onehot(index)`` (see ``_class_coefficients``).")
+
+
 def _class_loss_vjp(ctx: Any, g: Tensor) -> tuple:
     x, target, weight = ctx.inputs
     attrs = ctx.attrs
     xc = x.float() if x._data.dtype in LOWP else x
-    dense, index, at_index, divisor = _class_coefficients(
-        np, target._data, weight._data, attrs["ignore_index"], attrs["label_smoothing"],
-        xc._data.dtype)
-    reduction = attrs["reduction"]
+    eps, reduction = attrs["label_smoothing"], attrs["reduction"]
+
+    def part(name: str) -> Tensor:
+        return apply(CLASS_COEFFICIENT, target, weight, part=name,
+                     ignore_index=attrs["ignore_index"], label_smoothing=eps,
+                     dtype=xc._data.dtype)
+
+    prob = is_float(target._data.dtype)
+    dense = part("dense") if prob or eps else None
+    index, at_index = (None, None) if prob else (part("index"), part("at_index"))
     if reduction == "none":
         g = g.unsqueeze(1)
     elif reduction == "mean":
-        g = g / float(divisor)
+        g = g / (float(target.numel() // max(x.shape[1], 1)) if prob else part("divisor"))
     logp = xc
     if attrs["logits"]:
         # d/dx of -sum_c a logp = softmax * sum_c a - a; shifted by the (constant) row max, as
         # the forward, so float32 keeps its precision
-        m = xc._data.max(axis=1, keepdims=True)
-        shifted = xc - Tensor._wrap(np.where(np.isfinite(m), m, 0))
+        m = xc.detach().amax(1, keepdim=True)
+        shifted = xc - where(m.isfinite(), m, 0.0)
         e = shifted.exp()
         total = e.sum(1, keepdim=True)
         logp = shifted - total.log()
-        a_sum = (0 if dense is None else dense.sum(axis=1, keepdims=True)) + (
-            0 if index is None else at_index)
-        grad_x = (e / total) * (Tensor._wrap(np.asarray(a_sum, xc._data.dtype)) * g)
+        a_sum = dense.sum(1, keepdim=True) if dense is not None else 0
+        a_sum = a_sum if index is None else a_sum + at_index
+        grad_x = (e / total) * (a_sum * g)
     else:
         grad_x = xc.new_zeros(xc.shape)
     if dense is not None:
-        grad_x = grad_x - Tensor._wrap(dense) * g
+        grad_x = grad_x - dense * g
     if index is not None:
-        src = Tensor._wrap(-at_index) * g
-        grad_x = grad_x.scatter_add(1, Tensor._wrap(index), src.expand(index.shape))
+        src = -at_index * g
+        grad_x = grad_x.scatter_add(1, index, src.expand(index.shape))
     grad_target = None
     if ctx.needs_input_grad[1]:  # class probabilities: d loss / d target
         wshape = (1, -1) + (1,) * (x.ndim - 2)
-        scale = 1 - attrs["label_smoothing"]
-        grad_target = -(logp * weight.to(xc.dtype).reshape(wshape) * g) * scale
+        grad_target = -(logp * weight.to(xc.dtype).reshape(wshape) * g) * (1 - eps)
     return grad_x, grad_target, None
 
 
@@ -226,7 +260,7 @@ def _class_loss(op: str, opdef: Any, input: Any, target: Any, weight: Any, ignor
         raise op_error(RuntimeError, op, f"label_smoothing must be between 0.0 and 1.0. Got: "
                        f"{label_smoothing}")
     if not is_float(x._data.dtype):
-        raise op_error(RuntimeError, op, f"expected a floating-point input, got "
+        raise op_error(NotImplementedError, op, f"expected a floating-point input, got "
                        f"{_torch_name(x._data.dtype)}", x._data)
     unbatched = x.ndim == 1
     if unbatched:
@@ -297,6 +331,15 @@ def nll_loss(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
 
 
 # ---------------------------------------------------------------- binary cross entropy
+def _check_bce_operands(op: str, x: Tensor, t: Tensor, *weights: Optional[Tensor]) -> None:
+    """A floating target; weights (``weight``, ``pos_weight``) that broadcast with the input."""
+    if not is_float(t._data.dtype):
+        raise op_error(RuntimeError, op, f"Found dtype {_torch_name(t._data.dtype)} but expected "
+                       "a floating point target (probabilities in [0, 1])", x._data, t._data)
+    broadcast_shapes(op, x._data, *(require_tensor(op, w, "weight")._data for w in weights
+                                    if w is not None))
+
+
 def binary_cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
                          size_average: Any = None, reduce: Any = None,
                          reduction: str = "mean") -> Tensor:
@@ -308,6 +351,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor]
         raise op_error(ValueError, op, f"Using a target size ({_size(t.shape)}) that is "
                        f"different to the input size ({_size(x.shape)}) is deprecated. Please "
                        "ensure they have the same size.")
+    _check_bce_operands(op, x, t, weight)
     xd = x._data
     if xd.size and ((xd < 0) | (xd > 1)).any():
         raise op_error(RuntimeError, op, "all elements of input should be between 0 and 1", xd)
@@ -332,6 +376,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
     if t.shape != x.shape:
         raise op_error(ValueError, op, f"Target size ({_size(t.shape)}) must be the same as "
                        f"input size ({_size(x.shape)})")
+    _check_bce_operands(op, x, t, weight, pos_weight)
     x, t = _float_operands(op, x, t)
     softplus_neg = _softplus(-x)  # -log(sigmoid(x))
     if pos_weight is not None:
@@ -344,11 +389,22 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
 
 # ---------------------------------------------------------------- regression losses
 def _pointwise(op: str, input: Any, target: Any, fn: Any, reduction: str,
-               weight: Optional[Tensor] = None) -> Tensor:
+               weight: Optional[Tensor] = None, integer_ok: bool = False) -> Tensor:
+    """``fn(input - target)`` reduced; integer operands only where PyTorch computes in them
+    (``integer_ok``, and then not with a mean)."""
     x, t = require_tensor(op, input), require_tensor(op, target, "target")
     _check_same_size(op, x, t)
     broadcast_shapes(op, x._data, t._data)
-    x, t = _float_operands(op, x, t)
+    d = promote(op, x, t)
+    if is_float(d):
+        x, t = _float_operands(op, x, t)
+    elif not integer_ok:
+        raise op_error(NotImplementedError, op, f"\"{op}\" not implemented for "
+                       f"'{_torch_name(d)}'", x._data, t._data)
+    elif reduction == "mean":
+        raise op_error(RuntimeError, op, "mean(): could not infer output dtype: the mean of an "
+                       f"integer loss ({_torch_name(d)}) is undefined; pass floating point "
+                       "tensors or reduction='sum'", x._data, t._data)
     loss = fn(x - t)
     if weight is not None:
         loss = loss * weight
@@ -366,7 +422,8 @@ def l1_loss(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any
             reduction: str = "mean", weight: Optional[Tensor] = None) -> Tensor:
     """Mean absolute error ``|input - target|``, reduced."""
     return _pointwise("l1_loss", input, target, lambda d: d.abs(),
-                      reduction_mode("l1_loss", reduction, size_average, reduce), weight)
+                      reduction_mode("l1_loss", reduction, size_average, reduce), weight,
+                      integer_ok=True)
 
 
 def _huber(d: Tensor, delta: float, scale: float) -> Tensor:
@@ -406,7 +463,11 @@ def kl_div(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any 
     op = "kl_div"
     mode = "batchmean" if reduction == "batchmean" and size_average is None and reduce is None \
         else reduction_mode(op, reduction, size_average, reduce)
-    x, t = _float_operands(op, require_tensor(op, input), require_tensor(op, target, "target"))
+    x, t = require_tensor(op, input), require_tensor(op, target, "target")
+    if not (is_float(x._data.dtype) and is_float(t._data.dtype)):
+        raise op_error(RuntimeError, op, "kl_div: Integral inputs not supported.", x._data,
+                       t._data)
+    x, t = _float_operands(op, x, t)
     if log_target:
         loss = t.exp() * (t - x)
     else:
@@ -482,6 +543,10 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     eps = 1e-12
     cos = (x1 * x2).sum(dim) / ((x1.square().sum(dim) + eps) * (x2.square().sum(dim) + eps)).sqrt()
     t = require_tensor(op, target, "target")
+    if t.ndim > 1:
+        raise op_error(RuntimeError, op, "0D or 1D target tensor expected, multi-target not "
+                       "supported", t._data)
+    broadcast_shapes(op, cos._data, t._data)
     return _reduce(_targets_pick(t, 1 - cos, (cos - margin).clamp(min=0)), mode)
 
 
@@ -504,6 +569,7 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
     mode = reduction_mode(op, reduction, size_average, reduce)
     x = require_tensor(op, input)
     t = require_tensor(op, target, "target")
+    broadcast_shapes(op, x._data, t._data)
     loss = where(t != 1, (margin - x).clamp(min=0), 0.0) + where(t != -1, x, 0.0)
     return _reduce(loss, mode)
 
@@ -547,6 +613,7 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
         raise op_error(RuntimeError, op, "The anchor, positive, and negative tensors are "
                        f"expected to have the same number of dimensions, but got: anchor "
                        f"{a.ndim}D, positive {pos.ndim}D, and negative {neg.ndim}D inputs")
+    broadcast_shapes(op, a._data, pos._data, neg._data)
     d_pos = pairwise_distance(a, pos, p, eps)
     d_neg = pairwise_distance(a, neg, p, eps)
     if swap:

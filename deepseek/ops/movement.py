@@ -356,6 +356,10 @@ def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int],
 def inplace_on_view(op: Any, target: Tensor, args: tuple, attrs: dict) -> Tensor:
     """An in-place op on a view that autograd must see: the base's history gains a scatter of
     the view's new value, and the view becomes a fresh view of the updated base."""
+    from ._opdef import TRACER
+
+    if TRACER[0] is not None:
+        TRACER[0].unsupported(f"{op.name}_ on a view of a tensor that requires grad")
     base = target._base
     if base.grad_fn is None and base._requires_grad:
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "

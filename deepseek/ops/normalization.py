@@ -105,21 +105,29 @@ def _apply_stats(x: Tensor, mean: Tensor, var: Tensor, weight: Tensor | None,
     return to_dtype(out, x._data.dtype)
 
 
-def _update_running(running: Tensor | None, stat: np.ndarray, momentum: float) -> None:
+def _update_running(running: Tensor | None, stat: Tensor, momentum: float) -> None:
     """``running = (1 - momentum) * running + momentum * stat``, in place."""
     if running is None:
         return
     with no_grad():
-        running.mul_(1 - momentum).add_(mul(Tensor._wrap(stat.astype(running._data.dtype)),
-                                            momentum))
+        running.mul_(1 - momentum).add_(mul(to_dtype(stat, running._data.dtype), momentum))
 
 
 def _batch_stats(x: Tensor, dims: tuple) -> tuple:
-    """Mean and unbiased variance over ``dims``, as arrays in the accumulation dtype."""
-    xa = x._data.astype(_acc(x._data.dtype), copy=False)
+    """Mean and unbiased variance over ``dims`` (no gradient), in the accumulation dtype."""
     n = math.prod(x.shape[d] for d in dims)
-    with np.errstate(all="ignore"):
-        return xa.mean(axis=dims), xa.var(axis=dims) * (n / (n - 1) if n > 1 else np.inf)
+    with no_grad():
+        xa = to_dtype(x, _acc(x._data.dtype))
+        return xa.mean(dims), xa.var(dims, correction=0) * (n / (n - 1) if n > 1 else math.inf)
+
+
+def _check_same_dtype(name: str, x: Tensor, **params: Tensor | None) -> None:
+    """PyTorch's CPU kernels take parameters of the input's dtype (float32 for a half input)."""
+    d = x._data.dtype
+    for key, t in params.items():
+        if t is not None and t._data.dtype != d and not (d in LOWP and t._data.dtype == _F32):
+            raise op_error(RuntimeError, name, f"mixed dtype: {key} ({t.dtype.name}) must have "
+                           f"the input's dtype ({x.dtype.name})", x._data, t._data)
 
 
 def _check_channels(name: str, x: Tensor, **vectors: Tensor | None) -> int:
@@ -157,6 +165,7 @@ def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = Non
     """Normalize over the trailing ``normalized_shape`` dims, then scale by ``weight`` and shift
     by ``bias`` (both of shape ``normalized_shape``, optional)."""
     x = require_tensor("layer_norm", input)
+    _check_same_dtype("layer_norm", x, weight=weight, bias=bias)
     dims = _trailing_dims("layer_norm", x, normalized_shape, weight=weight, bias=bias)
     return _normalize(LAYER_NORM, x, weight, bias, tuple(x.shape[dims[0]:]), dims, eps)
 
@@ -188,6 +197,8 @@ def batch_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None,
     channels = _check_channels("batch_norm", x, weight=weight, bias=bias,
                                running_mean=running_mean, running_var=running_var)
     check_float("batch_norm", x)
+    _check_same_dtype("batch_norm", x, weight=weight, bias=bias, running_mean=running_mean,
+                      running_var=running_var)
     shape = (channels,) + (1,) * (x.ndim - 2)
     if not training:
         for key, t in (("running_mean", running_mean), ("running_var", running_var)):
@@ -216,6 +227,8 @@ def instance_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None,
     channels = _check_channels("instance_norm", x, weight=weight, bias=bias,
                                running_mean=running_mean, running_var=running_var)
     check_float("instance_norm", x)
+    _check_same_dtype("instance_norm", x, weight=weight, bias=bias, running_mean=running_mean,
+                      running_var=running_var)
     shape = (channels,) + (1,) * (x.ndim - 2)
     if not use_input_stats:
         if running_mean is None or running_var is None:
@@ -225,8 +238,8 @@ def instance_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None,
     dims = tuple(range(2, x.ndim))
     if running_mean is not None or running_var is not None:
         mean, var = _batch_stats(x, dims)
-        _update_running(running_mean, mean.mean(axis=0), momentum)
-        _update_running(running_var, var.mean(axis=0), momentum)
+        _update_running(running_mean, mean.mean(0), momentum)
+        _update_running(running_var, var.mean(0), momentum)
     return _normalize(BATCH_NORM, x, weight, bias, shape, dims, eps)
 
 
@@ -250,6 +263,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
                            "equal to the number of channels in input, but got "
                            f"{key} of shape {list(t.shape)} and input of shape {list(x.shape)}",
                            x._data, t._data)
+    _check_same_dtype("group_norm", x, weight=weight, bias=bias)
     check_float("group_norm", x)
     per_group = channels // num_groups
     grouped = x.reshape(n, num_groups, per_group, math.prod(x.shape[2:]))
@@ -281,6 +295,29 @@ def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: flo
 _SELU_NEG = 1.7580993408473766  # -selu_scale * selu_alpha: where alpha dropout sends a dropped unit
 
 
+def _dropout_mask_forward(xp: Any, *, shape: tuple, p: float, dtype: np.dtype, scaled: bool,
+                          generator: Any, draw: np.dtype) -> Any:
+    keep = (_gen(generator).random(shape, dtype=draw) >= p).astype(_acc(dtype))
+    return keep / keep.dtype.type(1 - p) if scaled and p < 1 else keep
+
+
+# The draw is an op of its own, with the generator as an attribute, so that a traced program
+# replays it with fresh numbers from the same stream.
+DROPOUT_MASK = defop(
+    "_dropout_mask", _dropout_mask_forward,
+    lambda *, shape, p, dtype, scaled, generator, draw: (tuple(shape), np.dtype(dtype)),
+    doc="1 where a uniform draw of ``draw`` dtype is ``>= p``, else 0 (divided by ``1 - p`` "
+        "when ``scaled``), computed in float32 for float16/bfloat16.")
+
+
+def dropout_mask(shape: tuple, p: float, dtype: np.dtype, scaled: bool = True,
+                 generator: Any = None, draw: Any = np.float64) -> Tensor:
+    """A ``shape`` tensor of ``dtype``: kept units 1 (``1 / (1 - p)`` when ``scaled``), dropped
+    units 0, each dropped with probability ``p``."""
+    return apply(DROPOUT_MASK, shape=tuple(shape), p=float(p), dtype=np.dtype(dtype),
+                 scaled=scaled, generator=generator, draw=np.dtype(draw))
+
+
 def dropout_impl(name: str, input: Tensor, p: float, train: bool, inplace: bool = False,
                  feature: bool = False, alpha: bool = False) -> Tensor:
     """Zero elements (or whole channels with ``feature``) with probability ``p`` and rescale.
@@ -302,13 +339,13 @@ def dropout_impl(name: str, input: Tensor, p: float, train: bool, inplace: bool 
         return x.mul_(0) if inplace else mul(x, 0)
     dt = x._data.dtype
     shape = tuple(x.shape[:2]) + (1,) * (x.ndim - 2) if feature else tuple(x.shape)
-    keep = (_gen(None).random(shape) >= p).astype(_acc(dt))
     if not alpha:
-        noise = (keep / (1 - p)).astype(dt)
+        noise = dropout_mask(shape, p, dt)
         return x.mul_(noise) if inplace else mul(x, noise)
+    keep = dropout_mask(shape, p, _acc(dt), scaled=False)
     a = 1 / math.sqrt((_SELU_NEG * _SELU_NEG * p + 1) * (1 - p))
-    shift = ((keep - 1) * (_SELU_NEG * a) + _SELU_NEG * a * p).astype(dt)
-    noise = (keep * a).astype(dt)
+    shift = to_dtype((keep - 1) * (_SELU_NEG * a) + _SELU_NEG * a * p, dt)
+    noise = to_dtype(keep * a, dt)
     return x.mul_(noise).add_(shift) if inplace else mul(x, noise) + shift
 
 

@@ -8,6 +8,7 @@ from typing import Iterable, Tuple
 import numpy as np
 
 from ..tensor import Tensor
+from . import _kernels
 from .optimizer import (
     Optimizer,
     add_ratio_,
@@ -35,6 +36,8 @@ class Adam(Optimizer):
         weight_decay: L2 penalty (decoupled with ``decoupled_weight_decay``). Default: 0.
         amsgrad: use the running maximum of the second moment. Default: False.
         maximize: maximize the objective instead of minimizing. Default: False.
+        fused: update each parameter in one multi-threaded pass (float32/float64 contiguous
+            arrays); None: wherever it applies, False: never. Default: None.
         decoupled_weight_decay: decay the weights directly, as AdamW. Default: False.
 
     Example:
@@ -64,9 +67,18 @@ class Adam(Optimizer):
 
     def _update_group(self, group: dict) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        for p, x, g, state in self._grads(group):
+        decay, decoupled = group["weight_decay"], group["decoupled_weight_decay"]
+        keys = 3 if group["amsgrad"] else 2
+        for _, x, g, state in self._grads(group):
             step = advance(state)
-            g = apply_weight_decay(x, g, group["weight_decay"], lr, group["decoupled_weight_decay"])
+            moments = [state[k] for k in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")[:keys]]
+            if _kernels.usable(group.get("fused"), x, g, *(t._data for t in moments)):
+                arrays = [t._data for t in moments] + [None] * (3 - keys)
+                _kernels.adam_(x, g, *arrays, lr, beta1, beta2, eps, decay, decoupled, step)
+                for t in moments:
+                    t._version_box[0] += 1
+                continue
+            g = apply_weight_decay(x, g, decay, lr, decoupled)
             m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
             tmp = np.empty_like(x)
             lerp_(m, g, 1 - beta1, tmp)
@@ -93,6 +105,8 @@ class AdamW(Adam):
         weight_decay: decoupled weight decay. Default: 1e-2.
         amsgrad: use the running maximum of the second moment. Default: False.
         maximize: maximize the objective instead of minimizing. Default: False.
+        fused: update each parameter in one multi-threaded pass (float32/float64 contiguous
+            arrays); None: wherever it applies, False: never. Default: None.
     """
 
     def __init__(self, params: Iterable, lr: float = 1e-3,

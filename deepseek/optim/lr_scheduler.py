@@ -5,6 +5,7 @@ compose the same way."""
 from __future__ import annotations
 
 import math
+import numbers
 import types
 import warnings
 from bisect import bisect_right
@@ -229,7 +230,13 @@ class MultiStepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
-        self.milestones = Counter(milestones)
+        _require_optimizer(optimizer)
+        epochs = list(milestones) if isinstance(milestones, Iterable) else None
+        if epochs is None or isinstance(milestones, str) or not all(
+                isinstance(m, numbers.Integral) and not isinstance(m, bool) for m in epochs):
+            raise TypeError(f"[MultiStepLR] milestones must be an iterable of int epochs, got "
+                            f"{milestones!r}")
+        self.milestones = Counter(int(m) for m in epochs)
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 

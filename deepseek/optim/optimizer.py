@@ -3,6 +3,7 @@ and the few array helpers every update rule shares."""
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict, defaultdict
 from typing import Any, Callable, Iterable, Iterator, Optional
 
@@ -40,6 +41,7 @@ class Optimizer:
         self._step_pre_hooks: list = []
         self._step_post_hooks: list = []
         self._opt_called = False  # read by the LR schedulers' call-order warning
+        self._flat: dict = {}  # group index -> its FlatBuffers (see flatten)
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             f"Tensors or dicts, but got {type(params).__name__}")
@@ -80,6 +82,9 @@ class Optimizer:
                                 f"{type(p).__name__}")
             if not p.is_leaf:
                 raise ValueError("can't optimize a non-leaf Tensor")
+        if len({id(p) for p in params}) != len(params):
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; in "
+                          "future, this will cause an error", stacklevel=3)
         group = dict(param_group, params=params)
         for name, default in self.defaults.items():
             if default is required and name not in group:
@@ -91,13 +96,51 @@ class Optimizer:
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(group)
 
+    def flatten(self) -> list:
+        """Place each group's parameters of a dtype, their gradients and this optimizer's state
+        in single contiguous buffers (the tensors become views), so that ``zero_grad`` and
+        ``step`` are whole-buffer operations. On a flattened optimizer ``zero_grad`` always
+        zeroes the gradient buffers and keeps the views, whatever ``set_to_none`` says.
+        Works for the element-wise update rules (SGD, Adam, AdamW, RMSprop, Adagrad …).
+
+        Returns:
+            the ``ds.memory.FlatBuffer`` list.
+        """
+        from ..memory.flat import group_buffers
+
+        if self.state and not self._flat:
+            raise RuntimeError("flatten() must be called before the first step (the optimizer "
+                               "already has state)")
+        for i, group in enumerate(self.param_groups):
+            if i not in self._flat:
+                self._flat[i] = group_buffers(group["params"])
+        return [b for bufs in self._flat.values() for b in bufs]
+
+    def _step_group(self, i: int, group: dict) -> None:
+        flat = self._flat.get(i)
+        if flat is None:
+            self._update_group(group)
+            return
+        for buf in flat:
+            buf.sync_grads()
+        self._update_group(dict(group, params=[buf.data for buf in flat]))
+        for buf in flat:
+            for p in buf.params:
+                p._version_box[0] += 1
+
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of all parameters.
 
         Args:
-            set_to_none: set ``.grad`` to None instead of filling it with zeros. Default: True.
+            set_to_none: set ``.grad`` to None instead of filling it with zeros (a flattened
+                optimizer zeroes its gradient buffers either way). Default: True.
         """
-        for group in self.param_groups:
+        for bufs in self._flat.values():
+            for buf in bufs:
+                buf.zero_grad()
+        for i, group in enumerate(self.param_groups):
+            if i in self._flat:
+                continue
             for p in group["params"]:
                 grad = p.grad
                 if grad is None:
@@ -122,8 +165,8 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         with no_grad():
-            for group in self.param_groups:
-                self._update_group(group)
+            for i, group in enumerate(self.param_groups):
+                self._step_group(i, group)
         self._opt_called = True
         for hook in self._step_post_hooks:
             hook(self, (), {})
@@ -177,7 +220,7 @@ class Optimizer:
                 index.setdefault(id(p), len(index))
                 packed["params"].append(index[id(p)])
             groups.append(packed)
-        state = {index[id(p)]: s for p, s in self.state.items() if id(p) in index}
+        state = {index[id(p)]: s for p, s in self._param_states() if id(p) in index}
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
@@ -203,6 +246,26 @@ class Optimizer:
             self.state[p] = {k: _copy_state(v, p, k) for k, v in s.items()}
         for mine, theirs in zip(self.param_groups, groups):
             mine.update({k: v for k, v in theirs.items() if k != "params"})
+        for buf in (b for bufs in self._flat.values() for b in bufs):
+            per_param = [self.state.pop(p, {}) for p in buf.params]
+            if per_param[0]:
+                self.state[buf.data] = {
+                    k: v if k == "step" or not isinstance(v, Tensor) else Tensor._wrap(
+                        np.concatenate([s[k]._data.reshape(-1) for s in per_param]), v._device)
+                    for k, v in per_param[0].items()}
+
+    def _param_states(self) -> Iterator[tuple]:
+        """(parameter, state) pairs; a flat buffer's state is shown as per-parameter views."""
+        flat = {id(b.data): b for bufs in self._flat.values() for b in bufs}
+        for p, s in self.state.items():
+            buf = flat.get(id(p))
+            if buf is None:
+                yield p, s
+                continue
+            for q, lo, hi in zip(buf.params, buf.offsets, buf.offsets[1:]):
+                yield q, {k: v if k == "step" or not isinstance(v, Tensor) or v.ndim != 1
+                          else Tensor._wrap(v._data[lo:hi].reshape(q._data.shape), v._device)
+                          for k, v in s.items()}
 
 
 def _copy_state(value: Any, p: Tensor, key: str) -> Any:

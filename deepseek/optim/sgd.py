@@ -7,6 +7,7 @@ from typing import Iterable
 import numpy as np
 
 from ..tensor import Tensor
+from . import _kernels
 from .optimizer import Optimizer, apply_weight_decay, check
 
 __all__ = ["SGD"]
@@ -26,6 +27,8 @@ class SGD(Optimizer):
         weight_decay: L2 penalty. Default: 0.
         nesterov: use Nesterov momentum. Default: False.
         maximize: maximize the objective instead of minimizing. Default: False.
+        fused: update each parameter in one multi-threaded pass (float32/float64 contiguous
+            arrays); None: wherever it applies, False: never. Default: None.
 
     Example:
         >>> w = ds.zeros(3, requires_grad=True)
@@ -50,9 +53,19 @@ class SGD(Optimizer):
     def _update_group(self, group: dict) -> None:
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
         for p, x, g, state in self._grads(group, stateful=momentum != 0):
+            buf = state.get("momentum_buffer") if momentum else None
+            arrays = (x, g) if buf is None else (x, g, buf._data)
+            if _kernels.usable(group.get("fused"), *arrays):
+                first = bool(momentum) and buf is None
+                if first:
+                    buf = state["momentum_buffer"] = Tensor._wrap(np.empty_like(x), p._device)
+                _kernels.sgd_(x, g, None if buf is None else buf._data, lr,
+                              group["weight_decay"], momentum, dampening, group["nesterov"], first)
+                if buf is not None:
+                    buf._version_box[0] += 1
+                continue
             g = apply_weight_decay(x, g, group["weight_decay"], lr)
             if momentum:
-                buf = state.get("momentum_buffer")
                 if buf is None:
                     buf = state["momentum_buffer"] = Tensor._wrap(np.array(g, copy=True), p._device)
                 else:

@@ -22,7 +22,28 @@ def _softmax_samples():
             S(T((3, 4), -100.0, 100.0), 1, name="large")]
 
 
+def _input_grad(lib, fn, x, v, *args):
+    """``fn``'s input gradient for upstream ``v``, itself differentiable (through a zero leaf, so
+    ``x`` need not require grad): runs the op's backward primitive under ``create_graph``."""
+    outer = lib.is_grad_enabled()
+    z = lib.zeros(x.shape, dtype=x.dtype, requires_grad=True)
+    with lib.enable_grad():
+        g = lib.autograd.grad(fn(x + z, *args), z, v, create_graph=outer)[0]
+    return g if outer else g.detach()
+
+
+def _softmax_grad_samples():
+    return [S(T((3, 4)), T((3, 4)), 1), S(T((2, 3, 5)), T((2, 3, 5)), 0, name="dim0"),
+            S(T((2, 3, 5)), T((2, 3, 5)), -1, name="last"), S(T(()), T(()), 0, name="scalar")]
+
+
 ROWS = [
+    OpInfo("softmax_backward",
+           lambda lib, x, v, d: _input_grad(lib, lib.softmax, x, v, d), _softmax_grad_samples(),
+           ops=("_softmax_backward_data",), dtypes=ALL_FLOAT),
+    OpInfo("log_softmax_backward",
+           lambda lib, x, v, d: _input_grad(lib, lib.log_softmax, x, v, d),
+           _softmax_grad_samples(), ops=("_log_softmax_backward_data",), dtypes=ALL_FLOAT),
     act("relu", lambda F, x: F.relu(x), dtypes=_INT_TOO),
     act("relu6", lambda F, x: F.relu6(x * 4), ops=("hardtanh", "mul"), dtypes=_INT_TOO),
     act("hardtanh", lambda F, x: F.hardtanh(x, -0.5, 1.5), dtypes=_INT_TOO),

@@ -50,7 +50,8 @@ _CE_SAMPLES = [
 ]
 
 ROWS = [
-    OpInfo("cross_entropy", F("cross_entropy"), _CE_SAMPLES, ops=("cross_entropy_loss",)),
+    OpInfo("cross_entropy", F("cross_entropy"), _CE_SAMPLES,
+           ops=("cross_entropy_loss", "_class_loss_coefficient")),
     OpInfo("cross_entropy_lowp", F("cross_entropy"), [S(T((4, 5)), idx((4,), 5)),
                                                       S(T((2, 5, 3)), idx((2, 3), 5))],
            ops=("cross_entropy_loss",), dtypes=ALL_FLOAT, grad=False),

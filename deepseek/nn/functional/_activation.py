@@ -120,7 +120,8 @@ def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """``x * Phi(x)`` with ``Phi`` the standard normal CDF, or its ``'tanh'`` approximation."""
     if approximate not in ("none", "tanh"):
-        raise op_error(RuntimeError, "gelu", "approximate argument must be either none or tanh.")
+        raise op_error(RuntimeError, "gelu", "approximate argument must be either none or tanh, "
+                       f"got {approximate!r}")
     return run_activation(_act.GELU, input, approximate=approximate)
 
 

@@ -3,6 +3,7 @@ and the distances (defined in ``ops/loss.py``)."""
 
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 import numpy as np
@@ -13,7 +14,7 @@ from ...autograd.grad_mode import no_grad
 from ...ops import attention as _attention
 from ...ops._common import INT64, require_tensor
 from ...ops._opdef import autocast_args
-from ...ops.linalg import MATMUL
+from ...ops.linalg import MATMUL, _operands
 from ...ops.loss import _vector_norm, cosine_similarity, pairwise_distance, pdist
 from ...tensor import Tensor
 
@@ -28,15 +29,26 @@ def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tens
         input ``(*, in_features)``, weight ``(out_features, in_features)``, bias
         ``(out_features)``; output ``(*, out_features)``.
     """
-    x = require_tensor("linear", input)
-    w = require_tensor("linear", weight, "weight")
-    if x.ndim == 0 or w.ndim == 0:
-        raise op_error(RuntimeError, "linear", "both arguments to linear need to be at least 1D",
-                       x._data, w._data)
+    x, w = _operands("linear", input, weight, "weight")
+    if x.ndim == 0 or w.ndim == 0 or w.ndim > 2:
+        raise op_error(RuntimeError, "linear", "expected input of at least 1D and a 1D or 2D "
+                       "weight", x._data, w._data)
+    if x.shape[-1] != w.shape[-1]:
+        rows = math.prod(x.shape[:-1])
+        raise op_error(RuntimeError, "linear", f"mat1 and mat2 shapes cannot be multiplied "
+                       f"({rows}x{x.shape[-1]} and {w.shape[-1]}x{w.shape[0]}): input.size(-1) "
+                       "must equal in_features, weight.size(-1)", x._data, w._data)
+    out_shape = x.shape[:-1] + w.shape[:-1]
+    if bias is not None:
+        b = require_tensor("linear", bias, "bias")
+        if b.ndim > len(out_shape) or any(
+                n not in (1, m) for n, m in zip(b.shape[::-1], out_shape[::-1])):
+            raise op_error(RuntimeError, "linear", f"bias must expand to the output shape "
+                           f"{list(out_shape)}", x._data, w._data, b._data)
     if w.ndim == 1:
         out = x @ w
     else:
-        out = (x.reshape(-1, x.shape[-1]) @ w.mT).reshape(x.shape[:-1] + (w.shape[0],))
+        out = (x.reshape(-1, x.shape[-1]) @ w.mT).reshape(out_shape)
     if bias is None:
         return out
     (bias,) = autocast_args(MATMUL, bias)  # under autocast torch's linear adds a low-precision bias
@@ -73,6 +85,20 @@ def _padding_index(padding_idx: Optional[int], num_embeddings: int) -> int:
     return padding_idx % num_embeddings
 
 
+def _check_indices(op: str, idx: Tensor, weight: Tensor, out_of_range: type = IndexError) -> None:
+    """Indices must be integers in ``[0, num_embeddings)``; the error names the first bad one
+    (PyTorch raises ``out_of_range`` for that: IndexError in embedding, RuntimeError in bags)."""
+    d = idx._data
+    if d.dtype.kind not in "iu":
+        raise op_error(RuntimeError, op, "Expected tensor for argument #1 'indices' to have one of "
+                       f"the following scalar types: Long, Int; but got {idx.dtype.name} instead",
+                       weight._data, d)
+    bad = d[(d < 0) | (d >= weight.shape[0])] if weight.ndim == 2 else d[:0]
+    if bad.size:
+        raise op_error(out_of_range, op, f"index out of range in self: index {int(bad.flat[0])} "
+                       f"is not in [0, {weight.shape[0]})", weight._data, d)
+
+
 def _renorm_rows(weight: Tensor, indices: Tensor, max_norm: float, norm_type: float) -> None:
     """Scale the rows of ``weight`` used by ``indices`` to norm <= ``max_norm``, in place."""
     rows = np.unique(indices._data)
@@ -99,6 +125,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: Optional[int] = None,
     """
     w = require_tensor("embedding", weight, "weight")
     idx = require_tensor("embedding", input)
+    _check_indices("embedding", idx, w)
     pad = _padding_index(padding_idx, w.shape[0])
     if max_norm is not None:
         _renorm_rows(w, idx, max_norm, norm_type)
@@ -154,6 +181,7 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Optional[Tensor] = Non
         raise op_error(NotImplementedError, "embedding_bag", "embedding_bag: per_sample_weights "
                        f"was not None. per_sample_weights is only supported for mode='sum' (got "
                        f"mode='{mode}').")
+    _check_indices("embedding_bag", idx, w, RuntimeError)
     flat, bag, n_bags, valid = _bag_layout(idx, offsets, include_last_offset)
     pad = _padding_index(padding_idx, w.shape[0])
     if max_norm is not None:

@@ -10,8 +10,7 @@ from typing import Any
 
 from ..._errors import op_error
 from ...ops import normalization as _norm
-from ...ops._common import require_tensor
-from ...ops.activation import check_float
+from ...ops._common import is_float, require_tensor
 from ...ops.elementwise import where
 from ...ops.normalization import dropout_impl, layer_norm, local_response_norm, rms_norm
 from ...tensor import Tensor
@@ -94,7 +93,9 @@ def normalize(input: Tensor, p: float = 2.0, dim: Any = 1, eps: float = 1e-12,
         out: write the result here (not differentiable).
     """
     x = require_tensor("normalize", input)
-    check_float("normalize", x)
+    if not is_float(x._data.dtype):
+        raise op_error(RuntimeError, "normalize", "expected a floating point tensor as input",
+                       x._data)
     result = x / _vector_norm(x, p, dim).clamp_min(eps)
     return result if out is None else out.copy_(result.detach())
 

@@ -6,6 +6,7 @@ import math
 from typing import Any, Optional
 
 from ..._creation import empty, zeros
+from ..._errors import op_error
 from ...ops.elementwise import where
 from ...ops.movement import cat
 from ...tensor import Tensor
@@ -74,8 +75,9 @@ class MultiheadAttention(Module):
                  kdim: Optional[int] = None, vdim: Optional[int] = None,
                  batch_first: bool = False, device: Any = None, dtype: Any = None) -> None:
         if embed_dim <= 0 or num_heads <= 0:
-            raise ValueError(f"embed_dim and num_heads must be greater than 0, got "
-                             f"embed_dim={embed_dim} and num_heads={num_heads} instead")
+            raise op_error(ValueError, "MultiheadAttention", "embed_dim and num_heads must be "
+                           f"greater than 0, got embed_dim={embed_dim} and num_heads={num_heads} "
+                           "instead")
         super().__init__()
         kw = {"device": device, "dtype": dtype}
         self.embed_dim = embed_dim
@@ -87,7 +89,8 @@ class MultiheadAttention(Module):
         self.batch_first = batch_first
         self.head_dim = embed_dim // num_heads
         if self.head_dim * num_heads != embed_dim:
-            raise AssertionError("embed_dim must be divisible by num_heads")
+            raise op_error(AssertionError, "MultiheadAttention", "embed_dim must be divisible by "
+                           f"num_heads (got embed_dim={embed_dim}, num_heads={num_heads})")
         if self._qkv_same_embed_dim:
             self.in_proj_weight = Parameter(empty((3 * embed_dim, embed_dim), **kw))
             for name in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
@@ -131,17 +134,55 @@ class MultiheadAttention(Module):
         biases = (None,) * 3 if self.in_proj_bias is None else self.in_proj_bias.chunk(3)
         return weights, biases
 
+    def _check_inputs(self, query: Tensor, key: Tensor, value: Tensor,
+                      key_padding_mask: Optional[Tensor], attn_mask: Optional[Tensor]) -> None:
+        """PyTorch's checks on the inputs as given (batched or not, batch first or not)."""
+        name = "MultiheadAttention"
+        if query.shape[-1] != self.embed_dim:
+            raise op_error(AssertionError, name, f"was expecting embedding dimension of "
+                           f"{self.embed_dim}, but got {query.shape[-1]}", query)
+        if not query.ndim == key.ndim == value.ndim or key.shape[:-1] != value.shape[:-1]:
+            raise op_error(AssertionError, name, f"key shape {list(key.shape)} does not match "
+                           f"value shape {list(value.shape)}", query, key, value)
+        if query.ndim == 2:
+            n, tgt_len, src_len = 1, query.shape[0], key.shape[0]
+        else:
+            batch = 0 if self.batch_first else 1
+            n, tgt_len, src_len = query.shape[batch], query.shape[1 - batch], key.shape[1 - batch]
+            if key.shape[batch] != n:
+                raise op_error(AssertionError, name, f"key batch size {key.shape[batch]} does "
+                               f"not match query batch size {n}", query, key)
+        padding_shape = (n, src_len) if query.ndim == 3 else (src_len,)
+        if key_padding_mask is not None and tuple(key_padding_mask.shape) != padding_shape:
+            raise op_error(AssertionError, name, f"expecting key_padding_mask shape of "
+                           f"{padding_shape}, but got {tuple(key_padding_mask.shape)}",
+                           key_padding_mask)
+        if attn_mask is None:
+            return
+        if attn_mask.dtype.name != "bool" and not attn_mask.is_floating_point():
+            raise op_error(AssertionError, name, "only bool and floating types of attn_mask are "
+                           f"supported, got {attn_mask.dtype.name}", attn_mask)
+        want = {2: (tgt_len, src_len), 3: (n * self.num_heads, tgt_len, src_len)}
+        if attn_mask.ndim not in want:
+            raise op_error(AssertionError, name, "expected attn_mask to be None, 2-D or 3-D but "
+                           f"found {attn_mask.ndim}-D tensor instead", attn_mask)
+        if tuple(attn_mask.shape) != want[attn_mask.ndim]:
+            raise op_error(RuntimeError, name, f"The shape of the {attn_mask.ndim}D attn_mask is "
+                           f"{list(attn_mask.shape)}, but should be {want[attn_mask.ndim]}.",
+                           attn_mask)
+
     def forward(self, query: Tensor, key: Tensor, value: Tensor,
                 key_padding_mask: Optional[Tensor] = None, need_weights: bool = True,
                 attn_mask: Optional[Tensor] = None, average_attn_weights: bool = True,
                 is_causal: bool = False) -> tuple:
         if query.ndim not in (2, 3):
-            raise AssertionError("query should be unbatched 2D or batched 3D tensor but "
-                                 f"received {query.ndim}-D query tensor")
+            raise op_error(AssertionError, "MultiheadAttention", "query should be unbatched 2D or "
+                           f"batched 3D tensor but received {query.ndim}-D query tensor", query)
         if is_causal and attn_mask is None:
-            raise RuntimeError("Need attn_mask if specifying the is_causal hint. You may use "
-                               "the Transformer module method `generate_square_subsequent_mask` "
-                               "to create this mask.")
+            raise op_error(RuntimeError, "MultiheadAttention", "Need attn_mask if specifying the "
+                           "is_causal hint. You may use the Transformer module method "
+                           "`generate_square_subsequent_mask` to create this mask.")
+        self._check_inputs(query, key, value, key_padding_mask, attn_mask)
         batched = query.ndim == 3
         if not batched:  # a batch of one, batch first
             query, key, value = query.unsqueeze(0), key.unsqueeze(0), value.unsqueeze(0)

@@ -6,6 +6,7 @@ from typing import Any, Optional
 
 from ... import dtypes as _dt
 from ..._creation import empty, ones, tensor, zeros
+from ..._errors import op_error
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
@@ -17,6 +18,8 @@ __all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
 
 class _NormBase(Module):
     """Affine parameters and running statistics shared by batch and instance norm."""
+
+    _ranks: tuple = ()  # the input ranks the layer accepts
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1,
                  affine: bool = True, track_running_stats: bool = True, device: Any = None,
@@ -61,7 +64,10 @@ class _NormBase(Module):
                 init.zeros_(self.bias)
 
     def _check_input_dim(self, input: Tensor) -> None:
-        raise NotImplementedError
+        if input.dim() not in self._ranks:
+            expected = " or ".join(f"{n}D" for n in self._ranks)
+            raise op_error(ValueError, type(self).__name__, f"expected {expected} input (got "
+                           f"{input.dim()}D input)", input)
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
@@ -101,22 +107,16 @@ class BatchNorm1d(_BatchNorm):
         deepseek.Size([8, 4])
     """
 
-    def _check_input_dim(self, input: Tensor) -> None:
-        if input.dim() not in (2, 3):
-            raise ValueError(f"expected 2D or 3D input (got {input.dim()}D input)")
+    _ranks = (2, 3)
 
 
 class BatchNorm2d(_BatchNorm):
     """Batch normalization over ``(N, C, H, W)`` inputs. Args: as ``BatchNorm1d``."""
 
-    def _check_input_dim(self, input: Tensor) -> None:
-        if input.dim() != 4:
-            raise ValueError(f"expected 4D input (got {input.dim()}D input)")
+    _ranks = (4,)
 
 
 class BatchNorm3d(_BatchNorm):
     """Batch normalization over ``(N, C, D, H, W)`` inputs. Args: as ``BatchNorm1d``."""
 
-    def _check_input_dim(self, input: Tensor) -> None:
-        if input.dim() != 5:
-            raise ValueError(f"expected 5D input (got {input.dim()}D input)")
+    _ranks = (5,)

@@ -6,12 +6,13 @@ import math
 from typing import Any, Optional, Sequence
 
 from ..._creation import empty
+from ..._errors import op_error
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
 from .module import Module
-from .utils import _ntuple, _reverse_repeat_tuple
+from .utils import _check_sizes, _ntuple, _reverse_repeat_tuple
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
            "ConvTranspose3d"]
@@ -31,21 +32,8 @@ class _ConvNd(Module):
                  dtype: Any = None) -> None:
         super().__init__()
         tup = _ntuple(self._dims)
-        if groups <= 0:
-            raise ValueError("groups must be a positive integer")
-        if in_channels % groups != 0:
-            raise ValueError("in_channels must be divisible by groups")
-        if out_channels % groups != 0:
-            raise ValueError("out_channels must be divisible by groups")
-        if isinstance(padding, str):
-            if padding not in ("same", "valid"):
-                raise ValueError(f"Invalid padding string {padding!r}, should be one of "
-                                 "['same', 'valid']")
-            if padding == "same" and any(s != 1 for s in tup(stride)):
-                raise ValueError("padding='same' is not supported for strided convolutions")
-        if padding_mode not in _PADDING_MODES:
-            raise ValueError(f"padding_mode must be one of {list(_PADDING_MODES)}, but got "
-                             f"padding_mode='{padding_mode}'")
+        self._check_arguments(in_channels, out_channels, tup(stride), padding, groups,
+                              padding_mode)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = tup(kernel_size)
@@ -76,6 +64,29 @@ class _ConvNd(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+
+    def _check_arguments(self, in_channels: int, out_channels: int, stride: tuple, padding: Any,
+                         groups: int, padding_mode: str) -> None:
+        name = type(self).__name__
+        _check_sizes(name, in_channels=in_channels, out_channels=out_channels)
+        if groups <= 0:
+            raise op_error(ValueError, name, f"groups must be a positive integer, got {groups}")
+        if in_channels % groups != 0:
+            raise op_error(ValueError, name, "in_channels must be divisible by groups (got "
+                           f"in_channels={in_channels}, groups={groups})")
+        if out_channels % groups != 0:
+            raise op_error(ValueError, name, "out_channels must be divisible by groups (got "
+                           f"out_channels={out_channels}, groups={groups})")
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise op_error(ValueError, name, f"Invalid padding string {padding!r}, should be "
+                               "one of ['same', 'valid']")
+            if padding == "same" and any(s != 1 for s in stride):
+                raise op_error(ValueError, name, "padding='same' is not supported for strided "
+                               f"convolutions (stride={stride})")
+        if padding_mode not in _PADDING_MODES:
+            raise op_error(ValueError, name, f"padding_mode must be one of "
+                           f"{list(_PADDING_MODES)}, but got padding_mode='{padding_mode}'")
 
     def reset_parameters(self) -> None:
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
@@ -167,8 +178,8 @@ class _ConvTranspose(_ConvNd):
                  dilation: Any = 1, padding_mode: str = "zeros", device: Any = None,
                  dtype: Any = None) -> None:
         if padding_mode != "zeros":
-            raise ValueError(f'Only "zeros" padding mode is supported for '
-                             f"{type(self).__name__}")
+            raise op_error(ValueError, type(self).__name__, 'Only "zeros" padding mode is '
+                           f"supported for {type(self).__name__}")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, output_padding, device, dtype)
 

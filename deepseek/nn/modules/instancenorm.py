@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+from ..._errors import op_error
 from ...tensor import Tensor
 from .. import functional as F
 from .batchnorm import _NormBase
@@ -18,7 +19,7 @@ class _InstanceNorm(_NormBase):
     track_running_stats (False).
     """
 
-    _dims = 0  # spatial dims; an unbatched input has _dims + 1 dims
+    _ranks: tuple = ()  # (unbatched, batched): spatial dims + 1, spatial dims + 2
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
                  affine: bool = False, track_running_stats: bool = False, device=None,
@@ -27,16 +28,14 @@ class _InstanceNorm(_NormBase):
                          dtype, bias=bias)
 
     def forward(self, input: Tensor) -> Tensor:
-        unbatched = self._dims + 1
-        if input.dim() not in (unbatched, unbatched + 1):
-            raise ValueError(f"expected {unbatched}D or {unbatched + 1}D input (got "
-                             f"{input.dim()}D input)")
+        self._check_input_dim(input)
+        unbatched = self._ranks[0]
         feature_dim = input.dim() - unbatched
         if input.size(feature_dim) != self.num_features:
             if self.affine:
-                raise ValueError(f"expected input's size at dim={feature_dim} to match "
-                                 f"num_features ({self.num_features}), but got: "
-                                 f"{input.size(feature_dim)}.")
+                raise op_error(ValueError, type(self).__name__, f"expected input's size at "
+                               f"dim={feature_dim} to match num_features ({self.num_features}), "
+                               f"but got: {input.size(feature_dim)}.", input)
             warnings.warn(f"input's size at dim={feature_dim} does not match num_features. "
                           "You can silence this warning by not passing in num_features, which "
                           "is not used because affine=False", stacklevel=2)
@@ -53,16 +52,16 @@ class _InstanceNorm(_NormBase):
 class InstanceNorm1d(_InstanceNorm):
     """Instance normalization over ``(N, C, L)`` or ``(C, L)`` inputs."""
 
-    _dims = 1
+    _ranks = (2, 3)
 
 
 class InstanceNorm2d(_InstanceNorm):
     """Instance normalization over ``(N, C, H, W)`` or ``(C, H, W)`` inputs."""
 
-    _dims = 2
+    _ranks = (3, 4)
 
 
 class InstanceNorm3d(_InstanceNorm):
     """Instance normalization over ``(N, C, D, H, W)`` or ``(C, D, H, W)`` inputs."""
 
-    _dims = 3
+    _ranks = (4, 5)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any, Optional, Sequence, Union
 
 from ..._creation import empty
+from ..._errors import op_error
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
 from .module import Module
+from .utils import _check_sizes
 
 __all__ = ["LayerNorm", "GroupNorm", "RMSNorm", "LocalResponseNorm"]
 
@@ -78,8 +80,10 @@ class GroupNorm(Module):
                  affine: bool = True, device: Any = None, dtype: Any = None, *,
                  bias: bool = True) -> None:
         super().__init__()
-        if num_channels % num_groups != 0:
-            raise ValueError("num_channels must be divisible by num_groups")
+        _check_sizes("GroupNorm", num_groups=num_groups, num_channels=num_channels)
+        if num_groups == 0 or num_channels % num_groups != 0:
+            raise op_error(ValueError, "GroupNorm", "num_channels must be divisible by num_groups "
+                           f"(got num_channels={num_channels}, num_groups={num_groups})")
         self.num_groups, self.num_channels = num_groups, num_channels
         self.eps, self.affine = eps, affine
         if affine:

@@ -9,6 +9,7 @@ import math
 from typing import Any, Optional
 
 from ..._creation import empty, zeros
+from ..._errors import op_error
 from ...ops.movement import cat, stack
 from ...tensor import Tensor
 from .. import functional as F
@@ -16,6 +17,7 @@ from .. import init
 from ..parameter import Parameter
 from ..utils.rnn import PackedSequence
 from .module import Module
+from .utils import _check_sizes
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
@@ -101,20 +103,28 @@ class RNNBase(Module):
                  bidirectional: bool = False, proj_size: int = 0, device: Any = None,
                  dtype: Any = None) -> None:
         super().__init__()
-        if not 0 <= dropout <= 1 or isinstance(dropout, bool):
-            raise ValueError("dropout should be a number in range [0, 1] representing the "
-                             "probability of an element being zeroed")
-        if not isinstance(hidden_size, int) or hidden_size <= 0:
-            raise ValueError("hidden_size must be a positive integer")
-        if not isinstance(num_layers, int) or num_layers <= 0:
-            raise ValueError("num_layers must be a positive integer")
+        name = type(self).__name__
+        if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not (
+                0 <= dropout <= 1):
+            raise op_error(ValueError, name, "dropout should be a number in range [0, 1] "
+                           f"representing the probability of an element being zeroed, got "
+                           f"{dropout!r}")
+        for key, n in (("input_size", input_size), ("hidden_size", hidden_size),
+                       ("num_layers", num_layers)):
+            if not isinstance(n, int) or isinstance(n, bool):
+                raise op_error(TypeError, name, f"{key} should be of type int, got: "
+                               f"{type(n).__name__}")
+            if n <= 0:
+                raise op_error(ValueError, name, f"{key} must be greater than zero, got {n}")
         if proj_size < 0:
-            raise ValueError("proj_size should be a positive integer or zero to disable "
-                             "projections")
+            raise op_error(ValueError, name, "proj_size should be a positive integer or zero to "
+                           "disable projections")
         if proj_size >= hidden_size:
-            raise ValueError("proj_size has to be smaller than hidden_size")
+            raise op_error(ValueError, name, f"proj_size ({proj_size}) has to be smaller than "
+                           f"hidden_size ({hidden_size})")
         if proj_size and mode != "LSTM":
-            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+            raise op_error(ValueError, name, "proj_size argument is only supported for LSTM, not "
+                           "RNN or GRU")
         self.mode = mode
         self.input_size = input_size
         self.hidden_size = hidden_size
@@ -166,16 +176,20 @@ class RNNBase(Module):
         if hx is None:
             states = [zeros(s, dtype=like.dtype) for s in shapes]
         else:
-            states = list(hx) if self.mode == "LSTM" else [hx]
-            if len(states) != len(shapes):
-                raise RuntimeError(f"{self.mode} expects {len(shapes)} initial state tensors")
+            name = type(self).__name__
+            lstm = self.mode == "LSTM"
+            if isinstance(hx, (tuple, list)) != lstm or (lstm and len(hx) != 2):
+                what = "a tuple (h_0, c_0)" if lstm else "one tensor h_0"
+                raise op_error(RuntimeError, name, f"{name} expects its initial state as {what}, "
+                               f"got {type(hx).__name__}")
+            states = list(hx) if lstm else [hx]
             if unbatched:
                 states = [s.unsqueeze(1) for s in states]
-            for s, want, name in zip(states, shapes, ("hx", "cx")):
+            for i, (s, want) in enumerate(zip(states, shapes)):
                 if tuple(s.shape) != want:
-                    raise RuntimeError(f"Expected hidden size {want}, got {list(s.shape)}"
-                                       if name == "hx" else
-                                       f"Expected hidden[1] size {want}, got {list(s.shape)}")
+                    label = f"hidden[{i}]" if lstm else "hidden"
+                    raise op_error(RuntimeError, name, f"Expected {label} size {want}, got "
+                                   f"{list(s.shape)}", s)
         return states
 
     def forward(self, input: Any, hx: Any = None) -> tuple:
@@ -191,8 +205,8 @@ class RNNBase(Module):
                       else hx[:, index])
         else:
             if input.dim() not in (2, 3):
-                raise ValueError(f"{self.mode.split('_')[0]}: Expected input to be 2D or 3D, "
-                                 f"got {input.dim()}D tensor instead")
+                raise op_error(ValueError, type(self).__name__, "Expected input to be 2D or 3D, "
+                               f"got {input.dim()}D tensor instead", input)
             unbatched = input.dim() == 2
             x = input.unsqueeze(1) if unbatched else (
                 input.transpose(0, 1) if self.batch_first else input)
@@ -201,8 +215,14 @@ class RNNBase(Module):
             data = x.reshape(steps * batch, x.shape[2])
             sorted_indices = unsorted_indices = None
         if data.shape[-1] != self.input_size:
-            raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
-                               f"{self.input_size}, got {data.shape[-1]}")
+            raise op_error(RuntimeError, type(self).__name__, "input.size(-1) must be equal to "
+                           f"input_size. Expected {self.input_size}, got {data.shape[-1]}", data)
+        weight = self._flat_weights[0]
+        if data.dtype != weight.dtype:
+            raise op_error(ValueError, type(self).__name__, f"input dtype ({data.dtype.name}) "
+                           f"does not match weight dtype ({weight.dtype.name}). Convert the "
+                           f"input: input.to({weight.dtype}), or the model: "
+                           f"model.to({data.dtype})", data)
         states = self._initial_state(hx, batch, data, unbatched)
         dirs = 2 if self.bidirectional else 1
         finals: list = [[] for _ in states]
@@ -279,8 +299,8 @@ class RNN(RNNBase):
                  dropout: float = 0.0, bidirectional: bool = False, device: Any = None,
                  dtype: Any = None) -> None:
         if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or "
-                             "'relu'.")
+            raise op_error(ValueError, "RNN", f"Unknown nonlinearity '{nonlinearity}'. Select "
+                           "from 'tanh' or 'relu'.")
         self.nonlinearity = nonlinearity
         super().__init__("RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU", input_size,
                          hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
@@ -332,6 +352,7 @@ class RNNCellBase(Module):
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  device: Any = None, dtype: Any = None) -> None:
         super().__init__()
+        _check_sizes(type(self).__name__, input_size=input_size, hidden_size=hidden_size)
         kw = {"device": device, "dtype": dtype}
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         gate = _GATES[self._mode] * hidden_size
@@ -348,9 +369,13 @@ class RNNCellBase(Module):
     reset_parameters = RNNBase.reset_parameters
 
     def forward(self, input: Tensor, hx: Any = None) -> Any:
+        name = type(self).__name__
         if input.dim() not in (1, 2):
-            raise ValueError(f"{type(self).__name__}: Expected input to be 1D or 2D, got "
-                             f"{input.dim()}D instead")
+            raise op_error(ValueError, name, f"Expected input to be 1D or 2D, got {input.dim()}D "
+                           "instead", input)
+        if input.shape[-1] != self.input_size:
+            raise op_error(RuntimeError, name, f"input has inconsistent input_size: got "
+                           f"{input.shape[-1]} expected {self.input_size}", input)
         unbatched = input.dim() == 1
         x = input.unsqueeze(0) if unbatched else input
         if hx is None:
@@ -358,9 +383,21 @@ class RNNCellBase(Module):
             hx = (h0, h0) if self._mode == "LSTM" else h0
         elif unbatched:
             hx = _map_state(lambda s: s.unsqueeze(0), hx, self._mode)
+        self._check_state(x, hx)
         gi = F.linear(x, self.weight_ih, self.bias_ih)
         out = _step(self._mode, gi, hx, self.weight_hh, self.bias_hh)
         return _map_state(lambda s: s.squeeze(0), out, self._mode) if unbatched else out
+
+    def _check_state(self, x: Tensor, hx: Any) -> None:
+        name = type(self).__name__
+        states = hx if self._mode == "LSTM" else (hx,)
+        for i, s in enumerate(states):
+            if s.ndim != 2 or s.shape[1] != self.hidden_size:
+                raise op_error(RuntimeError, name, f"hidden{i} has inconsistent hidden_size: got "
+                               f"{s.shape[-1]}, expected {self.hidden_size}", s)
+            if s.shape[0] != x.shape[0]:
+                raise op_error(RuntimeError, name, f"Input batch size {x.shape[0]} doesn't match "
+                               f"hidden{i} batch size {s.shape[0]}", x, s)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
@@ -378,7 +415,7 @@ class RNNCell(RNNCellBase):
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  nonlinearity: str = "tanh", device: Any = None, dtype: Any = None) -> None:
         if nonlinearity not in ("tanh", "relu"):
-            raise RuntimeError(f"Unknown nonlinearity: {nonlinearity}")
+            raise op_error(RuntimeError, "RNNCell", f"Unknown nonlinearity: {nonlinearity}")
         self._mode = "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
         super().__init__(input_size, hidden_size, bias, device, dtype)
         self.nonlinearity = nonlinearity

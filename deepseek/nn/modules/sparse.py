@@ -11,6 +11,7 @@ from .. import functional as F
 from .. import init
 from ..parameter import Parameter
 from .module import Module
+from .utils import _check_sizes
 
 __all__ = ["Embedding", "EmbeddingBag"]
 
@@ -25,6 +26,7 @@ def _padding_index(padding_idx: Optional[int], num_embeddings: int) -> Optional[
 
 def _table(num_embeddings: int, embedding_dim: int, weight: Optional[Tensor], freeze: bool,
            device: Any, dtype: Any) -> Parameter:
+    _check_sizes("Embedding", num_embeddings=num_embeddings, embedding_dim=embedding_dim)
     if weight is None:
         return Parameter(empty((num_embeddings, embedding_dim), device=device, dtype=dtype),
                          requires_grad=not freeze)

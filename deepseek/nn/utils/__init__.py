@@ -1,5 +1,7 @@
-"""``deepseek.nn.utils``: gradient clipping, parameter/vector conversion, packed sequences."""
+"""``deepseek.nn.utils``: gradient clipping, parameter/vector conversion, packed sequences,
+layer fusion."""
 
 from . import rnn  # noqa: F401
 from .clip_grad import clip_grad_norm, clip_grad_norm_, clip_grad_value_, get_total_norm  # noqa: F401
 from .convert_parameters import parameters_to_vector, vector_to_parameters  # noqa: F401
+from .fusion import fuse_layers  # noqa: F401

@@ -9,6 +9,8 @@ import numpy as np
 
 from ... import dtypes as _dt
 from ..._creation import full, tensor
+from ..._errors import op_error
+from ...ops._common import require_tensor
 from ...ops.movement import cat
 from ...tensor import Tensor
 
@@ -132,6 +134,19 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     return out, tensor(lengths, dtype=_dt.int64)
 
 
+def _check_sequences(op: str, sequences: Sequence[Tensor]) -> None:
+    """A non-empty list of tensors of at least 1D that differ only in their first dim."""
+    if len(sequences) == 0:
+        raise op_error(RuntimeError, op, "received an empty list of sequences")
+    first = require_tensor(op, sequences[0], "sequences[0]")
+    for i, s in enumerate(sequences):
+        require_tensor(op, s, f"sequences[{i}]")
+        if s.ndim == 0 or s.shape[1:] != first.shape[1:]:
+            raise op_error(RuntimeError, op, f"sequences must be at least 1D and differ only in "
+                           f"their length (dim 0), but sequences[0] and sequences[{i}] differ",
+                           first, s)
+
+
 def pad_sequence(sequences: Sequence[Tensor], batch_first: bool = False,
                  padding_value: float = 0.0, padding_side: str = "right") -> Tensor:
     """Stack sequences ``(L_i, *)`` into ``(max L, B, *)`` (or ``(B, max L, *)``), padding
@@ -141,6 +156,7 @@ def pad_sequence(sequences: Sequence[Tensor], batch_first: bool = False,
                          f"{padding_side}.")
     if isinstance(sequences, Tensor):
         sequences = list(sequences.unbind(0))
+    _check_sequences("pad_sequence", sequences)
     lens = np.array([s.shape[0] for s in sequences], dtype=np.int64)
     steps = int(lens.max()) if lens.size else 0
     starts = np.concatenate([[0], np.cumsum(lens)[:-1]])

@@ -7,6 +7,7 @@ import bisect
 import math
 from typing import Any, Iterable, Iterator, Optional, Sequence
 
+from ..._errors import op_error
 from ...tensor import Tensor
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "ConcatDataset", "ChainDataset",
@@ -47,7 +48,8 @@ class TensorDataset(Dataset):
 
     def __init__(self, *tensors: Tensor) -> None:
         if any(t.shape[0] != tensors[0].shape[0] for t in tensors):
-            raise ValueError("Size mismatch between tensors")
+            raise op_error(AssertionError, "TensorDataset", "Size mismatch between tensors: all "
+                           "must have the same size in dimension 0", *tensors)
         self.tensors = tensors
 
     def __getitem__(self, index: Any) -> tuple:

@@ -1,0 +1,273 @@
+"""Code generation: one Python function per graph, with a memory plan.
+
+Op nodes call their OpDef's forward on arrays directly (no Tensor, no dispatch, no autograd
+bookkeeping); fused nodes call generated Numba kernels; GEMMs and fused kernels write into
+buffers planned by liveness, allocated once and reused on every run. Values that outlive a run
+(outputs, ``.grad``) get fresh memory; everything else is released right after its last use.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor
+from . import kernels
+from .ir import Graph, Node
+from .passes import storage_root
+
+__all__ = ["generate"]
+
+_GEMM = ("matmul",)
+
+
+def _literal(v: Any) -> bool:
+    if isinstance(v, (bool, int, str, type(None))):
+        return True
+    if isinstance(v, float):
+        return math.isfinite(v)
+    if isinstance(v, (tuple, list)):
+        return all(_literal(x) for x in v)
+    return False
+
+
+class _Writer:
+    """The generated function's global names: each object gets one readable name."""
+
+    def __init__(self, names: dict) -> None:
+        self.ns: dict = {"np": np, "wrap": Tensor._wrap}
+        self.names = names  # id(tensor) -> a name from its module (parameters, buffers)
+        self.bound: dict = {}
+
+    def bind(self, prefix: str, obj: Any) -> str:
+        name = self.bound.get(id(obj))
+        if name is not None:
+            return name
+        base = re.sub(r"\W", "_", self.names.get(id(obj), prefix)).strip("_") or "f"
+        name, i = base, 1
+        while name in self.ns:
+            name, i = f"{base}_{i}", i + 1
+        self.ns[name] = obj
+        self.bound[id(obj)] = name
+        return name
+
+    def attr(self, v: Any) -> str:
+        if _literal(v):
+            return repr(v)
+        if isinstance(v, np.dtype):
+            return f"np.dtype({v.str!r})"
+        return self.bind("k", v)
+
+
+def _plan(graph: Graph, mutable: set) -> tuple:
+    """Liveness per storage: the node index after which each storage root is dead; which
+    values escape a run; and the buffer each pooled value gets."""
+    root = {v.id: storage_root(v) for v in graph.values}
+    last: dict = {}
+    for i, n in enumerate(graph.nodes):
+        for v in n.inputs:
+            last[root[v.id]] = i
+    escaping = set()
+    for v in graph.outputs:
+        escaping.add(root[v.id])
+    for n in graph.nodes:
+        if n.kind == "set_grad":
+            escaping.add(root[n.inputs[0].id])
+    for v in graph.values:
+        if v.id in mutable:
+            escaping.add(root[v.id])
+    free: dict = {}  # (shape, dtype) -> free buffer indices
+    buffers: list = []
+    assign: dict = {}
+    for i, n in enumerate(graph.nodes):
+        dying = {root[v.id] for v in n.inputs if last.get(root[v.id]) == i}
+        early = set()
+        if n.kind == "fused":  # elementwise: an output may reuse the buffer of an input that
+            # dies here, when the kernel reads that buffer itself (not another view of it)
+            for v in n.inputs:
+                r = root[v.id]
+                if r in dying and v.id in assign and sum(root[u.id] == r for u in n.inputs) == 1:
+                    early.add(r)
+        _release(early, assign, free, buffers, root)
+        for v in _pooled_outputs(n):
+            r = root[v.id]
+            if r in escaping or r not in last or v.id in assign:
+                continue
+            key = (v.shape, v.dtype)
+            slot = free.get(key)
+            if slot:
+                assign[v.id] = slot.pop()
+            else:
+                assign[v.id] = len(buffers)
+                buffers.append(key)
+        _release(dying - early, assign, free, buffers, root)
+    return assign, buffers, last, root, escaping
+
+
+def _pooled_outputs(n: Node) -> list:
+    if n.kind == "fused":
+        return list(n.outs)
+    if (n.kind == "op" and n.op.name in _GEMM and not n.cast
+            and n.out.dtype in (np.float32, np.float64) and n.out.array.flags.c_contiguous
+            and all(v.dtype == n.out.dtype for v in n.inputs)):
+        return [n.out]
+    return []
+
+
+def _release(roots: set, assign: dict, free: dict, buffers: list, root: dict) -> None:
+    for v_id, b in assign.items():
+        if root[v_id] in roots:
+            free.setdefault(buffers[b], []).append(b)
+
+
+def _kernel_for(n: Node) -> tuple:
+    shape = n.outs[0].shape
+    loop, in_shapes = kernels.collapse(shape, [v.shape for v in n.inputs])
+    parallel = int(np.prod(loop)) >= kernels.PARALLEL_MIN
+    source = kernels.kernel_source(n, loop, in_shapes, parallel)
+    return kernels.load_kernel(source), loop, in_shapes, source
+
+
+def _check_kernel(n: Node, kernel: Any, loop: tuple, in_shapes: list, mutable: set) -> bool:
+    """Run the compiled kernel on the traced inputs; it must reproduce the traced outputs
+    (unless an input was overwritten later in the traced run, such as a parameter)."""
+    try:
+        ins = [np.ascontiguousarray(np.broadcast_to(v.array, v.shape)).reshape(s)
+               for v, s in zip(n.inputs, in_shapes)]
+        outs = [np.empty(loop, v.dtype) for v in n.outs]
+        kernel(*ins, *outs)
+    except Exception:  # noqa: BLE001  (an expression Numba cannot compile: run it unfused)
+        return False
+    if any(v.id in mutable for v in n.inputs):
+        return True
+    for got, v in zip(outs, n.outs):
+        want = v.array.reshape(loop)
+        if v.dtype.kind == "f":
+            if not np.allclose(got, want, rtol=1e-5 if v.dtype == np.float32 else 1e-10,
+                               atol=1e-6, equal_nan=True):
+                return False
+        elif not np.array_equal(got, want):
+            return False
+    return True
+
+
+def unfuse(graph: Graph, n: Node) -> None:
+    i = graph.nodes.index(n)
+    graph.nodes[i:i + 1] = n.members
+
+
+def generate(graph: Graph, mutable: set, name: str = "compiled", names: dict = None) -> tuple:
+    """``(source, namespace, plan)`` of the function running ``graph``.
+
+    The function takes the list of input arrays and returns the list of output arrays.
+    """
+    for n in [n for n in graph.nodes if n.kind == "fused"]:
+        kernel, loop, in_shapes, _ = _kernel_for(n)
+        if _check_kernel(n, kernel, loop, in_shapes, mutable):
+            n.kernel = (kernel, loop, in_shapes)
+        else:
+            unfuse(graph, n)
+    assign, buffers, last, root, escaping = _plan(graph, mutable)
+    w = _Writer(names or {})
+    bufs = [np.empty(shape, dtype) for shape, dtype in buffers]
+    for b, arr in enumerate(bufs):
+        w.ns[f"b{b}"] = arr
+    lines = [f"def {name}(inputs):"]
+    body: list = []
+    used = {v.id for n in graph.nodes for v in n.inputs} | {v.id for v in graph.outputs}
+    for v in graph.values:
+        if v.id not in used or v.kind == "node":
+            continue
+        if v.kind == "input":
+            body.append(f"{v.name} = inputs[{v.ref}]")
+        elif v.kind == "state":
+            body.append(f"{v.name} = {w.bind('state', v.ref)}._data")
+        elif v.kind == "grad":
+            body.append(f"{v.name} = {w.bind('state', v.ref)}.grad._data")
+        elif v.kind == "const":
+            w.ns[v.name] = v.ref
+    live_vars: dict = {}  # storage root -> names defined in the generated code
+    for i, n in enumerate(graph.nodes):
+        body += _emit(n, w, assign)
+        for v in n.produced():
+            live_vars.setdefault(root[v.id], []).append(v.name)
+        dead = sorted(name for n_in in n.inputs if last.get(root[n_in.id]) == i
+                      and root[n_in.id] not in escaping
+                      for name in live_vars.pop(root[n_in.id], ()))
+        if dead:
+            body.append(f"del {', '.join(dict.fromkeys(dead))}")
+    body.append(f"return [{', '.join(v.name for v in graph.outputs)}]")
+    lines += ["    " + line for line in body]
+    source = "\n".join(lines) + "\n"
+    plan = dict(buffers=len(bufs), pooled_bytes=sum(b.nbytes for b in bufs),
+                peak_bytes=_peak(graph, last, root, assign, bufs))
+    return source, w.ns, plan
+
+
+def _peak(graph: Graph, last: dict, root: dict, assign: dict, bufs: list) -> int:
+    """The planned peak: the persistent buffers plus the largest set of other intermediates
+    alive at once."""
+    live: dict = {}
+    peak = 0
+    for i, n in enumerate(graph.nodes):
+        for v in n.produced():
+            if v.id not in assign and v.array.base is None:
+                live[root[v.id]] = v.array.nbytes
+        peak = max(peak, sum(live.values()))
+        for v in n.inputs:
+            if last.get(root[v.id]) == i:
+                live.pop(root[v.id], None)
+    return peak + sum(b.nbytes for b in bufs)
+
+
+def _call_args(n: Node, w: _Writer) -> str:
+    return ", ".join(["np"] + [v.name for v in n.inputs]
+                     + [f"{k}={w.attr(a)}" for k, a in n.attrs.items()])
+
+
+def _emit(n: Node, w: _Writer, assign: dict) -> list:
+    if n.kind == "op":
+        f = w.bind(n.op.name.strip("_"), n.op.forward)
+        if n.out.id in assign:
+            a, b = n.inputs
+            return [f"{n.out.name} = np.matmul({a.name}, {b.name}, out=b{assign[n.out.id]})"]
+        call = f"{f}({_call_args(n, w)})"
+        if n.cast:
+            call = f"np.asarray({call}, dtype={w.attr(n.out.dtype)})"
+        return [f"{n.out.name} = {call}"]
+    if n.kind == "inplace":
+        f = w.bind(n.op.name.strip("_"), n.op.forward)
+        t = n.inputs[0]
+        lines = [f"np.copyto({t.name}, {f}({_call_args(n, w)}), casting='unsafe')"]
+        if t.kind == "state":
+            lines.append(f"{w.bind('state', t.ref)}._version_box[0] += 1")
+        return lines
+    if n.kind == "set_grad":
+        return [f"{w.bind('state', n.attrs['tensor'])}.grad = wrap({n.inputs[0].name})"]
+    if n.kind == "acc_grad":
+        g, v = n.inputs
+        return [f"np.add({g.name}, {v.name}, out={g.name}, casting='unsafe')"]
+    if n.kind == "call":
+        fn = w.bind(n.attrs["label"].split("(")[0].replace(".", "_").lower(), n.attrs["fn"])
+        args = [w.attr(a) for a in n.attrs["args"]] + [
+            f"{k}={w.attr(a)}" for k, a in n.attrs["kwargs"].items()]
+        return [f"{fn}({', '.join(args)})  # {n.attrs['label']}"]
+    # fused
+    kernel, loop, in_shapes = n.kernel
+    k = w.bind("fused", kernel)
+    lines = []
+    outs = []
+    for v in n.outs:
+        if v.id in assign:
+            lines.append(f"{v.name} = b{assign[v.id]}")
+        else:
+            lines.append(f"{v.name} = np.empty({v.shape!r}, {w.attr(v.dtype)})")
+        outs.append(v.name if v.shape == loop else f"{v.name}.reshape({loop!r})")
+    ins = [v.name if v.shape == s else f"{v.name}.reshape({s!r})"
+           for v, s in zip(n.inputs, in_shapes)]
+    ops = " > ".join(m.op.name for m in n.members)
+    lines.append(f"{k}({', '.join(ins + outs)})  # {ops}")
+    return lines

@@ -1,0 +1,272 @@
+"""Graph passes: simplification, constant folding, CSE, dead code elimination and fusion.
+
+Values whose storage is written during the run (in-place targets, parameters an optimizer
+updates, and every view of them) are never merged, folded or moved: only pure reads of
+immutable storage are.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+
+from .ir import Graph, Node, Value
+
+__all__ = ["optimize", "storage_root", "FUSABLE_DTYPES"]
+
+FUSABLE_DTYPES = frozenset(np.dtype(d) for d in (np.float32, np.float64, np.int64, np.int32,
+                                                  np.int16, np.int8, np.uint8, np.bool_))
+
+
+def storage_root(v: Value) -> int:
+    """An id shared by every value whose array views the same memory (from the traced run)."""
+    a = v.array
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return id(a)
+
+
+def _mutable(graph: Graph, mutated: set) -> set:
+    roots = {storage_root(v) for v in graph.values if v.id in mutated}
+    return {v.id for v in graph.values if storage_root(v) in roots}
+
+
+def _pure(n: Node) -> bool:
+    """An op that always gives the same result for the same inputs (no generator)."""
+    return n.kind == "op" and not any(type(a).__name__ == "Generator" for a in n.attrs.values())
+
+
+def _replace(graph: Graph, old: Value, new: Value) -> None:
+    for n in graph.nodes:
+        n.inputs = [new if v is old else v for v in n.inputs]
+    graph.outputs = [new if v is old else v for v in graph.outputs]
+
+
+def simplify(graph: Graph, mutable: set) -> None:
+    """Algebraic identities: ``x*1``, ``x+0``, ``x-0``, ``x/1``, casts to the same dtype,
+    a permute undone by the next one, and chains of reshapes."""
+    keep = []
+    for n in graph.nodes:
+        if n.kind == "op":
+            same = _identity(n) if n.out.id not in mutable else None
+            if same is not None and same.shape == n.out.shape and same.dtype == n.out.dtype:
+                _replace(graph, n.out, same)
+                continue
+            first = n.inputs[0].node if n.inputs else None
+            # views of views stay views of the same storage, so mutation does not matter here
+            if (n.op.name in ("view", "permute") and first is not None and first.kind == "op"
+                    and first.op.name == n.op.name):
+                if n.op.name == "view":  # reshape(reshape(x)) -> reshape(x)
+                    n.inputs = [first.inputs[0]]
+                elif tuple(first.attrs["dims"][d] for d in n.attrs["dims"]) == tuple(
+                        range(n.out.array.ndim)):  # permute undone
+                    _replace(graph, n.out, first.inputs[0])
+                    continue
+        keep.append(n)
+    graph.nodes = keep
+
+
+def _users(graph: Graph) -> dict:
+    users: dict = {}
+    for n in graph.nodes:
+        for v in n.inputs:
+            users.setdefault(v.id, []).append(n)
+    return users
+
+
+def _op(v: Value, name: str) -> Any:
+    n = v.node
+    return n if n is not None and n.kind == "op" and n.op.name == name else None
+
+
+def transposed_gemms(graph: Graph, mutable: set) -> None:
+    """``clone(permute(A @ B))`` of matrices (how a weight's gradient arrives) becomes
+    ``B.T @ A.T``: the same numbers, written contiguous by the GEMM, without the copy."""
+    users = _users(graph)
+    out_ids = {v.id for v in graph.outputs}
+    nodes = []
+    for n in graph.nodes:
+        p = _op(n.inputs[0], "permute") if n.kind == "op" and n.op.name == "clone" else None
+        m = _op(p.inputs[0], "matmul") if p is not None and p.attrs["dims"] == (1, 0) else None
+        if (m is None or m.out.array.ndim != 2 or m.cast or len(users[m.out.id]) != 1
+                or len(users[p.out.id]) != 1 or {m.out.id, p.out.id} & (out_ids | mutable)):
+            nodes.append(n)
+            continue
+        ts = []
+        for v in m.inputs[::-1]:
+            t = Node("op", p.op, [v], {"dims": (1, 0)})
+            t.out = graph.value("node", v.array.T, node=t)
+            ts.append(t)
+            nodes.append(t)
+        n.op, n.inputs, n.attrs = m.op, [t.out for t in ts], {}
+        nodes.append(n)
+    graph.nodes = nodes
+
+
+def _is(v: Value, x: float) -> bool:
+    return v.kind == "const" and v.array.size <= 1 and bool(np.all(v.array == x))
+
+
+def _identity(n: Node) -> Any:
+    name, ins = n.op.name, n.inputs
+    if name == "_to_copy" and ins[0].dtype == n.out.dtype:
+        return ins[0]
+    if name in ("mul", "div") and _is(ins[1], 1) or name in ("add", "sub") and _is(ins[1], 0):
+        return ins[0] if "alpha" not in n.attrs or name == "mul" else None
+    if name in ("mul",) and _is(ins[0], 1) or name == "add" and _is(ins[0], 0):
+        return ins[1]
+    return None
+
+
+def fold_constants(graph: Graph, mutable: set) -> None:
+    """An op on constants only becomes a constant: its value from the traced run."""
+    keep = []
+    for n in graph.nodes:
+        if (_pure(n) and n.inputs and all(v.kind == "const" for v in n.inputs)
+                and n.out.id not in mutable):
+            n.out.kind, n.out.ref, n.out.node = "const", n.out.array, None
+            continue
+        keep.append(n)
+    graph.nodes = keep
+
+
+def _key(a: Any) -> Any:
+    if isinstance(a, np.ndarray):
+        return (a.dtype.str, a.shape, a.tobytes()) if a.size <= 64 else id(a)
+    if isinstance(a, (list, tuple)):
+        return tuple(_key(x) for x in a)
+    return a if isinstance(a, (int, float, str, bool, type(None), np.dtype)) else id(a)
+
+
+def cse(graph: Graph, mutable: set) -> None:
+    """One node per distinct pure computation (and one constant per distinct small value)."""
+    consts: dict = {}
+    for v in graph.values:
+        if v.kind == "const" and v.array.size <= 64:
+            consts.setdefault(_key(v.array), v)
+    seen: dict = {}
+    keep = []
+    for n, segment in zip(graph.nodes, _segments(graph)):
+        n.inputs = [consts.get(_key(v.array), v) if v.kind == "const" and v.array.size <= 64
+                    else v for v in n.inputs]
+        if _pure(n) and (n.op.is_view or n.out.id not in mutable):
+            key = (n.op.name, tuple(v.id for v in n.inputs),
+                   tuple(sorted((k, _key(a)) for k, a in n.attrs.items())),
+                   segment if not n.op.is_view and any(v.id in mutable for v in n.inputs)
+                   else None)
+            first = seen.get(key)
+            if first is not None:
+                _replace(graph, n.out, first)
+                continue
+            seen[key] = n.out
+        keep.append(n)
+    graph.nodes = keep
+
+
+def dce(graph: Graph) -> None:
+    """Drop nodes whose results nothing uses (effects always stay)."""
+    live = {v.id for v in graph.outputs}
+    keep = []
+    for n in reversed(graph.nodes):
+        if n.effect or any(v.id in live for v in n.produced()):
+            live.update(v.id for v in n.inputs)
+            keep.append(n)
+    graph.nodes = keep[::-1]
+
+
+def _segments(graph: Graph) -> list:
+    """For each node, how many writes to existing storage came before it: reads of mutable
+    storage may move or merge only within one segment."""
+    seg, count = [], 0
+    for n in graph.nodes:
+        seg.append(count)
+        count += n.effect and n.kind != "set_grad"
+    return seg
+
+
+def _fusable(n: Node, mutable: set) -> bool:
+    return (n.kind == "op" and n.op.kind == "elementwise" and _pure(n)
+            and n.out.dtype in FUSABLE_DTYPES and n.out.id not in mutable
+            and all(v.dtype in FUSABLE_DTYPES for v in n.inputs)
+            and "_scalar.nan_to_num" not in n.op.expr and "_scalar.clamp" not in n.op.expr
+            and not any(isinstance(a, np.dtype) and k != "dtype" for k, a in n.attrs.items()))
+
+
+def _compound(expr: str) -> bool:
+    """An expression NumPy evaluates in several passes (gelu, sigmoid …): one kernel is
+    faster even alone."""
+    return len(re.findall(r"math\.|[-+*/]| if ", expr)) >= 3
+
+
+def fuse(graph: Graph, mutable: set) -> None:
+    """Group chains of elementwise ops of one output shape into ``fused`` nodes.
+
+    A producer joins its consumer's group when both have the same shape and no outside use of
+    the group's results comes before the consumer (the group runs where its last member was).
+    """
+    pos = {id(n): i for i, n in enumerate(graph.nodes)}
+    seg = _segments(graph)
+    users: dict = {}
+    for i, n in enumerate(graph.nodes):
+        for v in n.inputs:
+            users.setdefault(v.id, []).append(i)
+    out_ids = {v.id for v in graph.outputs}
+    group: dict = {}  # id(node) -> list of member nodes (shared list per group)
+    for i, n in enumerate(graph.nodes):
+        if not _fusable(n, mutable):
+            continue
+        members = [n]
+        for v in n.inputs:
+            p = v.node
+            if (p is None or id(p) not in group or v.shape != n.out.shape
+                    or seg[pos[id(group[id(p)][0])]] != seg[i]):
+                continue
+            candidate = group[id(p)]
+            if candidate is members or any(m in members for m in candidate):
+                continue
+            inside = {id(m) for m in candidate + members}
+            escapes = any(j < i and id(graph.nodes[j]) not in inside
+                          for m in candidate for j in users.get(m.out.id, ()))
+            if not escapes:
+                members = sorted(candidate + members, key=lambda m: pos[id(m)])
+        for m in members:
+            group[id(m)] = members
+    done: set = set()
+    nodes = []
+    for n in graph.nodes:
+        members = group.get(id(n))
+        if members is None or len(members) == 1 and not _compound(n.op.expr):
+            nodes.append(n)
+            continue
+        if n is not members[-1]:
+            continue
+        if id(members[0]) in done:
+            continue
+        done.add(id(members[0]))
+        inside = {id(m) for m in members}
+        produced = {m.out.id for m in members}
+        f = Node("fused")
+        f.members = members
+        for m in members:
+            for v in m.inputs:
+                if v.id not in produced and v not in f.inputs:
+                    f.inputs.append(v)
+        f.outs = [m.out for m in members
+                  if m.out.id in out_ids or any(id(graph.nodes[j]) not in inside
+                                                for j in users.get(m.out.id, ()))]
+        nodes.append(f)
+    graph.nodes = nodes
+
+
+def optimize(graph: Graph, mutated: set) -> set:
+    """Run the passes in order; returns the ids of mutable values (for the memory plan)."""
+    mutable = _mutable(graph, mutated)
+    transposed_gemms(graph, mutable)
+    simplify(graph, mutable)
+    fold_constants(graph, mutable)
+    cse(graph, mutable)
+    dce(graph)
+    fuse(graph, mutable)
+    return mutable

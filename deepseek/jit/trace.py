@@ -1,0 +1,221 @@
+"""Capture: run the function once, recording every primitive into a Graph.
+
+Every op reaches the backend through ``apply``/``apply_inplace`` (deepseek/ops/_opdef.py), so
+one hook there sees the forward, the backward (vjps are Tensor ops) and in-place updates alike.
+Around it the tracer watches the few places where state changes outside ops: gradients
+delivered to leaves (``.grad``), and optimizer and ``zero_grad`` calls, which are recorded as
+opaque calls and run as they are when the compiled function runs (so a scheduler's new
+learning rate is read at every step, never baked in).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from ..autograd import graph as _autograd
+from ..ops import _opdef
+from ..tensor import _ITEM_HOOK, Tensor
+from .ir import Graph, Node, Value
+
+__all__ = ["TraceError", "Tracer", "flatten", "unflatten"]
+
+
+class TraceError(RuntimeError):
+    """The function cannot be captured as a static graph (the message says why)."""
+
+
+def flatten(obj: Any, leaves: list) -> Any:
+    """``obj`` with its tensors replaced by their index in ``leaves`` (a template)."""
+    if isinstance(obj, Tensor):
+        leaves.append(obj)
+        return _Leaf(len(leaves) - 1)
+    if isinstance(obj, (list, tuple)) and type(obj) in (list, tuple):
+        return type(obj)(flatten(o, leaves) for o in obj)
+    if isinstance(obj, dict):
+        return {k: flatten(v, leaves) for k, v in obj.items()}
+    return obj
+
+
+def unflatten(template: Any, leaves: list) -> Any:
+    if isinstance(template, _Leaf):
+        return leaves[template.index]
+    if type(template) in (list, tuple):
+        return type(template)(unflatten(o, leaves) for o in template)
+    if isinstance(template, dict):
+        return {k: unflatten(v, leaves) for k, v in template.items()}
+    return template
+
+
+class _Leaf:
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def __repr__(self) -> str:
+        return f"<tensor {self.index}>"
+
+
+def _defining(base: type, name: str) -> list:
+    """``base`` and its subclasses that define ``name`` themselves."""
+    out, todo = [], [base]
+    while todo:
+        cls = todo.pop()
+        if name in cls.__dict__:
+            out.append(cls)
+        todo += cls.__subclasses__()
+    return list(dict.fromkeys(out))
+
+
+class Tracer:
+    """Records one run of a function. Use as a context manager around the run."""
+
+    def __init__(self, inputs: list, leaves: tuple = ()) -> None:
+        self.graph = Graph()
+        self.env: dict[int, Value] = {}  # id(array) -> its value
+        self.keep: list = []  # every array seen, alive so ids stay unique
+        self.created: set = set()  # ids of arrays wrapped into tensors during the trace
+        self.leaf_guards: dict = {}  # id(tensor) -> (tensor, whether .grad was None at start)
+        self.mutated: set = set()  # ids of values whose storage is written during the run
+        self.problem: str = ""
+        self.backward_ran = False
+        for t in leaves:  # which .grad are set when the run starts: the graph depends on it
+            self.leaf_guards[id(t)] = (t, t.grad is None)
+        for i, t in enumerate(inputs):
+            self._bind(t._data, self.graph.value("input", t._data, i))
+
+    def _bind(self, array: np.ndarray, v: Value) -> Value:
+        self.env[id(array)] = v
+        self.keep.append(array)
+        return v
+
+    # ---- what the hooks call ----
+    def value_of(self, a: Any, owner: Any) -> Value:
+        v = self.env.get(id(a))
+        if v is not None:
+            return v
+        a = np.asarray(a)
+        if isinstance(owner, Tensor) and id(a) not in self.created:
+            return self._bind(a, self.graph.value("state", a, owner))
+        return self._bind(a, self.graph.value("const", a, a))
+
+    def record(self, op: Any, arrays: list, args: tuple, attrs: dict, out: np.ndarray,
+               cast: bool, inplace: bool = False) -> None:
+        ins = [self.value_of(a, arg) for a, arg in zip(arrays, args)]
+        if inplace:
+            self.graph.nodes.append(Node("inplace", op, ins, dict(attrs)))
+            self.mutated.add(ins[0].id)
+            return
+        node = Node("op", op, ins, dict(attrs), cast=cast)
+        node.out = self._bind(out, self.graph.value("node", out, node=node))
+        self.graph.nodes.append(node)
+
+    def wrapped(self, data: np.ndarray) -> None:
+        if id(data) not in self.env:
+            self.created.add(id(data))
+            self.keep.append(data)
+
+    def item(self, t: Tensor, what: str) -> None:
+        v = self.env.get(id(t._data))
+        if v is None and id(t._data) in self.created or v is not None and v.kind == "const":
+            return  # a constant: its value is fixed, so reading it is no decision on data
+        raise TraceError(
+            f"[ds.jit] .{what}() on a tensor of shape {list(t.shape)} while tracing: the result "
+            "depends on the data, so a compiled graph cannot bake it in. Return the tensor "
+            "instead and read it outside the compiled function, or run this code eagerly.")
+
+    def unsupported(self, what: str) -> None:
+        raise TraceError(f"[ds.jit] cannot capture {what}")
+
+    def deliver_leaf(self, original: Callable, t: Tensor, g: Tensor, *args: Any) -> None:
+        before = t.grad
+        if id(t) not in self.leaf_guards:
+            self.leaf_guards[id(t)] = (t, before is None)
+        original(t, g, *args)
+        after = t.grad
+        if after is None or not args[1]:  # nothing stored, or autograd.grad (no accumulation)
+            return
+        self.backward_ran = True
+        if after is not before:
+            v = self.env.get(id(after._data))
+            if v is None:
+                raise TraceError(f"[ds.jit] the gradient of a tensor of shape {list(t.shape)} "
+                                 "was made outside the recorded ops")
+            self.graph.nodes.append(Node("set_grad", None, [v], {"tensor": t}))
+            return
+        target = self.env.get(id(after._data))
+        if target is None:
+            target = self._bind(after._data, self.graph.value("grad", after._data, t))
+        self.graph.nodes.append(Node("acc_grad", None, [target, self.value_of(g._data, g)]))
+        self.mutated.add(target.id)
+
+    def call(self, fn: Callable, label: str, args: tuple, kwargs: dict, mutates: list) -> Any:
+        self.graph.nodes.append(Node("call", None, (), {"fn": fn, "args": args,
+                                                        "kwargs": kwargs, "label": label}))
+        for t in mutates:
+            v = self.env.get(id(t._data))
+            if v is not None:
+                self.mutated.add(v.id)
+        return fn(*args, **kwargs)
+
+    # ---- installing the hooks ----
+    def __enter__(self) -> "Tracer":
+        from ..nn.modules.module import Module
+        from ..optim.lr_scheduler import LRScheduler
+        from ..optim.optimizer import Optimizer
+
+        tracer = self
+        wrap = Tensor.__dict__["_wrap"].__func__
+        deliver = _autograd._deliver_leaf
+
+        def traced_wrap(cls, data, *a):
+            tracer.wrapped(data)
+            return wrap(cls, data, *a)
+
+        def traced_deliver(t, g, *a):
+            return tracer.deliver_leaf(deliver, t, g, *a)
+
+        def opaque(cls, name, mutates):
+            original = cls.__dict__[name]
+
+            def run(obj, *args, **kwargs):
+                if _opdef.TRACER[0] is not tracer:  # nested inside another opaque call
+                    return original(obj, *args, **kwargs)
+                if name == "step" and isinstance(obj, Optimizer) and (
+                        args or kwargs.get("closure") is not None):
+                    tracer.unsupported("optimizer.step(closure): call the closure yourself")
+                _opdef.TRACER[0] = None
+                try:
+                    return tracer.call(original.__get__(obj), f"{type(obj).__name__}.{name}()",
+                                       args, kwargs, mutates(obj))
+                finally:
+                    _opdef.TRACER[0] = tracer
+
+            return cls, name, original, run
+
+        params = (lambda opt: [p for g in opt.param_groups for p in g["params"]])
+        none = (lambda obj: [])
+        self._patches = [
+            (Tensor, "_wrap", Tensor.__dict__["_wrap"], classmethod(traced_wrap)),
+            (_autograd, "_deliver_leaf", deliver, traced_deliver),
+            opaque(Module, "zero_grad", none),
+        ]
+        # optimizer and scheduler steps run as they are: they read hyperparameters (a
+        # scheduler's new lr) at every call, and keep their state in Python
+        for base, name, mutates in ((Optimizer, "step", params), (Optimizer, "zero_grad", none),
+                                    (LRScheduler, "step", none)):
+            for cls in _defining(base, name):
+                self._patches.append(opaque(cls, name, mutates))
+        for owner, name, _, new in self._patches:
+            setattr(owner, name, new)
+        self._saved = (_opdef.TRACER[0], _ITEM_HOOK[0])
+        _opdef.TRACER[0] = self
+        _ITEM_HOOK[0] = self.item
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _opdef.TRACER[0], _ITEM_HOOK[0] = self._saved
+        for owner, name, old, _ in self._patches:
+            setattr(owner, name, old)

@@ -1,0 +1,269 @@
+"""Memory budgets: a limit on allocated bytes, saved activations offloaded to disk in LRU order
+when it is approached, parameters kept in memory-mapped files, and an out-of-memory error that
+names the tensors holding the memory."""
+
+from __future__ import annotations
+
+import gc
+import os
+import shutil
+import tempfile
+import weakref
+from collections import OrderedDict
+from typing import Any, Optional
+
+import numpy as np
+
+from ..autograd.graph import saved_tensors_hooks
+from ..backend import allocator as A
+from ..tensor import Tensor
+
+__all__ = ["OutOfMemoryError", "set_limit", "get_limit", "limit", "offload_parameters",
+           "offload_stats"]
+
+HEADROOM = 0.25  # offload until a quarter of the limit is free for the next ops' buffers
+MIN_OFFLOAD_BYTES = 1 << 16  # smaller saved tensors are not worth a file
+
+
+class OutOfMemoryError(RuntimeError, MemoryError):
+    """An allocation did not fit under the memory limit, even after offloading."""
+
+
+class _Spill:
+    """One saved activation: in memory until evicted, then in a memory-mapped file."""
+
+    __slots__ = ("array", "path", "shape", "dtype", "budget", "__weakref__")
+
+    def __init__(self, array: np.ndarray, budget: "_Budget") -> None:
+        self.array, self.path, self.budget = array, None, budget
+        self.shape, self.dtype = array.shape, array.dtype
+
+    def evict(self) -> None:
+        budget = self.budget
+        self.path = os.path.join(budget.directory(), f"{id(self):x}.bin")
+        mm = np.memmap(self.path, dtype=self.dtype, mode="w+", shape=self.shape)
+        mm[...] = self.array
+        mm.flush()
+        del mm
+        self.array = None
+        budget.offloaded_bytes += int(np.prod(self.shape)) * self.dtype.itemsize
+        budget.evictions += 1
+
+    def load(self) -> np.ndarray:
+        if self.array is not None:
+            return self.array
+        self.budget.loads += 1
+        return np.array(np.memmap(self.path, dtype=self.dtype, mode="r", shape=self.shape))
+
+    def __del__(self) -> None:
+        if self.path is not None:
+            try:
+                os.remove(self.path)
+            except OSError:
+                pass
+
+
+class _Budget:
+    """The active limit: its spill directory and the LRU of in-memory saved activations."""
+
+    def __init__(self, nbytes: int) -> None:
+        self.limit = int(nbytes)
+        self.lru: "OrderedDict[int, weakref.ref]" = OrderedDict()
+        self._dir: Optional[str] = None
+        self.offloaded_bytes = self.evictions = self.loads = 0
+
+    def directory(self) -> str:
+        if self._dir is None:
+            self._dir = tempfile.mkdtemp(prefix="deepseek-offload-")
+        return self._dir
+
+    def pack(self, t: Tensor) -> Any:
+        data = t._data
+        if (t._requires_grad and t.grad_fn is None) or data.nbytes < MIN_OFFLOAD_BYTES:
+            return t  # parameters and small tensors stay where they are
+        spill = _Spill(data, self)
+        self.lru[id(spill)] = weakref.ref(spill)
+        self.make_room()
+        return spill
+
+    def unpack(self, obj: Any) -> Tensor:
+        if isinstance(obj, Tensor):
+            return obj
+        self.lru.pop(id(obj), None)
+        return Tensor._wrap(obj.load())
+
+    def make_room(self) -> None:
+        """Evict the least recently saved activations until HEADROOM of the limit is free."""
+        target = self.limit * (1 - HEADROOM)
+        lru = self.lru
+        while lru and A.stat(A.ALLOC) > target:
+            spill = lru.popitem(last=False)[1]()
+            if spill is not None and spill.array is not None:
+                spill.evict()
+
+    def close(self) -> None:
+        self.lru.clear()
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+
+_ACTIVE: list = [None, None]  # the global budget and its hooks context
+
+
+def set_limit(nbytes: Optional[int]) -> None:
+    """Limit allocated bytes to ``nbytes`` (None or 0: no limit), for the rest of the process.
+
+    Saved activations are offloaded to memory-mapped files (least recently saved first) once
+    allocated memory passes three quarters of the limit, and read back when backward needs
+    them. An allocation that would pass the limit fails: under :class:`limit` it raises
+    :class:`OutOfMemoryError` naming the largest live tensors; after ``set_limit`` NumPy's
+    ``MemoryError`` surfaces as is (call :func:`oom_report` for the same list).
+    """
+    if _ACTIVE[0] is not None:
+        _ACTIVE[1].__exit__(None, None, None)
+        _ACTIVE[0].close()
+        _ACTIVE[0] = _ACTIVE[1] = None
+    A.set_hard_limit(nbytes or 0)
+    if nbytes:
+        budget = _Budget(nbytes)
+        hooks = saved_tensors_hooks(budget.pack, budget.unpack)
+        hooks.__enter__()
+        _ACTIVE[0], _ACTIVE[1] = budget, hooks
+
+
+def get_limit() -> int:
+    """The current limit in bytes (0: none)."""
+    return A.stat(A.LIMIT)
+
+
+class limit:
+    """Context manager: :func:`set_limit` inside the block, the previous limit restored after.
+
+    Args:
+        nbytes: the limit on allocated bytes.
+        offload: offload saved activations to disk when the limit is approached. Default: True.
+
+    Example:
+        >>> with ds.memory.limit(1 << 30):
+        ...     loss = model(x).sum(); loss.backward()
+    """
+
+    def __init__(self, nbytes: int, offload: bool = True) -> None:
+        self.nbytes, self.offload = int(nbytes), offload
+        self.budget: Optional[_Budget] = None
+
+    def __enter__(self) -> "limit":
+        self.previous = A.stat(A.LIMIT)
+        A.set_hard_limit(self.nbytes)
+        if self.offload:
+            self.budget = _Budget(self.nbytes)
+            self.hooks = saved_tensors_hooks(self.budget.pack, self.budget.unpack)
+            self.hooks.__enter__()
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        A.set_hard_limit(self.previous)
+        if self.budget is not None:
+            self.hooks.__exit__(None, None, None)
+            # spilled activations still referenced by a graph keep their files until freed
+            self.budget.lru.clear()
+        if exc_type is not None and issubclass(exc_type, MemoryError) \
+                and not isinstance(exc, OutOfMemoryError):
+            raise OutOfMemoryError(oom_report(str(exc), self.nbytes)) from exc
+
+    @property
+    def stats(self) -> dict:
+        b = self.budget
+        return {} if b is None else {"evictions": b.evictions, "loads": b.loads,
+                                     "offloaded_bytes": b.offloaded_bytes}
+
+
+def offload_stats() -> dict:
+    """Evictions, loads and offloaded bytes of the global budget (:func:`set_limit`)."""
+    b = _ACTIVE[0]
+    return {} if b is None else {"evictions": b.evictions, "loads": b.loads,
+                                 "offloaded_bytes": b.offloaded_bytes}
+
+
+def _names() -> dict:
+    """id(parameter array) -> qualified name in the modules alive now."""
+    from ..nn import Module
+
+    names: dict = {}
+    for obj in gc.get_objects():
+        if issubclass(type(obj), Module):
+            for name, p in obj.named_parameters():
+                key = id(p._data)
+                if len(name) > len(names.get(key, "")):
+                    names[key] = f"{type(obj).__name__}.{name}"
+    return names
+
+
+def largest_tensors(count: int = 10) -> list:
+    """(bytes, shape, dtype, producer) of the largest live tensor storages, largest first."""
+    storages: dict = {}
+    for obj in gc.get_objects():
+        if issubclass(type(obj), Tensor):  # type(), not isinstance: gc holds weak proxies
+            data = obj._data
+            base = data.base if isinstance(data.base, np.ndarray) else data
+            if id(base) not in storages or obj.grad_fn is not None:
+                storages[id(base)] = (base, obj)
+    names = _names()
+    rows = []
+    for key, (base, t) in storages.items():
+        if t.grad_fn is not None:
+            producer = f"op {t.grad_fn.op.name}"
+        elif key in names or id(t._data) in names:
+            producer = f"parameter {names.get(key) or names[id(t._data)]}"
+        else:
+            producer = "leaf tensor" if t._requires_grad else "tensor (no grad)"
+        rows.append((int(base.nbytes), tuple(base.shape), t.dtype.name, producer))
+    rows.sort(key=lambda r: -r[0])
+    return rows[:count]
+
+
+def oom_report(what: str = "", limit_bytes: Optional[int] = None) -> str:
+    """The message of :class:`OutOfMemoryError`: what failed and the largest live tensors."""
+    saved = A.stat(A.LIMIT)
+    A.set_hard_limit(0)  # the report itself allocates
+    try:
+        rows = largest_tensors()
+    finally:
+        A.set_hard_limit(saved)
+    lim = limit_bytes or saved
+    lines = [f"[memory] out of memory: {what}".rstrip(),
+             f"allocated {A.stat(A.ALLOC) / 2**20:.1f} MiB of a {lim / 2**20:.1f} MiB limit; "
+             "largest live tensors:"]
+    for nbytes, shape, dtype, producer in rows:
+        lines.append(f"  {nbytes / 2**20:9.2f} MiB  {dtype:<9} {list(shape)}  from {producer}")
+    lines.append("Try ds.memory.auto_checkpoint(model) (recompute activations in backward), "
+                 "a smaller batch, or a larger limit.")
+    return "\n".join(lines)
+
+
+def offload_parameters(module: Any, directory: Optional[str] = None) -> str:
+    """Keep ``module``'s parameters and buffers in memory-mapped files: the OS pages a layer's
+    weights in while it runs and may drop them after, so they count against no limit.
+
+    In-place updates (optimizer steps) write through to the files. Returns the directory
+    (a new temporary one unless given), removed when the process exits.
+
+    Args:
+        module: the module whose parameters to offload.
+        directory: where to put the files.
+    """
+    import atexit
+
+    if directory is None:
+        directory = tempfile.mkdtemp(prefix="deepseek-params-")
+        atexit.register(shutil.rmtree, directory, True)
+    tensors = list(module.named_parameters()) + list(module.named_buffers())
+    for i, (name, t) in enumerate(tensors):
+        if t is None or t._data.nbytes == 0:
+            continue
+        path = os.path.join(directory, f"{i}-{name}.bin")
+        mm = np.memmap(path, dtype=t._data.dtype, mode="w+", shape=t._data.shape)
+        mm[...] = t._data
+        t._data = mm.view(np.ndarray)
+    return directory

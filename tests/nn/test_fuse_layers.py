@@ -1,0 +1,138 @@
+"""ds.nn.fuse_layers: eval-mode Conv/Linear→BatchNorm folding, against the unfused model and
+against torch.nn.utils.fusion on the same weights."""
+
+from __future__ import annotations
+
+import doctest
+
+import numpy as np
+import pytest
+import torch
+from torch.nn.utils.fusion import fuse_conv_bn_eval, fuse_linear_bn_eval
+
+import deepseek as ds
+from deepseek.nn.utils import fusion
+
+nn = ds.nn
+TOL = {"float32": 1e-5, "float64": 1e-12}
+
+
+def _randomize_norms(model: nn.Module, seed: int = 0) -> nn.Module:
+    """Random running statistics and affine parameters, so the folding is not the identity."""
+    rng = np.random.default_rng(seed)
+    with ds.no_grad():
+        for m in model.modules():
+            if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)) and \
+                    m.running_mean is not None:
+                n = m.num_features
+                dtype = m.running_mean.dtype
+                m.running_mean.copy_(ds.tensor(rng.standard_normal(n)).to(dtype))
+                m.running_var.copy_(ds.tensor(rng.uniform(0.2, 3.0, n)).to(dtype))
+                if m.weight is not None:
+                    m.weight.copy_(ds.tensor(rng.standard_normal(n)).to(dtype))
+                    m.bias.copy_(ds.tensor(rng.standard_normal(n)).to(dtype))
+    return model.eval()
+
+
+class _Block(nn.Module):
+    """A Sequential nested in a plain module, as a ResNet shortcut."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.short = nn.Sequential(nn.Conv2d(4, 6, 1, bias=False), nn.BatchNorm2d(6))
+        self.main = nn.Sequential(nn.Conv2d(4, 6, 3, padding=1, groups=2), nn.BatchNorm2d(6),
+                                  nn.ReLU())
+
+    def forward(self, x):
+        return self.main(x) + self.short(x)
+
+
+CASES = {
+    "conv1d": (lambda: nn.Sequential(nn.Conv1d(3, 5, 3), nn.BatchNorm1d(5), nn.ReLU()),
+               (2, 3, 9), 1),
+    "conv2d-no-bias": (lambda: nn.Sequential(nn.Conv2d(3, 4, 3, stride=2, bias=False),
+                                             nn.BatchNorm2d(4, affine=False)), (2, 3, 8, 8), 1),
+    "conv3d": (lambda: nn.Sequential(nn.Conv3d(2, 3, 2), nn.BatchNorm3d(3)), (1, 2, 4, 4, 4), 1),
+    "linear": (lambda: nn.Sequential(nn.Linear(6, 5), nn.BatchNorm1d(5), nn.ReLU(),
+                                     nn.Linear(5, 4, bias=False), nn.BatchNorm1d(4)), (7, 6), 2),
+    "nested": (lambda: nn.Sequential(_Block(), nn.Sequential(nn.Conv2d(6, 3, 1),
+                                                             nn.BatchNorm2d(3))), (2, 4, 5, 5), 3),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_outputs_match_the_unfused_model(case: str, dtype: str) -> None:
+    build, shape, count = CASES[case]
+    model = _randomize_norms(build().to(getattr(ds, dtype)))
+    before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    fused = ds.nn.fuse_layers(model)
+
+    norms = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
+    assert sum(isinstance(m, norms) for m in fused.modules()) == \
+        sum(isinstance(m, norms) for m in model.modules()) - count
+    assert sum(isinstance(m, nn.Identity) for m in fused.modules()) == count
+    assert sum(isinstance(m, nn.ReLU) for m in fused.modules()) == \
+        sum(isinstance(m, nn.ReLU) for m in model.modules())
+    x = ds.tensor(np.random.default_rng(1).standard_normal(shape).astype(dtype))
+    with ds.no_grad():
+        ours, reference = fused(x), model(x)
+    assert ours.dtype == reference.dtype == getattr(ds, dtype)
+    np.testing.assert_allclose(ours.numpy(), reference.numpy(), rtol=TOL[dtype],
+                               atol=TOL[dtype], err_msg=f"fuse_layers {case} {dtype}")
+    for k, v in model.state_dict().items():  # the input model is untouched
+        np.testing.assert_array_equal(v.numpy(), before[k], err_msg=k)
+
+
+@pytest.mark.parametrize("kind", ["conv", "linear"])
+def test_matches_torch_fusion(kind: str) -> None:
+    if kind == "conv":
+        pair = lambda lib: lib.nn.Sequential(lib.nn.Conv2d(3, 4, 3), lib.nn.BatchNorm2d(4))  # noqa: E731
+        torch_fuse = fuse_conv_bn_eval
+    else:
+        pair = lambda lib: lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.BatchNorm1d(4))  # noqa: E731
+        torch_fuse = fuse_linear_bn_eval
+    ours = _randomize_norms(pair(ds))
+    theirs = pair(torch).eval()
+    theirs.load_state_dict({k: torch.tensor(v.numpy().copy())
+                            for k, v in ours.state_dict().items()})
+    fused = ds.nn.fuse_layers(ours)[0]
+    expected = torch_fuse(theirs[0], theirs[1])
+    for name in ("weight", "bias"):
+        a, b = getattr(fused, name), getattr(expected, name).detach().numpy()
+        assert tuple(a.shape) == b.shape and str(a.dtype).split(".")[-1] == str(b.dtype)
+        np.testing.assert_allclose(a.detach().numpy(), b, rtol=1e-6, atol=1e-6, err_msg=name)
+
+
+def test_left_alone() -> None:
+    """Not foldable: BatchNorm first, BatchNorm without running statistics, a ConvTranspose,
+    and a Conv/BatchNorm pair that is not inside a Sequential."""
+    model = _randomize_norms(nn.Sequential(
+        nn.BatchNorm1d(3), nn.Conv1d(3, 3, 1), nn.BatchNorm1d(3, track_running_stats=False),
+        nn.ConvTranspose1d(3, 3, 1), nn.BatchNorm1d(3)))
+    fused = ds.nn.fuse_layers(model)
+    assert [type(m).__name__ for m in fused] == [type(m).__name__ for m in model]
+    block = _Block()
+    block.extra = nn.Conv2d(6, 6, 1)
+    block.extra_norm = nn.BatchNorm2d(6)
+    fused = ds.nn.fuse_layers(_randomize_norms(block))
+    assert isinstance(fused.extra_norm, nn.BatchNorm2d)
+    assert isinstance(fused.main[1], nn.Identity) and isinstance(fused.short[1], nn.Identity)
+
+
+def test_training_mode_is_refused() -> None:
+    model = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+    with pytest.raises(RuntimeError, match=r"Sequential is in training mode; call model\.eval"):
+        ds.nn.fuse_layers(model)
+    model.eval()
+    model[1].train()
+    with pytest.raises(RuntimeError, match="1 is in training mode"):
+        ds.nn.fuse_layers(model)
+    with pytest.raises(TypeError, match="expected a Module"):
+        ds.nn.fuse_layers([model])
+    assert ds.nn.utils.fuse_layers is ds.nn.fuse_layers
+
+
+def test_docstring_example() -> None:
+    failures, _ = doctest.testmod(fusion, extraglobs={"ds": ds}, report=True)
+    assert failures == 0

@@ -1,0 +1,326 @@
+"""ds.jit: compiled steps give eager's numbers; guards retrace; the passes and the generated
+code do what they say."""
+
+from __future__ import annotations
+
+import copy
+import os
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import deepseek as ds
+import deepseek.nn as nn
+import deepseek.nn.functional as F
+from deepseek.ops._opdef import REGISTRY
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bench"))
+from workloads import gpt  # noqa: E402
+
+GOLDEN = os.path.join(os.path.dirname(__file__), "golden", "jit_mlp_step.py.txt")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _kernel_cache(tmp_path_factory):
+    old = os.environ.get("DS_JIT_CACHE")
+    os.environ["DS_JIT_CACHE"] = str(tmp_path_factory.mktemp("jit"))
+    yield
+    if old is None:
+        os.environ.pop("DS_JIT_CACHE")
+    else:
+        os.environ["DS_JIT_CACHE"] = old
+
+
+def _mlp() -> nn.Module:
+    ds.manual_seed(0)
+    return nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Linear(32, 32), nn.GELU("tanh"),
+                         nn.Linear(32, 4))
+
+
+def _train_step(model, opt, scheduler=None, zero_first=False):
+    def step(x, y):
+        if zero_first:
+            opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        if not zero_first:
+            opt.zero_grad()
+        if scheduler is not None:
+            scheduler.step()
+        return loss
+
+    return step
+
+
+def _pair(make_opt, build=_mlp, **kw):
+    """The same model and optimizer twice: one step function eager, one compiled."""
+    m1 = build()
+    m2 = copy.deepcopy(m1)
+    o1, o2 = make_opt(m1), make_opt(m2)
+    return (_train_step(m1, o1, **kw), ds.jit(_train_step(m2, o2, **kw)), m1, m2)
+
+
+def _data(n=16, classes=4, features=12, seed=0):
+    rng = np.random.default_rng(seed)
+    return (ds.from_numpy(rng.standard_normal((n, features)).astype(np.float32)),
+            ds.from_numpy(rng.integers(0, classes, n)))
+
+
+@pytest.mark.parametrize("make_opt", [
+    lambda m: ds.optim.SGD(m.parameters(), lr=0.05, momentum=0.9),
+    lambda m: ds.optim.AdamW(m.parameters(), lr=1e-2),
+], ids=["sgd", "adamw"])
+@pytest.mark.parametrize("zero_first", [False, True])
+def test_compiled_training_matches_eager(make_opt, zero_first):
+    eager, compiled, m1, m2 = _pair(make_opt, zero_first=zero_first)
+    x, y = _data()
+    for _ in range(50):
+        np.testing.assert_allclose(compiled(x, y).item(), eager(x, y).item(), rtol=1e-5,
+                                   atol=1e-6)
+    for p1, p2 in zip(m1.parameters(), m2.parameters()):
+        np.testing.assert_allclose(p2.detach().numpy(), p1.detach().numpy(), atol=1e-5)
+    assert compiled._traces <= 2  # the first call, and the one after grads appear or not
+
+
+def test_gpt_training_matches_eager():
+    build = lambda: (ds.manual_seed(0), gpt(ds, vocab=32, ctx=16, layers=2, heads=2,
+                                            width=32))[1]
+    m1 = build()
+    m2 = copy.deepcopy(m1)
+    o1, o2 = (ds.optim.AdamW(m.parameters(), lr=1e-2) for m in (m1, m2))
+
+    def make(model, opt):
+        def step(x, y):
+            loss = F.cross_entropy(model(x).flatten(0, 1), y.flatten())
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+        return step
+
+    eager, compiled = make(m1, o1), ds.jit(make(m2, o2))
+    rng = np.random.default_rng(1)
+    x, y = (ds.from_numpy(rng.integers(0, 32, (4, 16))) for _ in range(2))
+    for _ in range(20):
+        np.testing.assert_allclose(compiled(x, y).item(), eager(x, y).item(), rtol=1e-5,
+                                   atol=1e-6)
+    assert "fused[" in compiled.graph
+
+
+def test_scheduler_learning_rate_is_read_every_step():
+    make = lambda m: ds.optim.SGD(m.parameters(), lr=0.1)
+    m1, m2 = _mlp(), _mlp()
+    o1, o2 = make(m1), make(m2)
+    s1 = ds.optim.lr_scheduler.StepLR(o1, step_size=2, gamma=0.5)
+    s2 = ds.optim.lr_scheduler.StepLR(o2, step_size=2, gamma=0.5)
+    eager, compiled = _train_step(m1, o1, s1), ds.jit(_train_step(m2, o2, s2))
+    x, y = _data()
+    for _ in range(8):
+        np.testing.assert_allclose(compiled(x, y).item(), eager(x, y).item(), rtol=1e-6)
+    assert o2.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5 ** 4)
+    assert compiled._traces == 1
+
+
+def test_guards_retrace_and_explain():
+    model = _mlp()
+    opt = ds.optim.SGD(model.parameters(), lr=0.01)
+    step = ds.jit(_train_step(model, opt))
+    step(*_data(16))
+    step(*_data(16))
+    step(*_data(8))  # a new batch size
+    model.eval()
+    step(*_data(8))  # train/eval flags
+    assert step._traces == 3
+    text = ds.jit.explain(step)
+    assert "first call" in text and "(16, 12)" in text and "(8, 12)" in text
+    assert "module train/eval flags" in text
+
+
+def test_retrace_limit_warns_once_and_runs_eagerly():
+    model = _mlp()
+
+    @ds.jit(retrace_limit=2)
+    def infer(x):
+        with ds.no_grad():
+            return model(x)
+
+    for n in (1, 2):
+        infer(_data(n)[0])
+    with pytest.warns(UserWarning, match="retrace_limit"):
+        out = infer(_data(3)[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        infer(_data(4)[0])
+    np.testing.assert_allclose(out.numpy(), model(_data(3)[0]).detach().numpy(), rtol=1e-6)
+    assert "retrace limit" in ds.jit.explain(infer)
+
+
+def test_python_scalars_are_guarded():
+    @ds.jit
+    def scale(x, k):
+        return x * k
+
+    x = ds.ones(3)
+    assert scale(x, 2.0).tolist() == [2.0] * 3
+    assert scale(x, 2.0).tolist() == [2.0] * 3
+    assert scale(x, 3.0).tolist() == [3.0] * 3
+    assert scale._traces == 2
+
+
+@pytest.mark.parametrize("read", ["item", "bool", "tolist"])
+def test_data_dependent_python_is_reported(read):
+    @ds.jit
+    def f(x):
+        s = x.sum()
+        if read == "item":
+            return x * s.item()
+        if read == "bool":
+            return x if s > 0 else -x
+        return ds.tensor(x.tolist())
+
+    with pytest.raises(ds.jit.TraceError, match="depends on the data"):
+        f(ds.ones(3))
+
+
+def test_inference_module_and_no_grad():
+    model = _mlp().eval()
+    compiled = ds.jit(model)
+    x = _data()[0]
+    with ds.no_grad():
+        for _ in range(3):
+            np.testing.assert_allclose(compiled(x).numpy(), model(x).numpy(), rtol=1e-5,
+                                       atol=1e-7)
+    assert "fused[" in compiled.graph
+
+
+def test_outputs_needing_autograd_run_eagerly():
+    model = _mlp()
+    compiled = ds.jit(model)
+    out = compiled(_data()[0])
+    assert out.grad_fn is not None  # still differentiable: this signature runs eagerly
+    assert "no backward" in ds.jit.explain(compiled)
+
+
+def test_custom_operator_is_captured():
+    @ds.operator("jit_test::cube", backward=lambda ctx, g: (3 * ctx.inputs[0] ** 2 * g,))
+    def cube(xp, x):
+        return x * x * x
+
+    w = ds.ones(3, requires_grad=True)
+    opt = ds.optim.SGD([w], lr=0.1)
+
+    @ds.jit
+    def step(x):
+        loss = cube(w * x).sum()
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    x = ds.tensor([1.0, 2.0, 3.0])
+    try:
+        losses = [step(x).item() for _ in range(3)]
+        assert "jit_test::cube" in step.graph
+    finally:
+        REGISTRY.pop("jit_test::cube")
+    w2 = ds.ones(3, requires_grad=True)
+    for _ in range(3):
+        (w2 * x).pow(3).sum().backward()
+        with ds.no_grad():
+            w2 -= 0.1 * w2.grad
+        w2.grad = None
+    np.testing.assert_allclose(w.detach().numpy(), w2.detach().numpy(), rtol=1e-6)
+    assert losses[0] > losses[1] > losses[2]
+
+
+def test_passes_simplify_fold_cse_dce():
+    @ds.jit
+    def f(x):
+        y = (x * 1 + 0).t().t()  # identities and a transpose undone
+        a = y.exp()
+        b = y.exp()  # the same computation again
+        unused = y.sin()  # noqa: F841  (dead)
+        c = ds.ones(3) * 2 + 1  # constants only
+        return a + b + c
+
+    x = ds.ones(2, 3)
+    first = f(x)
+    np.testing.assert_allclose(f(x).numpy(), first.numpy())
+    graph = f.graph
+    assert "sin" not in graph and "mul(" not in graph and "permute" not in graph
+    assert graph.count("exp") == 1
+
+
+def test_fused_kernels_are_cached_on_disk():
+    model = _mlp()
+    with ds.no_grad():
+        compiled = ds.jit(model)
+        compiled(_data()[0])
+    files = os.listdir(os.environ["DS_JIT_CACHE"])
+    assert any(f.startswith("ds_kernel_") and f.endswith(".py") for f in files)
+    plan = compiled.memory_plan()
+    assert plan["peak_bytes"] >= plan["pooled_bytes"] > 0
+
+
+def test_memory_plan_reuses_buffers_between_runs():
+    eager, compiled, _, _ = _pair(lambda m: ds.optim.SGD(m.parameters(), lr=0.01))
+    x, y = _data(64)
+    compiled(x, y)
+    compiled(x, y)
+    ns_buffers = [v for k, v in compiled._last.run.__globals__.items() if k[0] == "b"
+                  and k[1:].isdigit()]
+    before = [b.__array_interface__["data"][0] for b in ns_buffers]
+    compiled(x, y)
+    assert before and before == [b.__array_interface__["data"][0] for b in ns_buffers]
+
+
+def test_fuse_layers_under_jit():
+    ds.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU()).eval()
+    with ds.no_grad():
+        model[1].running_mean.uniform_(-1, 1)
+        model[1].running_var.uniform_(0.5, 2)
+        fused = ds.nn.fuse_layers(model)
+        compiled = ds.jit(fused)
+        x = ds.randn(2, 3, 8, 8)
+        for _ in range(2):
+            np.testing.assert_allclose(compiled(x).numpy(), model(x).numpy(), atol=1e-5)
+
+
+def test_generated_code_golden():
+    """The generated source of a small training step; regenerate with DS_UPDATE_GOLDEN=1."""
+    ds.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    opt = ds.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    step = ds.jit(_train_step(model, opt))
+    step(*_data(5, classes=3, features=4))
+    code = step.code
+    if os.environ.get("DS_UPDATE_GOLDEN"):
+        os.makedirs(os.path.dirname(GOLDEN), exist_ok=True)
+        with open(GOLDEN, "w") as f:
+            f.write(code)
+    with open(GOLDEN) as f:
+        assert code == f.read(), "generated code changed; review it, then DS_UPDATE_GOLDEN=1"
+
+
+def test_explain_rejects_plain_functions():
+    with pytest.raises(TypeError, match="made by ds.jit"):
+        ds.jit.explain(lambda: None)
+
+
+def test_dropout_draws_fresh_numbers_each_run():
+    def build():
+        ds.manual_seed(0)
+        return nn.Sequential(nn.Linear(12, 32), nn.Dropout(0.5), nn.Linear(32, 4))
+
+    eager, compiled, _, _ = _pair(lambda m: ds.optim.SGD(m.parameters(), lr=0.05), build=build)
+    x, y = _data()
+    ds.manual_seed(1)
+    want = [eager(x, y).item() for _ in range(5)]
+    ds.manual_seed(1)
+    got = [compiled(x, y).item() for _ in range(5)]
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    assert len(set(got)) == 5
