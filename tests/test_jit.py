@@ -324,3 +324,21 @@ def test_dropout_draws_fresh_numbers_each_run():
     got = [compiled(x, y).item() for _ in range(5)]
     np.testing.assert_allclose(got, want, rtol=1e-5)
     assert len(set(got)) == 5
+
+
+def test_conv_training_matches_eager():
+    def build():
+        ds.manual_seed(0)
+        return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4),
+                             nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
+
+    eager, compiled, m1, m2 = _pair(lambda m: ds.optim.SGD(m.parameters(), lr=0.1,
+                                                           momentum=0.9), build=build)
+    rng = np.random.default_rng(0)
+    x = ds.from_numpy(rng.standard_normal((4, 3, 6, 6)).astype(np.float32))
+    y = ds.from_numpy(rng.integers(0, 3, 4))
+    for _ in range(10):
+        np.testing.assert_allclose(compiled(x, y).item(), eager(x, y).item(), rtol=1e-5,
+                                   atol=1e-6)
+    np.testing.assert_allclose(m2[1].running_mean.numpy(), m1[1].running_mean.numpy(),
+                               rtol=1e-5, atol=1e-6)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import time
 import types
 import warnings
@@ -178,6 +179,8 @@ class CompiledFunction:
         for v in graph.values:  # the traced arrays are no longer needed
             if v.kind != "const":
                 v.array = None
+        tracer.release()
+        gc.collect()  # the traced run's graph and arrays sit in reference cycles
         self.log.append(("traced", why))
         self._entries[key] = self._last = entry
         return result

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import kernels
-from .ir import Graph, Node
+from .ir import Graph, Node, Value
 from .passes import storage_root
 
 __all__ = ["generate"]
@@ -56,7 +56,7 @@ class _Writer:
 
     def attr(self, v: Any) -> str:
         if _literal(v):
-            return repr(v)
+            return repr(tuple(v) if isinstance(v, tuple) else v)  # ds.Size prints otherwise
         if isinstance(v, np.dtype):
             return f"np.dtype({v.str!r})"
         return self.bind("k", v)
@@ -107,11 +107,16 @@ def _plan(graph: Graph, mutable: set) -> tuple:
     return assign, buffers, last, root, escaping
 
 
+def _uniform(v: Value) -> bool:
+    a = v.array
+    return a.size > 64 and bool((a == a.reshape(-1)[0]).all())
+
+
 def _pooled_outputs(n: Node) -> list:
     if n.kind == "fused":
         return list(n.outs)
     if (n.kind == "op" and n.op.name in _GEMM and not n.cast
-            and n.out.dtype in (np.float32, np.float64) and n.out.array.flags.c_contiguous
+            and n.out.dtype in (np.float32, np.float64) and n.out.contiguous
             and all(v.dtype == n.out.dtype for v in n.inputs)):
         return [n.out]
     return []
@@ -134,15 +139,17 @@ def _kernel_for(n: Node) -> tuple:
 def _check_kernel(n: Node, kernel: Any, loop: tuple, in_shapes: list, mutable: set) -> bool:
     """Run the compiled kernel on the traced inputs; it must reproduce the traced outputs
     (unless an input was overwritten later in the traced run, such as a parameter)."""
+    known = all(v.array is not None for v in n.inputs + n.outs)
     try:
-        ins = [np.ascontiguousarray(np.broadcast_to(v.array, v.shape)).reshape(s)
+        ins = [np.ascontiguousarray(np.broadcast_to(v.array if known else np.ones((), v.dtype),
+                                                    v.shape)).reshape(s)
                for v, s in zip(n.inputs, in_shapes)]
         outs = [np.empty(loop, v.dtype) for v in n.outs]
         kernel(*ins, *outs)
     except Exception:  # noqa: BLE001  (an expression Numba cannot compile: run it unfused)
         return False
-    if any(v.id in mutable for v in n.inputs):
-        return True
+    if not known or any(v.id in mutable for v in n.inputs):
+        return True  # compiled and ran; the traced values to compare with are gone
     for got, v in zip(outs, n.outs):
         want = v.array.reshape(loop)
         if v.dtype.kind == "f":
@@ -187,6 +194,12 @@ def generate(graph: Graph, mutable: set, name: str = "compiled", names: dict = N
             body.append(f"{v.name} = {w.bind('state', v.ref)}._data")
         elif v.kind == "grad":
             body.append(f"{v.name} = {w.bind('state', v.ref)}.grad._data")
+        elif v.kind == "const" and _uniform(v) and v.id not in mutable:
+            # a large constant of one value (zeros a backward formula starts from) is kept
+            # as one number and broadcast, read-only, when the function runs
+            v.ref = v.array = v.array.reshape(-1)[:1].reshape(())
+            body.append(f"{v.name} = np.broadcast_to({w.bind(v.name + '_fill', v.ref)}, "
+                        f"{v.shape!r})")
         elif v.kind == "const":
             w.ns[v.name] = v.ref
     live_vars: dict = {}  # storage root -> names defined in the generated code
@@ -214,8 +227,8 @@ def _peak(graph: Graph, last: dict, root: dict, assign: dict, bufs: list) -> int
     peak = 0
     for i, n in enumerate(graph.nodes):
         for v in n.produced():
-            if v.id not in assign and v.array.base is None:
-                live[root[v.id]] = v.array.nbytes
+            if v.id not in assign and v.owns:
+                live[root[v.id]] = v.nbytes
         peak = max(peak, sum(live.values()))
         for v in n.inputs:
             if last.get(root[v.id]) == i:

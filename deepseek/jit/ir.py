@@ -15,17 +15,27 @@ class Value:
     ``kind`` says where it comes from: ``"input"`` (the ``ref``-th tensor argument), ``"state"``
     (the data of the tensor ``ref``, read when the function runs: parameters, buffers),
     ``"grad"`` (the ``.grad`` of the tensor ``ref``), ``"const"`` (the array ``ref``, baked in),
-    or ``"node"`` (computed by ``node``). ``array`` is its value in the traced run.
+    or ``"node"`` (computed by ``node``). ``array`` is its value in the traced run while that
+    is alive (the tracer drops arrays nothing else holds, to keep the trace's memory low).
+    ``root`` is shared by all values viewing one storage; ``owns``: it is not a view.
     """
 
-    __slots__ = ("id", "kind", "ref", "node", "shape", "dtype", "array", "name")
+    __slots__ = ("id", "kind", "ref", "node", "shape", "dtype", "array", "name", "root",
+                 "contiguous", "owns")
 
     def __init__(self, id: int, kind: str, array: np.ndarray, ref: Any = None,
-                 node: Optional["Node"] = None) -> None:
+                 node: Optional["Node"] = None, root: Optional[int] = None) -> None:
         self.id, self.kind, self.ref, self.node = id, kind, ref, node
         self.array = array
         self.shape, self.dtype = array.shape, array.dtype
+        self.contiguous = array.flags.c_contiguous
+        self.owns = array.base is None
+        self.root = id if root is None else root
         self.name = f"v{id}"
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape)) * self.dtype.itemsize
 
     def __repr__(self) -> str:
         return self.name
@@ -97,8 +107,8 @@ class Graph:
         self.outputs: list[Value] = []
 
     def value(self, kind: str, array: np.ndarray, ref: Any = None,
-              node: Optional[Node] = None) -> Value:
-        v = Value(len(self.values), kind, array, ref, node)
+              node: Optional[Node] = None, root: Optional[int] = None) -> Value:
+        v = Value(len(self.values), kind, array, ref, node, root)
         self.values.append(v)
         return v
 

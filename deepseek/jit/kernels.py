@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import re
 import sys
 from typing import Any
 
@@ -61,6 +62,15 @@ def _cast(dtype: np.dtype, text: str) -> str:
     return f"{_CAST.get(dtype, 'np.' + dtype.name)}({text})"
 
 
+def _cheaper(text: str, dtype: np.dtype) -> str:
+    """Small integer powers as products (``pow`` is a libm call); float32 tanh vectorizable."""
+    text = re.sub(r"(\w+) \*\* 3\b", r"(\1 * \1 * \1)", text)
+    text = re.sub(r"(\w+) \*\* 2\b", r"(\1 * \1)", text)
+    if dtype == np.float32:
+        text = text.replace("math.tanh(", "_fastmath.tanh(")
+    return text
+
+
 def kernel_source(node: Node, loop: tuple, in_shapes: list, parallel: bool) -> str:
     """The Numba source of one fused node, its function named ``kernel``."""
     names = {v.id: f"a{j}" for j, v in enumerate(node.inputs)}
@@ -69,7 +79,7 @@ def kernel_source(node: Node, loop: tuple, in_shapes: list, parallel: bool) -> s
     out_names = [f"o{j}" for j in range(len(node.outs))]
     params = ", ".join([f"x{j}" for j in range(len(node.inputs))] + out_names)
     lines = ["import math", "", "import numba", "import numpy as np", "",
-             "from deepseek.ops import _scalar", "", "",
+             "from deepseek.jit import _fastmath", "from deepseek.ops import _scalar", "", "",
              f"@numba.njit(cache=True, parallel={parallel}, error_model='numpy')",
              f"def kernel({params}):"]
     pad = "    "
@@ -83,7 +93,8 @@ def kernel_source(node: Node, loop: tuple, in_shapes: list, parallel: bool) -> s
         lines.append(f"{pad}a{j} = x{j}[{at}]")
     for m in node.members:
         attrs = {k: repr(v) for k, v in m.attrs.items() if not isinstance(v, np.dtype)}
-        text = m.op.expr.format(*(names[v.id] for v in m.inputs), **attrs)
+        text = _cheaper(m.op.expr.format(*(names[v.id] for v in m.inputs), **attrs),
+                        m.out.dtype)
         names[m.out.id] = f"t{m.out.id}"
         lines.append(f"{pad}t{m.out.id} = {_cast(m.out.dtype, text)}")
     at = ", ".join(idx)

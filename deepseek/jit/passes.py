@@ -21,11 +21,8 @@ FUSABLE_DTYPES = frozenset(np.dtype(d) for d in (np.float32, np.float64, np.int6
 
 
 def storage_root(v: Value) -> int:
-    """An id shared by every value whose array views the same memory (from the traced run)."""
-    a = v.array
-    while isinstance(a.base, np.ndarray):
-        a = a.base
-    return id(a)
+    """A token shared by every value whose array views the same memory."""
+    return v.root
 
 
 def _mutable(graph: Graph, mutated: set) -> set:
@@ -61,7 +58,7 @@ def simplify(graph: Graph, mutable: set) -> None:
                 if n.op.name == "view":  # reshape(reshape(x)) -> reshape(x)
                     n.inputs = [first.inputs[0]]
                 elif tuple(first.attrs["dims"][d] for d in n.attrs["dims"]) == tuple(
-                        range(n.out.array.ndim)):  # permute undone
+                        range(len(n.out.shape))):  # permute undone
                     _replace(graph, n.out, first.inputs[0])
                     continue
         keep.append(n)
@@ -90,14 +87,16 @@ def transposed_gemms(graph: Graph, mutable: set) -> None:
     for n in graph.nodes:
         p = _op(n.inputs[0], "permute") if n.kind == "op" and n.op.name == "clone" else None
         m = _op(p.inputs[0], "matmul") if p is not None and p.attrs["dims"] == (1, 0) else None
-        if (m is None or m.out.array.ndim != 2 or m.cast or len(users[m.out.id]) != 1
+        if (m is None or len(m.out.shape) != 2 or m.cast or len(users[m.out.id]) != 1
                 or len(users[p.out.id]) != 1 or {m.out.id, p.out.id} & (out_ids | mutable)):
             nodes.append(n)
             continue
         ts = []
         for v in m.inputs[::-1]:
             t = Node("op", p.op, [v], {"dims": (1, 0)})
-            t.out = graph.value("node", v.array.T, node=t)
+            t.out = graph.value("node", np.broadcast_to(np.empty((), v.dtype), v.shape[::-1]),
+                                node=t, root=v.root)
+            t.out.array, t.out.contiguous, t.out.owns = None, False, False
             ts.append(t)
             nodes.append(t)
         n.op, n.inputs, n.attrs = m.op, [t.out for t in ts], {}
@@ -125,7 +124,7 @@ def fold_constants(graph: Graph, mutable: set) -> None:
     keep = []
     for n in graph.nodes:
         if (_pure(n) and n.inputs and all(v.kind == "const" for v in n.inputs)
-                and n.out.id not in mutable):
+                and n.out.id not in mutable and n.out.array is not None):
             n.out.kind, n.out.ref, n.out.node = "const", n.out.array, None
             continue
         keep.append(n)

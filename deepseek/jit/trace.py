@@ -10,6 +10,7 @@ learning rate is read at every step, never baked in).
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Callable
 
 import numpy as np
@@ -80,16 +81,41 @@ class Tracer:
         self.leaf_guards: dict = {}  # id(tensor) -> (tensor, whether .grad was None at start)
         self.mutated: set = set()  # ids of values whose storage is written during the run
         self.problem: str = ""
+        self._sweep_at = 256
         self.backward_ran = False
         for t in leaves:  # which .grad are set when the run starts: the graph depends on it
             self.leaf_guards[id(t)] = (t, t.grad is None)
         for i, t in enumerate(inputs):
-            self._bind(t._data, self.graph.value("input", t._data, i))
+            self._bind(t._data, "input", i)
 
-    def _bind(self, array: np.ndarray, v: Value) -> Value:
+    def _bind(self, array: np.ndarray, kind: str, ref: Any = None, node: Any = None) -> Value:
+        base = array.base
+        while isinstance(base, np.ndarray) and id(base) not in self.env:
+            base = base.base
+        root = self.env[id(base)].root if isinstance(base, np.ndarray) else None
+        v = self.graph.value(kind, array, ref, node, root)
         self.env[id(array)] = v
         self.keep.append(array)
+        if len(self.keep) >= self._sweep_at:
+            self._sweep()
         return v
+
+    def _sweep(self) -> None:
+        """Forget intermediate arrays nothing else holds any more (so the trace costs about
+        the memory of an eager run). Their ids may be reused, so they leave ``env`` too."""
+        alive = []
+        for a in self.keep:
+            v = self.env.get(id(a))
+            # references: keep, the loop variable, getrefcount's argument (and v.array)
+            if v is not None and v.kind == "node" and sys.getrefcount(a) <= 4:
+                del self.env[id(a)]
+                v.array = None
+            elif v is None and id(a) in self.created and sys.getrefcount(a) <= 3:
+                self.created.discard(id(a))
+            else:
+                alive.append(a)
+        self.keep = alive
+        self._sweep_at = len(alive) + 128
 
     # ---- what the hooks call ----
     def value_of(self, a: Any, owner: Any) -> Value:
@@ -98,8 +124,8 @@ class Tracer:
             return v
         a = np.asarray(a)
         if isinstance(owner, Tensor) and id(a) not in self.created:
-            return self._bind(a, self.graph.value("state", a, owner))
-        return self._bind(a, self.graph.value("const", a, a))
+            return self._bind(a, "state", owner)
+        return self._bind(a, "const", a)
 
     def record(self, op: Any, arrays: list, args: tuple, attrs: dict, out: np.ndarray,
                cast: bool, inplace: bool = False) -> None:
@@ -109,7 +135,7 @@ class Tracer:
             self.mutated.add(ins[0].id)
             return
         node = Node("op", op, ins, dict(attrs), cast=cast)
-        node.out = self._bind(out, self.graph.value("node", out, node=node))
+        node.out = self._bind(out, "node", node=node)
         self.graph.nodes.append(node)
 
     def wrapped(self, data: np.ndarray) -> None:
@@ -147,7 +173,7 @@ class Tracer:
             return
         target = self.env.get(id(after._data))
         if target is None:
-            target = self._bind(after._data, self.graph.value("grad", after._data, t))
+            target = self._bind(after._data, "grad", t)
         self.graph.nodes.append(Node("acc_grad", None, [target, self.value_of(g._data, g)]))
         self.mutated.add(target.id)
 
@@ -159,6 +185,12 @@ class Tracer:
             if v is not None:
                 self.mutated.add(v.id)
         return fn(*args, **kwargs)
+
+    def release(self) -> None:
+        """Drop the traced run's arrays (the graph keeps what it needs)."""
+        self.env.clear()
+        self.keep.clear()
+        self.created.clear()
 
     # ---- installing the hooks ----
     def __enter__(self) -> "Tracer":
