@@ -196,3 +196,34 @@ def test_offload_parameters_keeps_values() -> None:
     assert np.array_equal(model.weight.detach().numpy(), before)
     model(ds.randn(2, 4)).sum().backward()
     assert model.weight.grad.shape == (3, 4)
+
+
+def test_env_variable_checkpoints_without_code_changes():
+    """DS_GRADIENT_CHECKPOINTING=1 at import: same gradients, blocks run checkpointed."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import numpy as np, deepseek as ds
+        def grads():
+            ds.manual_seed(0)
+            m = ds.nn.Sequential(ds.nn.Linear(4, 8), ds.nn.Tanh(), ds.nn.Linear(8, 2))
+            m(ds.ones(3, 4)).sum().backward()
+            return m, [p.grad.numpy().copy() for p in m.parameters()]
+        m, g = grads()
+        print("wrapped" if "forward" in m[0].__dict__ else "plain")
+        np.save("grads.npy", np.concatenate([x.ravel() for x in g]))
+    """)
+    import os
+    import tempfile
+
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for flag in ("0", "1"):
+            env = dict(os.environ, DS_GRADIENT_CHECKPOINTING=flag)
+            r = subprocess.run([sys.executable, "-c", code], cwd=tmp, env=env,
+                               capture_output=True, text=True, check=True)
+            out[flag] = (r.stdout.strip(), np.load(os.path.join(tmp, "grads.npy")))
+    assert out["0"][0] == "plain" and out["1"][0] == "wrapped"
+    np.testing.assert_array_equal(out["0"][1], out["1"][1])

@@ -53,6 +53,26 @@ def auto_checkpoint(model: Any, enabled: bool = True) -> Any:
     return model
 
 
+def install_from_env() -> None:
+    """With ``DS_GRADIENT_CHECKPOINTING=1`` when deepseek is imported, the first call of each
+    model in training mode applies :func:`auto_checkpoint` to it (model code unchanged).
+    Nothing is installed otherwise, so module calls cost the same."""
+    if os.environ.get(ENV, "0") in ("", "0"):
+        return
+    from ..nn.modules.module import Module
+
+    plain = Module.__call__
+
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if self.training and "_ds_auto_checkpointed" not in self.__dict__:
+            for m in self.modules():  # the root's first call marks its whole tree
+                m.__dict__["_ds_auto_checkpointed"] = True
+            auto_checkpoint(self)
+        return plain(self, *args, **kwargs)
+
+    Module.__call__ = call
+
+
 def checkpoint_from_env(model: Any) -> Any:
     """:func:`auto_checkpoint` when ``DS_GRADIENT_CHECKPOINTING=1`` (read at each call)."""
     if os.environ.get(ENV, "0") not in ("", "0"):

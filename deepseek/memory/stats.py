@@ -67,8 +67,8 @@ def empty_cache() -> None:
 
 
 def set_caching(enabled: bool, max_cached_bytes: Optional[int] = None) -> None:
-    """Reuse freed buffers of 64 KiB and more by size class (off by default: on the CPU,
-    malloc's own reuse is as fast; see bench/memory.py)."""
+    """Reuse freed buffers of 64 KiB and more by size class (on by default; off also empties
+    the cache, ``DS_ALLOCATOR_CACHE=0`` starts with it off)."""
     A.set_pool(enabled, max_cached_bytes)
 
 
