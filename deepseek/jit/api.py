@@ -74,6 +74,7 @@ class CompiledFunction:
         self.retrace_limit = retrace_limit
         self.fuse = fuse
         self._entries: dict = {}
+        self._pool: dict = {}  # planned buffers, shared by this function's compilations
         self._last: Optional[_Entry] = None
         self._last_key: Any = None
         self._traces = 0
@@ -171,7 +172,8 @@ class CompiledFunction:
         graph = tracer.graph
         graph.outputs = [tracer.value_of(t._data, t) for t in outs]
         mutable = optimize(graph, tracer.mutated) if self.fuse else _no_fusion(graph, tracer)
-        source, ns, plan = codegen.generate(graph, mutable, _name(self.fn), self._names())
+        source, ns, plan = codegen.generate(graph, mutable, _name(self.fn), self._names(),
+                                            self._pool)
         exec(compile(source, f"<ds.jit {_name(self.fn)}>", "exec"), ns)  # noqa: S102
         entry.run, entry.source, entry.graph, entry.plan = ns[_name(self.fn)], source, graph, plan
         entry.leaf_guards = list(tracer.leaf_guards.values())

@@ -166,8 +166,25 @@ def unfuse(graph: Graph, n: Node) -> None:
     graph.nodes[i:i + 1] = n.members
 
 
-def generate(graph: Graph, mutable: set, name: str = "compiled", names: dict = None) -> tuple:
-    """``(source, namespace, plan)`` of the function running ``graph``.
+def _take(buffers: list, pool: dict) -> list:
+    """Arrays for the planned buffers, from ``pool`` (``(shape, dtype) -> arrays``), which
+    grows as needed. The compiled versions of one function never run at the same time and
+    their buffers never outlive a run, so they share one pool."""
+    seen: dict = {}
+    out = []
+    for key in buffers:
+        have = pool.setdefault(key, [])
+        j = seen[key] = seen.get(key, -1) + 1
+        if j == len(have):
+            have.append(np.empty(*key))
+        out.append(have[j])
+    return out
+
+
+def generate(graph: Graph, mutable: set, name: str = "compiled", names: dict = None,
+             pool: dict = None) -> tuple:
+    """``(source, namespace, plan)`` of the function running ``graph``; planned buffers come
+    from ``pool`` when given.
 
     The function takes the list of input arrays and returns the list of output arrays.
     """
@@ -179,7 +196,7 @@ def generate(graph: Graph, mutable: set, name: str = "compiled", names: dict = N
             unfuse(graph, n)
     assign, buffers, last, root, escaping = _plan(graph, mutable)
     w = _Writer(names or {})
-    bufs = [np.empty(shape, dtype) for shape, dtype in buffers]
+    bufs = _take(buffers, {} if pool is None else pool)
     for b, arr in enumerate(bufs):
         w.ns[f"b{b}"] = arr
     lines = [f"def {name}(inputs):"]
