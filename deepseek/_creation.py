@@ -318,7 +318,8 @@ def _parse_to(args: tuple, kwargs: dict) -> tuple:
     for a in args:
         if isinstance(a, Tensor):
             dev, dtype = a._device, a.dtype
-        elif isinstance(a, (_dt.dtype, builtins.type, np.dtype)) or (isinstance(a, str) and a in _dt.BY_NAME):
+        elif (isinstance(a, (_dt.dtype, builtins.type, np.dtype))
+              or (isinstance(a, str) and a in _dt.BY_NAME)):
             dtype = a
         elif a is not None:
             dev = a

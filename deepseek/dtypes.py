@@ -65,7 +65,8 @@ def from_numpy_dtype(np_dtype) -> dtype:
         if d is None:
             raise TypeError(
                 f"can't convert np.ndarray of type {np.dtype(np_dtype)}. The only supported types "
-                "are: float64, float32, float16, bfloat16, int64, int32, int16, int8, uint8, and bool."
+                "are: float64, float32, float16, bfloat16, int64, int32, int16, int8, uint8, "
+                "and bool."
             )
     return d
 

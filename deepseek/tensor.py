@@ -228,7 +228,8 @@ class Tensor:
     def register_post_accumulate_grad_hook(self, hook: Callable) -> "_RemovableHandle":
         """Call ``hook(tensor)`` after a gradient is accumulated into this leaf's ``.grad``."""
         if self.grad_fn is not None:
-            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
         if self._post_hooks is None:
             self._post_hooks = []
         self._post_hooks.append(hook)

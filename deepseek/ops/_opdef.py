@@ -11,8 +11,9 @@ from ..autograd.graph import SAVED_TENSOR_HOOKS, Node, pack_saved
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
 
-__all__ = ["OpDef", "defop", "REGISTRY", "apply", "apply_inplace", "autocast_args", "verify_registry",
-           "tensor_method", "TENSOR_METHODS", "KINDS", "AMP_CATEGORIES", "TRACER"]
+__all__ = ["OpDef", "defop", "REGISTRY", "apply", "apply_inplace", "autocast_args",
+           "verify_registry", "tensor_method", "TENSOR_METHODS", "KINDS", "AMP_CATEGORIES",
+           "TRACER"]
 
 KINDS = ("elementwise", "reduce", "view", "opaque")
 AMP_CATEGORIES = ("lower", "fp32", "promote", None)

@@ -230,12 +230,13 @@ def digamma(input: Tensor) -> Tensor:
     return polygamma(0, input)
 
 
+_TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 ERF, erf, erf_ = _unary("erf", _erf, "math.erf({0})",
-                        lambda c, g: (g * (-c.inputs[0].square()).exp() * (2 / math.sqrt(math.pi)),))
+                        lambda c, g: (g * (-c.inputs[0].square()).exp() * _TWO_OVER_SQRT_PI,))
 ERFC, erfc, erfc_ = _unary("erfc", lambda x: 1 - _erf(x), "math.erfc({0})",
-                           lambda c, g: (g * (-c.inputs[0].square()).exp() * (-2 / math.sqrt(math.pi)),))
+                           lambda c, g: (g * (-c.inputs[0].square()).exp() * -_TWO_OVER_SQRT_PI,))
 ERFINV, erfinv, erfinv_ = _unary("erfinv", _erfinv, "_scalar.erfinv({0})",
-                                 lambda c, g: (g * c.out.square().exp() * (math.sqrt(math.pi) / 2),),
+                                 lambda c, g: (g * c.out.square().exp() / _TWO_OVER_SQRT_PI,),
                                  save_output=True, quiet=True)
 FLOOR, floor, floor_ = _unary("floor", np.floor, "math.floor({0})", _zero_vjp, to_float=False)
 CEIL, ceil, ceil_ = _unary("ceil", np.ceil, "math.ceil({0})", _zero_vjp, to_float=False)

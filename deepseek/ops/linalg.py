@@ -240,7 +240,8 @@ def _check_term(term: str, i: Any) -> None:
 def _parse_einsum(equation: str, shapes: Sequence[tuple]) -> tuple:
     """The subscripts of each operand (ellipses spelled with unused letters) and the output."""
     for k, c in enumerate(equation):
-        arrow = (c == "-" and equation[k + 1:k + 2] == ">") or (c == ">" and equation[k - 1:k] == "-")
+        arrow = ((c == "-" and equation[k + 1:k + 2] == ">")
+                 or (c == ">" and equation[k - 1:k] == "-"))
         if not (c in _LETTERS or c in " ,." or arrow):
             raise _einsum_error(f"invalid subscript given at index {k} in the equation string, "
                                 "subscripts must be in [a-zA-Z]")

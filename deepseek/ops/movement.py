@@ -613,8 +613,8 @@ def _flip_vjp(ctx: Any, g: Tensor) -> tuple:
     return (g.flip(ctx.attrs["dims"]),)
 
 
-FLIP = defop("flip", lambda xp, x, dims: xp.flip(x, dims).copy(), lambda x, dims: (x.shape, x.dtype),
-             _flip_vjp, save_inputs=False)
+FLIP = defop("flip", lambda xp, x, dims: xp.flip(x, dims).copy(),
+             lambda x, dims: (x.shape, x.dtype), _flip_vjp, save_inputs=False)
 
 
 @tensor_method

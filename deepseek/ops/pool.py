@@ -75,7 +75,8 @@ def _pool_geometry(name: str, x: Tensor, d: int, kernel_size: Any, stride: Any, 
         raise op_error(RuntimeError, name, f"Given input size: ({'x'.join(map(str, x.shape[1:]))})"
                        f". Calculated output size: ({'x'.join(map(str, x.shape[1:-d] + tuple(out)))}"
                        "). Output size is too small", x._data)
-    return {"kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation, "out": tuple(out)}
+    return {"kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation,
+            "out": tuple(out)}
 
 
 def _window_pads(size: tuple, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,

@@ -52,7 +52,7 @@ class Adadelta(Optimizer):
 
     def _update_group(self, group: dict) -> None:
         lr, rho, eps = group["lr"], group["rho"], group["eps"]
-        for p, x, g, state in self._grads(group):
+        for _, x, g, state in self._grads(group):
             advance(state)
             g = apply_weight_decay(x, g, group["weight_decay"], lr)
             square_avg, acc_delta = state["square_avg"]._data, state["acc_delta"]._data

@@ -56,7 +56,7 @@ class Adagrad(Optimizer):
 
     def _update_group(self, group: dict) -> None:
         lr = group["lr"]
-        for p, x, g, state in self._grads(group):
+        for _, x, g, state in self._grads(group):
             step = advance(state)
             g = apply_weight_decay(x, g, group["weight_decay"], lr)
             clr = lr / (1 + (step - 1) * group["lr_decay"])

@@ -51,7 +51,7 @@ class Adamax(Optimizer):
 
     def _update_group(self, group: dict) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        for p, x, g, state in self._grads(group):
+        for _, x, g, state in self._grads(group):
             step = advance(state)
             g = apply_weight_decay(x, g, group["weight_decay"], lr)
             exp_avg, exp_inf = state["exp_avg"]._data, state["exp_inf"]._data

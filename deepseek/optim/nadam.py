@@ -60,7 +60,7 @@ class NAdam(Optimizer):
     def _update_group(self, group: dict) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         decay = group["momentum_decay"]
-        for p, x, g, state in self._grads(group):
+        for _, x, g, state in self._grads(group):
             step = advance(state)
             g = apply_weight_decay(x, g, group["weight_decay"], lr, group["decoupled_weight_decay"])
             mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * decay))

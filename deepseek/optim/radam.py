@@ -55,7 +55,7 @@ class RAdam(Optimizer):
 
     def _update_group(self, group: dict) -> None:
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-        for p, x, g, state in self._grads(group):
+        for _, x, g, state in self._grads(group):
             step = advance(state)
             g = apply_weight_decay(x, g, group["weight_decay"], lr, group["decoupled_weight_decay"])
             exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data

@@ -62,7 +62,7 @@ class RMSprop(Optimizer):
 
     def _update_group(self, group: dict) -> None:
         lr, alpha, momentum = group["lr"], group["alpha"], group["momentum"]
-        for p, x, g, state in self._grads(group):
+        for _, x, g, state in self._grads(group):
             advance(state)
             g = apply_weight_decay(x, g, group["weight_decay"], lr)
             square_avg = state["square_avg"]._data
