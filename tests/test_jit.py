@@ -342,3 +342,13 @@ def test_conv_training_matches_eager():
                                    atol=1e-6)
     np.testing.assert_allclose(m2[1].running_mean.numpy(), m1[1].running_mean.numpy(),
                                rtol=1e-5, atol=1e-6)
+
+
+def test_fuse_false_compiles_without_kernels():
+    eager, _, m1, _ = _pair(lambda m: ds.optim.SGD(m.parameters(), lr=0.05))
+    m2 = copy.deepcopy(m1)
+    compiled = ds.jit(_train_step(m2, ds.optim.SGD(m2.parameters(), lr=0.05)), fuse=False)
+    x, y = _data()
+    for _ in range(3):
+        np.testing.assert_allclose(compiled(x, y).item(), eager(x, y).item(), rtol=1e-6)
+    assert "fused[" not in compiled.graph

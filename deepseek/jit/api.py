@@ -171,7 +171,7 @@ class CompiledFunction:
             return result
         graph = tracer.graph
         graph.outputs = [tracer.value_of(t._data, t) for t in outs]
-        mutable = optimize(graph, tracer.mutated) if self.fuse else _no_fusion(graph, tracer)
+        mutable = optimize(graph, tracer.mutated, self.fuse)
         source, ns, plan = codegen.generate(graph, mutable, _name(self.fn), self._names(),
                                             self._pool)
         exec(compile(source, f"<ds.jit {_name(self.fn)}>", "exec"), ns)  # noqa: S102
@@ -214,13 +214,6 @@ class CompiledFunction:
 def _name(fn: Callable) -> str:
     name = getattr(fn, "__name__", None) or type(fn).__name__
     return name if name.isidentifier() else "compiled"
-
-
-def _no_fusion(graph: Any, tracer: Tracer) -> set:
-    from .passes import _mutable, dce
-
-    dce(graph)
-    return _mutable(graph, tracer.mutated)
 
 
 def jit(fn: Optional[Callable] = None, *, retrace_limit: int = 8,

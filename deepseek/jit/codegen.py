@@ -133,7 +133,7 @@ def _kernel_for(n: Node) -> tuple:
     loop, in_shapes = kernels.collapse(shape, [v.shape for v in n.inputs])
     parallel = int(np.prod(loop)) >= kernels.PARALLEL_MIN
     source = kernels.kernel_source(n, loop, in_shapes, parallel)
-    return kernels.load_kernel(source), loop, in_shapes, source
+    return kernels.load_kernel(source), loop, in_shapes
 
 
 def _check_kernel(n: Node, kernel: Any, loop: tuple, in_shapes: list, mutable: set) -> bool:
@@ -189,7 +189,7 @@ def generate(graph: Graph, mutable: set, name: str = "compiled", names: dict = N
     The function takes the list of input arrays and returns the list of output arrays.
     """
     for n in [n for n in graph.nodes if n.kind == "fused"]:
-        kernel, loop, in_shapes, _ = _kernel_for(n)
+        kernel, loop, in_shapes = _kernel_for(n)
         if _check_kernel(n, kernel, loop, in_shapes, mutable):
             n.kernel = (kernel, loop, in_shapes)
         else:

@@ -259,7 +259,7 @@ def fuse(graph: Graph, mutable: set) -> None:
     graph.nodes = nodes
 
 
-def optimize(graph: Graph, mutated: set) -> set:
+def optimize(graph: Graph, mutated: set, fusion: bool = True) -> set:
     """Run the passes in order; returns the ids of mutable values (for the memory plan)."""
     mutable = _mutable(graph, mutated)
     transposed_gemms(graph, mutable)
@@ -267,5 +267,6 @@ def optimize(graph: Graph, mutated: set) -> set:
     fold_constants(graph, mutable)
     cse(graph, mutable)
     dce(graph)
-    fuse(graph, mutable)
+    if fusion:
+        fuse(graph, mutable)
     return mutable

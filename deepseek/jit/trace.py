@@ -32,7 +32,7 @@ def flatten(obj: Any, leaves: list) -> Any:
     if isinstance(obj, Tensor):
         leaves.append(obj)
         return _Leaf(len(leaves) - 1)
-    if isinstance(obj, (list, tuple)) and type(obj) in (list, tuple):
+    if type(obj) in (list, tuple):
         return type(obj)(flatten(o, leaves) for o in obj)
     if isinstance(obj, dict):
         return {k: flatten(v, leaves) for k, v in obj.items()}
@@ -80,7 +80,6 @@ class Tracer:
         self.created: set = set()  # ids of arrays wrapped into tensors during the trace
         self.leaf_guards: dict = {}  # id(tensor) -> (tensor, whether .grad was None at start)
         self.mutated: set = set()  # ids of values whose storage is written during the run
-        self.problem: str = ""
         self._sweep_at = 256
         self.backward_ran = False
         for t in leaves:  # which .grad are set when the run starts: the graph depends on it

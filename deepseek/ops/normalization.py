@@ -185,6 +185,16 @@ def rms_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,
 
 
 # ---------------------------------------------------------------- batch / instance / group norm
+def _channel_input(name: str, input: Any, **params: Any) -> tuple:
+    """The checked ``(N, C, *)`` input of a per-channel norm and the shape ``(C, 1, …)`` its
+    per-channel parameters broadcast in."""
+    x = require_tensor(name, input)
+    channels = _check_channels(name, x, **params)
+    check_float(name, x)
+    _check_same_dtype(name, x, **params)
+    return x, (channels,) + (1,) * (x.ndim - 2)
+
+
 def batch_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None,
                running_mean: Tensor | None, running_var: Tensor | None, training: bool,
                momentum: float, eps: float, cudnn_enabled: bool = True) -> Tensor:
@@ -193,13 +203,8 @@ def batch_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None,
     Training uses the batch statistics and, when given, updates ``running_mean`` and
     ``running_var`` in place with ``momentum`` (the variance unbiased); evaluation uses them.
     """
-    x = require_tensor("batch_norm", input)
-    channels = _check_channels("batch_norm", x, weight=weight, bias=bias,
-                               running_mean=running_mean, running_var=running_var)
-    check_float("batch_norm", x)
-    _check_same_dtype("batch_norm", x, weight=weight, bias=bias, running_mean=running_mean,
-                      running_var=running_var)
-    shape = (channels,) + (1,) * (x.ndim - 2)
+    x, shape = _channel_input("batch_norm", input, weight=weight, bias=bias,
+                              running_mean=running_mean, running_var=running_var)
     if not training:
         for key, t in (("running_mean", running_mean), ("running_var", running_var)):
             if t is None:
@@ -223,13 +228,8 @@ def instance_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None,
     With ``use_input_stats`` the running statistics (when given) move toward the batch average
     of the per-instance statistics; without it they are used instead.
     """
-    x = require_tensor("instance_norm", input)
-    channels = _check_channels("instance_norm", x, weight=weight, bias=bias,
-                               running_mean=running_mean, running_var=running_var)
-    check_float("instance_norm", x)
-    _check_same_dtype("instance_norm", x, weight=weight, bias=bias, running_mean=running_mean,
-                      running_var=running_var)
-    shape = (channels,) + (1,) * (x.ndim - 2)
+    x, shape = _channel_input("instance_norm", input, weight=weight, bias=bias,
+                              running_mean=running_mean, running_var=running_var)
     if not use_input_stats:
         if running_mean is None or running_var is None:
             raise op_error(RuntimeError, "instance_norm", "Expected running_mean and running_var "
