@@ -254,6 +254,28 @@ def test_passes_simplify_fold_cse_dce():
     assert graph.count("exp") == 1
 
 
+
+def test_split_gradient_becomes_one_cat():
+    w = ds.randn(4, 9, requires_grad=True)
+
+    @ds.jit
+    def f(x):
+        a, b, c = (x @ w).split([2, 3, 4], dim=1)
+        loss = a.sin().sum() + (b * b).sum() + c.exp().sum()
+        loss.backward()
+        return loss
+
+    x = ds.randn(5, 4)
+    for _ in range(2):
+        w.grad = None
+        f(x)
+    got = w.grad.numpy().copy()
+    w.grad = None
+    a, b, c = (x @ w).split([2, 3, 4], dim=1)
+    (a.sin().sum() + (b * b).sum() + c.exp().sum()).backward()
+    np.testing.assert_allclose(got, w.grad.numpy(), rtol=1e-6)
+    assert "cat(" in f.graph and "index_put" not in f.graph
+
 def test_fused_kernels_are_cached_on_disk():
     model = _mlp()
     with ds.no_grad():

@@ -1,4 +1,5 @@
-"""Graph passes: simplification, constant folding, CSE, dead code elimination and fusion.
+"""Graph passes: simplification, constant folding, CSE, gradient-of-split rewriting, dead code
+elimination and fusion.
 
 Values whose storage is written during the run (in-place targets, parameters an optimizer
 updates, and every view of them) are never merged, folded or moved: only pure reads of
@@ -102,6 +103,59 @@ def transposed_gemms(graph: Graph, mutable: set) -> None:
         n.op, n.inputs, n.attrs = m.op, [t.out for t in ts], {}
         nodes.append(n)
     graph.nodes = nodes
+
+
+def _slice_of(n: Node) -> Any:
+    """``(dim, start, stop)`` when ``n`` writes its values into a zero constant at one
+    contiguous slice of one dim (how a slice's gradient arrives), else None."""
+    if n is None or n.kind != "op" or n.op.name != "index_put" or n.attrs["accumulate"]:
+        return None
+    zeros, values = n.inputs
+    key = n.attrs["key"]
+    if (zeros.kind != "const" or values.dtype != n.out.dtype or not isinstance(key, tuple)
+            or not all(isinstance(k, slice) for k in key) or np.any(zeros.array)):
+        return None
+    cut = [(d, k.indices(n.out.shape[d])) for d, k in enumerate(key) if k != slice(None)]
+    if len(cut) != 1 or cut[0][1][2] != 1:
+        return None
+    d, (start, stop, _) = cut[0]
+    expect = n.out.shape[:d] + (stop - start,) + n.out.shape[d + 1:]
+    return (d, start, stop) if values.shape == expect else None
+
+
+def slice_grads_to_cat(graph: Graph, mutable: set) -> None:
+    """A sum of zero tensors each written at one slice, the slices tiling one dim (the
+    gradient of ``split``/``chunk``), becomes one ``cat`` of the pieces: no zero fills, no
+    adds."""
+    from ..ops.movement import CAT
+
+    users = _users(graph)
+    out_ids = {v.id for v in graph.outputs}
+
+    def inner(v: Value) -> bool:
+        a = _op(v, "add")
+        return (a is not None and "alpha" not in a.attrs and len(users.get(v.id, ())) == 1
+                and v.id not in out_ids | mutable)
+
+    def leaves(v: Value) -> list:
+        return leaves(v.node.inputs[0]) + leaves(v.node.inputs[1]) if inner(v) else [v]
+
+    for n in graph.nodes:
+        if (n.kind != "op" or n.op.name != "add" or "alpha" in n.attrs or n.out.id in mutable
+                or any(inner(u.out) for u in users.get(n.out.id, ()) if u.kind == "op")):
+            continue
+        parts = leaves(n.inputs[0]) + leaves(n.inputs[1])
+        cuts = [_slice_of(v.node) for v in parts]
+        if None in cuts or len({c[0] for c in cuts}) != 1:
+            continue
+        order = sorted(range(len(parts)), key=lambda i: cuts[i][1])
+        bounds = [cuts[i][1:] for i in order]
+        d = cuts[0][0]
+        if (bounds[0][0] != 0 or bounds[-1][1] != n.out.shape[d]
+                or any(a[1] != b[0] for a, b in zip(bounds, bounds[1:]))):
+            continue
+        n.op, n.attrs = CAT, {"dim": d}
+        n.inputs = [parts[i].node.inputs[1] for i in order]
 
 
 def _is(v: Value, x: float) -> bool:
@@ -266,6 +320,7 @@ def optimize(graph: Graph, mutated: set, fusion: bool = True) -> set:
     simplify(graph, mutable)
     fold_constants(graph, mutable)
     cse(graph, mutable)
+    slice_grads_to_cat(graph, mutable)
     dce(graph)
     if fusion:
         fuse(graph, mutable)

@@ -1,5 +1,6 @@
-"""The transformer's primitives: scaled dot-product attention (softmax recomputed in a
-hand-written backward) and the embedding lookup (its gradient a scatter-add into the table)."""
+"""The transformer's primitives: scaled dot-product attention (two batched GEMMs around one
+fused scale-mask-softmax kernel) and the embedding lookup (its gradient a scatter-add into the
+table)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from ..tensor import Tensor
 from ._common import BOOL, LOWP, broadcast_shapes, is_float, require_tensor
 from ._opdef import apply, defop
 from .elementwise import where
+from . import _kernels
+from .activation import SOFTMAX_BACKWARD
 from .normalization import dropout_mask
 
 __all__ = ["embedding"]
@@ -31,7 +34,7 @@ def _batch(shape: tuple) -> Any:
     return _spec(shape[:-2] + (1, 1))
 
 
-def _sdpa_meta(q: Any, k: Any, v: Any, bias: Any, drop: Any, *, scale: float) -> tuple:
+def _sdpa_check(q: Any, k: Any, v: Any, bias: Any, drop: Any) -> None:
     if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
         raise op_error(RuntimeError, "scaled_dot_product_attention", "Expected query, key, and "
                        "value to all be at least 2 dimensional, but got query.dim: "
@@ -46,44 +49,55 @@ def _sdpa_meta(q: Any, k: Any, v: Any, bias: Any, drop: Any, *, scale: float) ->
                              _batch(v.shape))[:-2]
     scores = batch + (q.shape[-2], k.shape[-2])
     broadcast_shapes("scaled_dot_product_attention", _spec(scores), bias, drop)
-    return batch + (q.shape[-2], v.shape[-1]), q.dtype
 
 
-def _softmax_rows(xp: Any, s: Any) -> Any:
-    """Softmax over the last dim; a row masked everywhere (all -inf) gives zeros, as PyTorch."""
-    m = s.max(axis=-1, keepdims=True)
-    e = xp.exp(s - xp.where(xp.isfinite(m), m, 0))
-    z = e.sum(axis=-1, keepdims=True)
-    return e / xp.where(z == 0, 1, z)
+def _rows_bias(bias: Any, scores: tuple) -> Any:
+    """``bias`` as the ``(rows, S)`` table the row kernel indexes by ``row % rows``, or None
+    when it varies along the batch dims (then it is added beforehand)."""
+    n = scores[-1]
+    if bias.ndim == 0:
+        return np.broadcast_to(bias, (1, n))
+    if any(d != 1 for d in bias.shape[:-2]):
+        return None
+    table = bias.reshape(bias.shape[-2:]) if bias.ndim >= 2 else bias.reshape(1, -1)
+    if table.shape[0] not in (1, scores[-2]):
+        return None
+    return np.ascontiguousarray(np.broadcast_to(table, (table.shape[0], n)))
 
 
-def _sdpa_forward(xp: Any, q: Any, k: Any, v: Any, bias: Any, drop: Any, *, scale: float) -> Any:
-    if q.dtype in LOWP:  # PyTorch's CPU kernels accumulate low precision in float32
-        q, k, v = (a.astype(_F32) for a in (q, k, v))
+def _sdpa_softmax_forward(xp: Any, s: Any, bias: Any, *, scale: float) -> Any:
+    """``softmax(s * scale + bias)`` over the last dim; a row masked everywhere (all -inf)
+    gives zeros, as PyTorch's attention does."""
+    dtype = s.dtype
+    if dtype in LOWP:  # PyTorch's CPU kernels accumulate low precision in float32
+        s, bias = s.astype(_F32), bias.astype(_F32)
+    shape = np.broadcast_shapes(s.shape, bias.shape)
+    table = _rows_bias(bias, shape) if _kernels.usable(xp, s, bias) else None
+    if table is not None and s.size:
+        out = np.empty(shape, s.dtype)
+        _kernels.softmax_rows(_kernels.rows(s, shape[-1]), out.reshape(-1, shape[-1]),
+                              s.dtype.type(scale), table, False, True)
+        return out.astype(dtype, copy=False)
     with np.errstate(all="ignore"):
-        p = _softmax_rows(xp, xp.matmul(q, xp.swapaxes(k, -1, -2)) * scale + bias)
-    return xp.matmul(p * drop, v)
+        x = s * scale + bias
+        m = x.max(axis=-1, keepdims=True)
+        e = xp.exp(x - xp.where(xp.isfinite(m), m, 0))
+        z = e.sum(axis=-1, keepdims=True)
+        return (e / xp.where(z == 0, 1, z)).astype(dtype, copy=False)
 
 
-def _sdpa_vjp(ctx: Any, g: Tensor) -> tuple:
-    q, k, v, bias, drop = ctx.inputs
-    scale = ctx.attrs["scale"]
-    s = (q @ k.mT) * scale + bias
-    m = s.detach().amax(-1, keepdim=True)
-    e = (s - where(m.isfinite(), m, 0.0)).exp()
-    z = e.sum(-1, keepdim=True)
-    p = e / where(z == 0, 1.0, z)
+def _sdpa_softmax_vjp(ctx: Any, g: Tensor) -> tuple:
+    grad = apply(SOFTMAX_BACKWARD, ctx.out, g, dim=-1)
     need = ctx.needs_input_grad
-    grad_v = (p * drop).mT @ g if need[2] else None
-    grad_p = (g @ v.mT) * drop
-    grad_s = p * (grad_p - (grad_p * p).sum(-1, keepdim=True))
-    grad_q = (grad_s @ k) * scale if need[0] else None
-    grad_k = (grad_s.mT @ q) * scale if need[1] else None
-    return grad_q, grad_k, grad_v, (grad_s if need[3] else None), None
+    return (grad * ctx.attrs["scale"] if need[0] else None), (grad if need[1] else None)
 
 
-SDPA = defop("scaled_dot_product_attention", _sdpa_forward, _sdpa_meta, _sdpa_vjp, amp="lower",
-             doc="softmax(q k^T * scale + bias) * drop @ v over the last two dims.")
+SDPA_SOFTMAX = defop(
+    "_sdpa_softmax", _sdpa_softmax_forward,
+    lambda s, bias, *, scale: (broadcast_shapes("scaled_dot_product_attention", s, bias),
+                               s.dtype),
+    _sdpa_softmax_vjp, kind="opaque", amp="fp32", save_output=True,
+    doc="Attention weights ``softmax(s * scale + bias)``; all-masked rows give zeros.")
 
 
 def _repeat_heads(x: Tensor, n_heads: int) -> Tensor:
@@ -148,7 +162,9 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         raise op_error(RuntimeError, name, "expected floating-point query, key and value",
                        q._data, k._data, v._data)
     s = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
-    return apply(SDPA, q, k, v, bias, drop, scale=s)
+    _sdpa_check(q._data, k._data, v._data, bias._data, drop._data)
+    p = apply(SDPA_SOFTMAX, q @ k.mT, bias, scale=s)
+    return (p if dropout_p == 0 else p * drop) @ v
 
 
 # ---------------------------------------------------------------- embedding
