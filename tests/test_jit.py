@@ -292,11 +292,32 @@ def test_memory_plan_reuses_buffers_between_runs():
     x, y = _data(64)
     compiled(x, y)
     compiled(x, y)
-    ns_buffers = [v for k, v in compiled._last.run.__globals__.items() if k[0] == "b"
-                  and k[1:].isdigit()]
-    before = [b.__array_interface__["data"][0] for b in ns_buffers]
+    take = compiled._last.run.__globals__["buffers"]
+    before = [b.__array_interface__["data"][0] for b in take()]
     compiled(x, y)
-    assert before and before == [b.__array_interface__["data"][0] for b in ns_buffers]
+    assert before and before == [b.__array_interface__["data"][0] for b in take()]
+    assert compiled.memory_plan()["pooled_bytes"] == sum(b.nbytes for b in take())
+
+
+def test_tracing_costs_about_one_eager_step_of_memory():
+    def wide():
+        ds.manual_seed(0)
+        return nn.Sequential(nn.Linear(64, 512), nn.GELU("tanh"), nn.Linear(512, 512),
+                             nn.GELU("tanh"), nn.Linear(512, 4))
+
+    eager, compiled, _, _ = _pair(lambda m: ds.optim.SGD(m.parameters(), lr=0.01), build=wide,
+                                  zero_first=True)
+    x, y = _data(4096, features=64)
+    eager(x, y)
+    ds.reset_peak_memory_stats()
+    base = ds.memory_allocated()
+    eager(x, y)
+    eager_peak = ds.max_memory_allocated() - base
+    ds.reset_peak_memory_stats()
+    for _ in range(3):  # the second call retraces: .grad is set when it starts
+        compiled(x, y)
+    assert compiled.log[1][0] == "traced"
+    assert ds.max_memory_allocated() - base < 1.5 * eager_peak
 
 
 def test_fuse_layers_under_jit():

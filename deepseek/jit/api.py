@@ -157,6 +157,7 @@ class CompiledFunction:
             return self.fn(*args, **kwargs)
         self._traces += 1
         t0 = time.perf_counter()
+        self._pool.clear()  # the planned buffers go back to the allocator for the traced run
         with Tracer(leaves, self._leaves()) as tracer:
             result = self.fn(*args, **kwargs)
         outs: list = []
@@ -171,6 +172,13 @@ class CompiledFunction:
             return result
         graph = tracer.graph
         graph.outputs = [tracer.value_of(t._data, t) for t in outs]
+        # Outputs are detached, as compiled runs' are: the traced run's autograd graph (in
+        # reference cycles, holding its arrays) is freed before compiling, not at some later
+        # collection.
+        result = unflatten(entry.template, [t.detach() for t in outs])
+        del outs
+        gc.collect()
+        tracer.sweep()
         mutable = optimize(graph, tracer.mutated, self.fuse)
         source, ns, plan = codegen.generate(graph, mutable, _name(self.fn), self._names(),
                                             self._pool)
@@ -182,7 +190,6 @@ class CompiledFunction:
             if v.kind != "const":
                 v.array = None
         tracer.release()
-        gc.collect()  # the traced run's graph and arrays sit in reference cycles
         self.log.append(("traced", why))
         self._entries[key] = self._last = entry
         return result

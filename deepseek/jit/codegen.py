@@ -8,6 +8,7 @@ buffers planned by liveness, allocated once and reused on every run. Values that
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from typing import Any
@@ -141,9 +142,13 @@ def _check_kernel(n: Node, kernel: Any, loop: tuple, in_shapes: list, mutable: s
     (unless an input was overwritten later in the traced run, such as a parameter)."""
     known = all(v.array is not None for v in n.inputs + n.outs)
     try:
-        ins = [np.ascontiguousarray(np.broadcast_to(v.array if known else np.ones((), v.dtype),
-                                                    v.shape)).reshape(s)
-               for v, s in zip(n.inputs, in_shapes)]
+        if known:
+            ins = [np.ascontiguousarray(np.broadcast_to(v.array, v.shape)).reshape(s)
+                   for v, s in zip(n.inputs, in_shapes)]
+        else:  # nothing to compare with: a small run shows that it compiles and runs
+            loop = tuple(min(d, 2) for d in loop)
+            ins = [np.ones(tuple(min(d, 2) for d in s), v.dtype)
+                   for v, s in zip(n.inputs, in_shapes)]
         outs = [np.empty(loop, v.dtype) for v in n.outs]
         kernel(*ins, *outs)
     except Exception:  # noqa: BLE001  (an expression Numba cannot compile: run it unfused)
@@ -168,8 +173,8 @@ def unfuse(graph: Graph, n: Node) -> None:
 
 def _take(buffers: list, pool: dict) -> list:
     """Arrays for the planned buffers, from ``pool`` (``(shape, dtype) -> arrays``), which
-    grows as needed. The compiled versions of one function never run at the same time and
-    their buffers never outlive a run, so they share one pool."""
+    grows as needed (on a compiled function's first run). The compiled versions of one function never run at the same time and
+    their buffers never outlive a run, so they share one pool, emptied while tracing."""
     seen: dict = {}
     out = []
     for key in buffers:
@@ -196,13 +201,16 @@ def generate(graph: Graph, mutable: set, name: str = "compiled", names: dict = N
             unfuse(graph, n)
     assign, buffers, last, root, escaping = _plan(graph, mutable)
     w = _Writer(names or {})
-    bufs = _take(buffers, {} if pool is None else pool)
-    for b, arr in enumerate(bufs):
-        w.ns[f"b{b}"] = arr
+    pool = {} if pool is None else pool
     lines = [f"def {name}(inputs):"]
     body: list = []
+    if buffers:  # taken at each run, so that the pool can be released while retracing
+        w.ns["buffers"] = functools.partial(_take, buffers, pool)
+        body.append(f"{', '.join(f'b{b}' for b in range(len(buffers)))}, = buffers()")
     used = {v.id for n in graph.nodes for v in n.inputs} | {v.id for v in graph.outputs}
     for v in graph.values:
+        if v.kind == "const" and v.id not in used:  # folded away: drop the baked array
+            v.ref = v.array = None
         if v.id not in used or v.kind == "node":
             continue
         if v.kind == "input":
@@ -232,14 +240,14 @@ def generate(graph: Graph, mutable: set, name: str = "compiled", names: dict = N
     body.append(f"return [{', '.join(v.name for v in graph.outputs)}]")
     lines += ["    " + line for line in body]
     source = "\n".join(lines) + "\n"
-    plan = dict(buffers=len(bufs), pooled_bytes=sum(b.nbytes for b in bufs),
-                peak_bytes=_peak(graph, last, root, assign, bufs))
+    pooled = sum(int(np.prod(shape)) * np.dtype(dtype).itemsize for shape, dtype in buffers)
+    plan = dict(buffers=len(buffers), pooled_bytes=pooled,
+                peak_bytes=_peak(graph, last, root, assign) + pooled)
     return source, w.ns, plan
 
 
-def _peak(graph: Graph, last: dict, root: dict, assign: dict, bufs: list) -> int:
-    """The planned peak: the persistent buffers plus the largest set of other intermediates
-    alive at once."""
+def _peak(graph: Graph, last: dict, root: dict, assign: dict) -> int:
+    """The largest set of intermediates outside the planned buffers alive at once."""
     live: dict = {}
     peak = 0
     for i, n in enumerate(graph.nodes):
@@ -250,7 +258,7 @@ def _peak(graph: Graph, last: dict, root: dict, assign: dict, bufs: list) -> int
         for v in n.inputs:
             if last.get(root[v.id]) == i:
                 live.pop(root[v.id], None)
-    return peak + sum(b.nbytes for b in bufs)
+    return peak
 
 
 def _call_args(n: Node, w: _Writer) -> str:

@@ -22,6 +22,8 @@ from .ir import Graph, Node, Value
 
 __all__ = ["TraceError", "Tracer", "flatten", "unflatten"]
 
+_SWEEP_BYTES = 4 << 20
+
 
 class TraceError(RuntimeError):
     """The function cannot be captured as a static graph (the message says why)."""
@@ -81,6 +83,8 @@ class Tracer:
         self.leaf_guards: dict = {}  # id(tensor) -> (tensor, whether .grad was None at start)
         self.mutated: set = set()  # ids of values whose storage is written during the run
         self._sweep_at = 256
+        self._fresh = 0  # bytes of new arrays since the last sweep
+        self.derived: set = set()  # values computed from constants only: kept for folding
         self.backward_ran = False
         for t in leaves:  # which .grad are set when the run starts: the graph depends on it
             self.leaf_guards[id(t)] = (t, t.grad is None)
@@ -94,27 +98,35 @@ class Tracer:
         root = self.env[id(base)].root if isinstance(base, np.ndarray) else None
         v = self.graph.value(kind, array, ref, node, root)
         self.env[id(array)] = v
-        self.keep.append(array)
-        if len(self.keep) >= self._sweep_at:
-            self._sweep()
+        self._hold(array)
         return v
 
-    def _sweep(self) -> None:
+    def _hold(self, array: np.ndarray) -> None:
+        """Keep ``array`` alive (so ids stay unique); sweep every 128 arrays or 4 MiB."""
+        self.keep.append(array)
+        if array.base is None:
+            self._fresh += array.nbytes
+        if len(self.keep) >= self._sweep_at or self._fresh > _SWEEP_BYTES:
+            self.sweep()
+
+    def sweep(self) -> None:
         """Forget intermediate arrays nothing else holds any more (so the trace costs about
         the memory of an eager run). Their ids may be reused, so they leave ``env`` too."""
         alive = []
-        for a in self.keep:
+        for a in reversed(self.keep):  # views before the arrays they view, so both go at once
             v = self.env.get(id(a))
             # references: keep, the loop variable, getrefcount's argument (and v.array)
-            if v is not None and v.kind == "node" and sys.getrefcount(a) <= 4:
+            if (v is not None and v.kind == "node" and sys.getrefcount(a) <= 4
+                    and (v.id not in self.derived or a.nbytes > _SWEEP_BYTES // 4)):
                 del self.env[id(a)]
                 v.array = None
             elif v is None and id(a) in self.created and sys.getrefcount(a) <= 3:
                 self.created.discard(id(a))
             else:
                 alive.append(a)
-        self.keep = alive
+        self.keep = alive[::-1]
         self._sweep_at = len(alive) + 128
+        self._fresh = 0
 
     # ---- what the hooks call ----
     def value_of(self, a: Any, owner: Any) -> Value:
@@ -136,11 +148,13 @@ class Tracer:
         node = Node("op", op, ins, dict(attrs), cast=cast)
         node.out = self._bind(out, "node", node=node)
         self.graph.nodes.append(node)
+        if all(v.kind == "const" or v.id in self.derived for v in ins):
+            self.derived.add(node.out.id)
 
     def wrapped(self, data: np.ndarray) -> None:
         if id(data) not in self.env:
             self.created.add(id(data))
-            self.keep.append(data)
+            self._hold(data)
 
     def item(self, t: Tensor, what: str) -> None:
         v = self.env.get(id(t._data))
