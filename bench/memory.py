@@ -1,31 +1,40 @@
 """Peak memory and time of one training step, deepseek vs PyTorch, on W3 (GPT, 4 layers,
-context 128) and a deeper GPT (8 layers, context 256): eager, automatic checkpointing,
-bfloat16 autocast, offload under a limit; then the largest batch that trains under 1 GiB.
+context 128, batch 16) and a deeper GPT (8 layers, context 256, batch 8): eager, automatic
+checkpointing, bfloat16 autocast, offload under a limit of 0.6x the eager peak; then the largest
+batch of the deeper GPT that trains under a 1 GiB limit, per mode.
 
     python bench/memory.py [--quick]
 
-deepseek's peak is its allocator's (exact bytes of array data, ``ds.max_memory_allocated``).
-PyTorch on the CPU keeps no allocator statistics, so both libraries are also measured by the
-peak resident set (VmHWM, reset through /proc/self/clear_refs) above the resident set before
-the step; glibc's caching makes that figure coarser.
+Peaks are of allocated bytes during the second training step (so gradients and AdamW state
+exist), everything included: parameters, gradients, optimizer state, activations, temporaries.
+deepseek's is its allocator's (``ds.max_memory_allocated``). PyTorch keeps no allocator
+statistics on the CPU, so its peak is the running sum of the allocation and free events of
+``torch.profiler`` (``profile_memory=True``) over the step, plus the bytes of parameters,
+gradients and optimizer state alive when the step starts: the same quantity. The step is timed
+separately, without the profiler. Both also report the peak resident set (VmHWM, reset through
+/proc/self/clear_refs) above the resident set before the step, which glibc's caching makes
+coarser.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from workloads import copy_weights, gpt  # noqa: E402
 
 import deepseek as ds  # noqa: E402
 import torch  # noqa: E402
 
 MiB = 1 << 20
+GiB = 1 << 30
+OFFLOAD_LIMIT = 0.6  # of the eager peak
 
 
 def _rss() -> tuple:
@@ -39,113 +48,176 @@ def _reset_hwm() -> None:
         f.write("5")
 
 
-def _step(lib, model, opt, x, y, mode):
-    F = lib.nn.functional
-    if mode == "bf16" and lib is ds:
-        ctx = ds.autocast("cpu", dtype=ds.bfloat16)
-    elif mode == "bf16":
-        ctx = torch.autocast("cpu", dtype=torch.bfloat16)
-    else:
-        ctx = _Null()
-    with ctx:
-        out = model(x)
-        loss = F.cross_entropy(out.flatten(0, 1).float(), y.flatten())
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
-    return float(loss.item())
+class Run:
+    """A model, its AdamW and a batch of one library, in one mode (eager, checkpoint, bf16,
+    offload, offload+checkpoint)."""
 
-
-class _Null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        return None
-
-
-def measure(lib, cfg, batch, mode, limit=None, steps=2):
-    """(peak bytes by the allocator or None, peak RSS delta, seconds per step)."""
-    rng = np.random.default_rng(0)
-    x = rng.integers(0, 256, (batch, cfg["ctx"]))
-    y = rng.integers(0, 256, (batch, cfg["ctx"]))
-    torch.manual_seed(0)
-    model = gpt(lib, **cfg)
-    if lib is ds:
-        copy_weights(gpt(torch, **cfg), model, ds)
-        if mode in ("checkpoint", "offload+checkpoint"):
-            ds.memory.auto_checkpoint(model)
-    opt = lib.optim.AdamW(model.parameters(), lr=3e-4)
-    xs, ys = lib.from_numpy(x), lib.from_numpy(y)
-    if lib is torch and mode == "checkpoint":
-        from torch.utils.checkpoint import checkpoint
-
-        for block in model.blocks:
-            block.forward = (lambda f: lambda z: checkpoint(f, z, use_reentrant=False))(
-                block.forward)
-    times = []
-    for i in range(steps):
-        if i == steps - 1:  # measure the last step: optimizer state exists by then
+    def __init__(self, lib, cfg: dict, mode: str) -> None:
+        self.lib, self.mode = lib, mode
+        torch.manual_seed(0)
+        reference = gpt(torch, **cfg)
+        self.model = reference if lib is torch else gpt(ds, **cfg)
+        if lib is ds:
+            copy_weights(reference, self.model, ds)
+        if "checkpoint" in mode:
             if lib is ds:
-                ds.reset_peak_memory_stats()
-            rss0, _ = _rss()
-            _reset_hwm()
-        t0 = time.perf_counter()
-        if lib is ds and limit:
-            with ds.memory.limit(limit, offload=mode.startswith("offload")):
-                _step(lib, model, opt, xs, ys, mode)
+                ds.memory.auto_checkpoint(self.model)
+            else:
+                from torch.utils.checkpoint import checkpoint
+
+                for block in self.model.blocks:
+                    block.forward = (lambda f: lambda z: checkpoint(f, z, use_reentrant=False))(
+                        block.forward)
+        self.opt = lib.optim.AdamW(self.model.parameters(), lr=3e-4)
+        self.ctx = cfg["ctx"]
+
+    def batch(self, size: int) -> tuple:
+        rng = np.random.default_rng(0)
+        return tuple(self.lib.from_numpy(rng.integers(0, 256, (size, self.ctx)))
+                     for _ in range(2))
+
+    def step(self, x, y, limit: int = 0) -> float:
+        lib, F = self.lib, self.lib.nn.functional
+        if self.mode == "bf16":
+            cast = lib.autocast("cpu", dtype=lib.bfloat16)
         else:
-            _step(lib, model, opt, xs, ys, mode)
-        times.append(time.perf_counter() - t0)
-    _, hwm = _rss()
-    peak = ds.max_memory_allocated() if lib is ds else None
-    return peak, hwm - rss0, times[-1]
+            cast = contextlib.nullcontext()
+        budget = contextlib.nullcontext()
+        if limit:
+            budget = ds.memory.limit(limit, offload=self.mode.startswith("offload"))
+        with budget:
+            with cast:
+                out = self.model(x)
+                loss = F.cross_entropy(out.flatten(0, 1).float(), y.flatten())
+            self.opt.zero_grad()
+            loss.backward()
+            self.opt.step()
+        return float(loss.item())
+
+    def state_bytes(self) -> int:
+        """Parameters, gradients and optimizer state alive now (PyTorch)."""
+        tensors = list(self.model.parameters())
+        tensors += [p.grad for p in tensors if p.grad is not None]
+        tensors += [t for s in self.opt.state.values() for t in s.values() if torch.is_tensor(t)]
+        return sum(t.numel() * t.element_size() for t in tensors)
+
+    def peak(self, x, y, limit: int = 0) -> tuple:
+        """(peak allocated bytes, peak RSS growth) of one step."""
+        rss0, _ = _rss()
+        _reset_hwm()
+        if self.lib is ds:
+            ds.reset_peak_memory_stats()
+            self.step(x, y, limit)
+            peak = ds.max_memory_allocated()
+        else:
+            from torch.profiler import ProfilerActivity, profile
+
+            fixed = self.state_bytes()
+            with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+                self.step(x, y)
+            events = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results
+                            .events() if e.name() == "[memory]")
+            running = top = 0
+            for _, nbytes in events:
+                running += nbytes
+                top = max(top, running)
+            peak = fixed + top
+        return peak, _rss()[1] - rss0
+
+    def time(self, x, y, limit: int = 0) -> float:
+        t0 = time.perf_counter()
+        self.step(x, y, limit)
+        return time.perf_counter() - t0
 
 
-def largest_batch(cfg, mode, limit, top):
-    """The largest power-of-two batch whose step fits under ``limit`` (deepseek)."""
-    best, batch = 0, 1
-    while batch <= top:
+def measure(lib, cfg: dict, batch: int, mode: str, limit: int = 0) -> tuple:
+    """(peak allocated bytes, peak RSS growth, seconds) of the second step at ``batch``."""
+    run = Run(lib, cfg, mode)
+    x, y = run.batch(batch)
+    run.step(x, y, limit)  # the first step creates gradients and AdamW state
+    seconds = run.time(x, y, limit)
+    peak, rss = run.peak(x, y, limit)
+    return peak, rss, seconds
+
+
+def largest_batch(lib, cfg: dict, mode: str, limit: int, start: int) -> tuple:
+    """(largest batch, its step seconds) that trains under ``limit``: doubling from ``start``,
+    then bisection to within 1/8. deepseek runs under the limit (an OutOfMemoryError means it
+    does not fit); PyTorch's peak is measured as in :meth:`Run.peak`."""
+    run = Run(lib, cfg, mode)
+    run.step(*run.batch(1))  # gradients and AdamW state exist before the probes
+
+    def fits(batch: int) -> float:
+        x, y = run.batch(batch)
+        t0 = time.perf_counter()
         try:
-            measure(ds, cfg, batch, mode, limit=limit, steps=1)
+            if lib is ds:
+                run.step(x, y, limit)
+            elif run.peak(x, y)[0] > limit:
+                return 0.0
         except ds.OutOfMemoryError:
-            break
-        best, batch = batch, batch * 2
-    return best
+            return 0.0
+        return time.perf_counter() - t0
+
+    low, high, batch, seconds = 0, 0, start, 0.0
+    while not high:
+        t = fits(batch)
+        if t:
+            low, seconds, batch = batch, t, batch * 2
+        else:
+            high = batch
+    while high - low > max(1, low // 8):
+        mid = (low + high) // 2
+        t = fits(mid)
+        if t:
+            low, seconds = mid, t
+        else:
+            high = mid
+    return low, seconds
+
+
+def _row(label: str, *cells: str) -> str:
+    return f"{label:<34}" + "".join(f"{c:>16}" for c in cells)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--quick", action="store_true", help="smaller batches")
     args = parser.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
-    configs = {"W3 GPT (4L, ctx 128, b16)": (dict(layers=4, ctx=128), 16),
-               "GPT 8L, ctx 256, b8": (dict(layers=8, ctx=256), 4 if args.quick else 8)}
-    print(f"{'workload / mode':<42}{'ds alloc peak':>14}{'ds RSS peak':>13}{'torch RSS':>11}"
-          f"{'ds time':>10}{'torch time':>11}{'ds slowdown':>12}")
+    deep = dict(layers=8, ctx=256)
+    configs = {"W3 (4L ctx128 b16)": (dict(layers=4, ctx=128), 16),
+               "GPT 8L ctx256 b8": (deep, 4 if args.quick else 8)}
+    print(_row("workload / mode", "ds peak", "ds/eager", "torch peak", "torch/eager",
+               "ds step", "torch step", "ds slowdown", "ds/torch RSS"))
     for name, (cfg, batch) in configs.items():
-        base = None
-        eager_peak = None
+        eager = teager = None
         for mode in ("eager", "checkpoint", "bf16", "offload"):
-            limit = None
-            if mode == "offload":
-                limit = int(eager_peak * 0.6)
-            peak, rss, t = measure(ds, cfg, batch, mode, limit=limit)
-            tpeak, trss, tt = (None, None, None) if mode == "offload" else \
-                measure(torch, cfg, batch, mode)
+            limit = int(eager[0] * OFFLOAD_LIMIT) if mode == "offload" else 0
+            peak, rss, t = measure(ds, cfg, batch, mode, limit)
+            tpeak = trss = tt = None
+            if mode != "offload":  # PyTorch has no offload under a limit on the CPU
+                tpeak, trss, tt = measure(torch, cfg, batch, mode)
             if mode == "eager":
-                base, eager_peak = t, peak
-            label = f"{name} {mode}" + (f" (limit {limit / MiB:.0f} MiB)" if limit else "")
-            print(f"{label:<42}{peak / MiB:>11.1f} MiB{rss / MiB:>9.1f} MiB"
-                  + (f"{trss / MiB:>7.1f} MiB" if trss is not None else f"{'n/a':>11}")
-                  + f"{t * 1e3:>8.0f}ms" + (f"{tt * 1e3:>9.0f}ms" if tt else f"{'n/a':>11}")
-                  + f"{t / base:>11.2f}x   peak/eager {peak / eager_peak:.2f}")
-    cfg = dict(layers=8, ctx=256)
-    top = 16 if args.quick else 64
-    plain = largest_batch(cfg, "eager", 1 << 30, top)
-    managed = largest_batch(cfg, "offload+checkpoint", 1 << 30, top)
-    print(f"\nlargest batch under 1 GiB, GPT 8L ctx 256 (powers of two up to {top}): "
-          f"eager {plain}, checkpoint+offload {managed}")
+                eager, teager = (peak, t), tpeak
+            label = f"{name} {mode}" + (f" ({limit / MiB:.0f} MiB limit)" if limit else "")
+            print(_row(label, f"{peak / MiB:.1f} MiB", f"{peak / eager[0]:.2f}",
+                       f"{tpeak / MiB:.1f} MiB" if tpeak else "n/a",
+                       f"{tpeak / teager:.2f}" if tpeak else "n/a", f"{t * 1e3:.0f} ms",
+                       f"{tt * 1e3:.0f} ms" if tt else "n/a", f"{t / eager[1]:.2f}x",
+                       f"{rss / MiB:.0f}/{trss / MiB:.0f} MiB" if trss else f"{rss / MiB:.0f} MiB"),
+                  flush=True)
+    print("\nlargest batch of GPT 8L ctx256 under a 1 GiB limit (seconds per step at it):")
+    start = 4 if args.quick else 16
+    plain = None
+    for mode in ("eager", "checkpoint", "offload", "offload+checkpoint"):
+        batch, seconds = largest_batch(ds, deep, mode, GiB, start)
+        plain = plain or batch
+        cell = f"  {mode:<20} ds {batch:4d} ({batch / plain:.1f}x eager, {seconds:.1f} s)"
+        if mode in ("eager", "checkpoint"):
+            tbatch, tseconds = largest_batch(torch, deep, mode, GiB, start)
+            cell += f"   torch {tbatch:4d} ({tseconds:.1f} s)"
+        print(cell, flush=True)
 
 
 if __name__ == "__main__":

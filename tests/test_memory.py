@@ -227,3 +227,97 @@ def test_env_variable_checkpoints_without_code_changes():
             out[flag] = (r.stdout.strip(), np.load(os.path.join(tmp, "grads.npy")))
     assert out["0"][0] == "plain" and out["1"][0] == "wrapped"
     np.testing.assert_array_equal(out["0"][1], out["1"][1])
+
+
+def test_window_peak_is_exact_and_separate() -> None:
+    from deepseek.backend import allocator as A
+
+    ds.reset_peak_memory_stats()
+    A.window_peak(reset=True)
+    base = ds.memory_allocated()
+    t = ds.empty(1000, dtype=ds.float64)  # 8000 bytes
+    del t
+    assert A.window_peak(reset=True) - base == 8000
+    assert A.window_peak() == ds.memory_allocated()  # reset to the current value
+    assert ds.max_memory_allocated() - base == 8000  # the user's peak is untouched
+
+
+class _Square(ds.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 2 * x * g
+
+
+def test_function_saved_tensors_go_through_hooks_like_torch() -> None:
+    class TorchSquare(torch.autograd.Function):
+        forward, backward = staticmethod(_Square.forward), staticmethod(_Square.backward)
+
+    counts = {}
+    for lib, fn in ((ds, _Square), (torch, TorchSquare)):
+        calls = []
+        x = lib.tensor([1.0, -2.0, 3.0], requires_grad=True)
+        with lib.autograd.graph.saved_tensors_hooks(
+                lambda t, calls=calls: calls.append("pack") or t.detach(),
+                lambda t, calls=calls: calls.append("unpack") or t):
+            y = fn.apply(x.exp()).sum()
+        y.backward()
+        counts[lib.__name__] = (calls.count("pack"), calls.count("unpack"),
+                                x.grad.detach().numpy().copy())
+    assert counts["deepseek"][:2] == counts["torch"][:2] == (2, 2)  # exp's output, Square's input
+    np.testing.assert_allclose(counts["deepseek"][2], counts["torch"][2], rtol=1e-6)
+
+
+def test_offload_reaches_checkpoint_inputs_bitwise(monkeypatch) -> None:
+    model = _gpt(layers=3)
+    rng = np.random.default_rng(0)
+    idx, tgt = (ds.from_numpy(rng.integers(0, 32, (8, 16))) for _ in range(2))
+    ds.memory.auto_checkpoint(model)
+    plain = _step_grads(model, idx, tgt)
+    monkeypatch.setattr(ds.memory.budget, "MIN_OFFLOAD_BYTES", 1024)
+    monkeypatch.setattr(ds.memory.budget, "HEADROOM", 0.99)
+    with ds.memory.limit(ds.memory_allocated() + (8 << 20)) as lim:
+        offloaded = _step_grads(model, idx, tgt)
+    assert lim.stats["evictions"] >= 3  # the blocks' inputs, saved by the checkpoint Function
+    for a, b in zip(plain, offloaded):
+        assert np.array_equal(a, b)
+
+
+def test_parameters_and_their_views_are_never_spilled() -> None:
+    budget = ds.memory.budget._Budget(1 << 30)
+    w = ds.nn.Parameter(ds.randn(256, 256))
+    assert budget.pack(w) is w and budget.pack(w.t()) is not None
+    assert isinstance(budget.pack(w.t()), ds.Tensor)
+    activation = (w * 2).relu()
+    assert isinstance(budget.pack(activation), ds.memory.budget._Spill)
+    budget.close()
+
+
+def test_oom_report_names_parameters_state_and_saved_activations() -> None:
+    model = ds.nn.Sequential(ds.nn.Linear(256, 512), ds.nn.GELU(), ds.nn.Linear(512, 256))
+    opt = ds.optim.AdamW(model.parameters())
+    model(ds.randn(4, 256)).sum().backward()
+    opt.step()
+    y = model(ds.randn(1024, 256))  # keeps gelu's input (op addmm/add) for backward
+    rows = ds.memory.largest_tensors(30)
+    producers = [r[3] for r in rows]
+    assert "parameter 0.weight" in producers and "gradient of 2.weight" in producers
+    assert "AdamW exp_avg_sq of 0.weight" in producers
+    saved = [p for (n, s, d, p) in rows if s == (1024, 512)]
+    assert saved and all("saved for GeluBackward0" in p or "saved for" in p for p in saved)
+    with pytest.raises(ds.OutOfMemoryError, match="parameter 0.weight"):
+        with ds.memory.limit(ds.memory_allocated() + (1 << 20), offload=False):
+            ds.ones(1024, 1024)
+    del y
+
+
+def test_pack_hook_may_run_ops_that_save_tensors():
+    x = ds.randn(3, requires_grad=True)
+    with ds.autograd.graph.saved_tensors_hooks(lambda t: t * 1, lambda t: t):
+        (x * x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * x.detach().numpy())

@@ -12,7 +12,7 @@ import functools
 from typing import Any, Callable, Optional
 
 from .grad_mode import STATE
-from .graph import Node
+from .graph import SAVED_TENSOR_HOOKS, Node, _Packed
 
 __all__ = ["Function", "FunctionCtx", "once_differentiable"]
 
@@ -236,8 +236,9 @@ def _record(cls: type, ctx: FunctionCtx, args: tuple, outs: list) -> None:
     node = Node(cls._op, edges, {"ctx": ctx, "outputs": [(o.shape, o.dtype) for o in diff]},
                 shapes, dtypes)
     saved = ctx._to_save
-    node._saved = saved
     node._versions = tuple(0 if t is None else t._version_box[0] for t in saved)
+    # saved_tensors_hooks see these as they see an op's saved tensors (offload, checkpointing)
+    node._saved = _Packed(saved) if SAVED_TENSOR_HOOKS and saved else saved
     ctx._node, ctx._to_save = node, ()  # the node holds them now, and frees them
     for i, o in enumerate(diff):
         if len(diff) == 1:

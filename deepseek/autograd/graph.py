@@ -140,7 +140,12 @@ class _Packed:
 
     def __init__(self, tensors: Sequence[Optional["Tensor"]]) -> None:
         pack, self.unpack = SAVED_TENSOR_HOOKS[-1]
-        self.objects = tuple(None if t is None else pack(t) for t in tensors)
+        stack = SAVED_TENSOR_HOOKS[:]
+        SAVED_TENSOR_HOOKS.clear()  # ops the hook runs save without it (no recursion)
+        try:
+            self.objects = tuple(None if t is None else pack(t) for t in tensors)
+        finally:
+            SAVED_TENSOR_HOOKS[:] = stack
         self.meta = tuple(None if t is None else (t._version_box, t._requires_grad, t.grad_fn,
                                                   t._device) for t in tensors)
 

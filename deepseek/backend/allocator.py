@@ -17,11 +17,12 @@ from numba import carray, types
 from numba.extending import intrinsic
 
 __all__ = ["STATS", "install", "installed", "stat", "reset_peak", "set_pool", "empty_cache",
-           "set_hard_limit", "FIELDS"]
+           "set_hard_limit", "window_peak", "FIELDS"]
 
 # Counter slots in STATS (the handler's context).
 (ALLOC, ALLOC_PEAK, ALLOC_TOTAL, FREED_TOTAL, COUNT, COUNT_PEAK, COUNT_TOTAL, FREE_TOTAL,
- RESERVED, RESERVED_PEAK, HITS, MISSES, OOMS, LIMIT, POOL_ON, POOL_CAP, CACHED, RETRIES) = range(18)
+ RESERVED, RESERVED_PEAK, HITS, MISSES, OOMS, LIMIT, POOL_ON, POOL_CAP, CACHED, RETRIES,
+ WINDOW_PEAK) = range(19)  # WINDOW_PEAK: a second peak, reset by memory budgets, not by users
 FIELDS = 32
 MIN_CLASS_LOG2 = 16  # buffers of 64 KiB and more are pooled (smaller ones are cheap in malloc)
 CLASSES = 80  # four classes per power of two, up to 2**36 bytes
@@ -100,6 +101,8 @@ def _alloc(ctx: int, size: int, zero: bool) -> int:
     s[ALLOC_TOTAL] += size
     if s[ALLOC] > s[ALLOC_PEAK]:
         s[ALLOC_PEAK] = s[ALLOC]
+    if s[ALLOC] > s[WINDOW_PEAK]:
+        s[WINDOW_PEAK] = s[ALLOC]
     s[COUNT] += 1
     s[COUNT_TOTAL] += 1
     if s[COUNT] > s[COUNT_PEAK]:
@@ -234,6 +237,14 @@ def installed() -> bool:
 
 def stat(field: int) -> int:
     return int(STATS[field])
+
+
+def window_peak(reset: bool = False) -> int:
+    """The peak of allocated bytes since the last ``window_peak(reset=True)``."""
+    peak = int(STATS[WINDOW_PEAK])
+    if reset:
+        STATS[WINDOW_PEAK] = STATS[ALLOC]
+    return peak
 
 
 def reset_peak() -> None:

@@ -32,11 +32,11 @@ class OutOfMemoryError(RuntimeError, MemoryError):
 class _Spill:
     """One saved activation: in memory until evicted, then in a memory-mapped file."""
 
-    __slots__ = ("array", "path", "shape", "dtype", "budget", "__weakref__")
+    __slots__ = ("array", "path", "shape", "dtype", "nbytes", "budget", "__weakref__")
 
     def __init__(self, array: np.ndarray, budget: "_Budget") -> None:
         self.array, self.path, self.budget = array, None, budget
-        self.shape, self.dtype = array.shape, array.dtype
+        self.shape, self.dtype, self.nbytes = array.shape, array.dtype, array.nbytes
 
     def evict(self) -> None:
         budget = self.budget
@@ -46,7 +46,7 @@ class _Spill:
         mm.flush()
         del mm
         self.array = None
-        budget.offloaded_bytes += int(np.prod(self.shape)) * self.dtype.itemsize
+        budget.offloaded_bytes += self.nbytes
         budget.evictions += 1
 
     def load(self) -> np.ndarray:
@@ -71,6 +71,9 @@ class _Budget:
         self.lru: "OrderedDict[int, weakref.ref]" = OrderedDict()
         self._dir: Optional[str] = None
         self.offloaded_bytes = self.evictions = self.loads = 0
+        self.reserve = 0  # the largest growth of allocated bytes seen between two hook calls
+        self.mark = A.stat(A.ALLOC)
+        A.window_peak(reset=True)
 
     def directory(self) -> str:
         if self._dir is None:
@@ -78,10 +81,10 @@ class _Budget:
         return self._dir
 
     def pack(self, t: Tensor) -> Any:
-        data = t._data
-        if (t._requires_grad and t.grad_fn is None) or data.nbytes < MIN_OFFLOAD_BYTES:
-            return t  # parameters and small tensors stay where they are
-        spill = _Spill(data, self)
+        base = t if t._base is None else t._base
+        if (base._requires_grad and base.grad_fn is None) or t._data.nbytes < MIN_OFFLOAD_BYTES:
+            return t  # parameters (and views of them) and small tensors stay where they are
+        spill = _Spill(t._data, self)
         self.lru[id(spill)] = weakref.ref(spill)
         self.make_room()
         return spill
@@ -90,16 +93,24 @@ class _Budget:
         if isinstance(obj, Tensor):
             return obj
         self.lru.pop(id(obj), None)
+        # backward's gradients and temporaries grow too: evict what it needs last, first
+        self.make_room(0 if obj.array is not None else obj.nbytes)
         return Tensor._wrap(obj.load())
 
-    def make_room(self) -> None:
-        """Evict the least recently saved activations until HEADROOM of the limit is free."""
-        target = self.limit * (1 - HEADROOM)
+    def make_room(self, incoming: int = 0) -> None:
+        """Evict the least recently saved activations until the free part of the limit (after
+        ``incoming`` more bytes) covers HEADROOM of it and twice the largest working set seen
+        between two saves or loads (an op's temporaries, a vjp's gradients)."""
+        grown = A.window_peak() - self.mark
+        self.reserve = min(max(self.reserve, grown), self.limit // 2)
+        target = self.limit - max(self.limit * HEADROOM, 2 * self.reserve) - incoming
         lru = self.lru
         while lru and A.stat(A.ALLOC) > target:
             spill = lru.popitem(last=False)[1]()
             if spill is not None and spill.array is not None:
                 spill.evict()
+        self.mark = A.stat(A.ALLOC) + incoming
+        A.window_peak(reset=True)
 
     def close(self) -> None:
         self.lru.clear()
@@ -186,39 +197,100 @@ def offload_stats() -> dict:
                                  "offloaded_bytes": b.offloaded_bytes}
 
 
-def _names() -> dict:
-    """id(parameter array) -> qualified name in the modules alive now."""
+def _root(data: np.ndarray) -> np.ndarray:
+    while isinstance(data.base, np.ndarray):
+        data = data.base
+    return data
+
+
+def _known_storages() -> dict:
+    """id(storage) -> (rank, description, storage) for parameters (by module path from the outermost
+    module alive), their gradients and optimizer state, and activations saved for backward."""
+    from ..autograd.graph import Node, _Packed
     from ..nn import Module
 
     names: dict = {}
+    optimizers, nodes = [], []
     for obj in gc.get_objects():
-        if issubclass(type(obj), Module):
+        kind = type(obj)
+        if issubclass(kind, Module):
             for name, p in obj.named_parameters():
-                key = id(p._data)
-                if len(name) > len(names.get(key, "")):
-                    names[key] = f"{type(obj).__name__}.{name}"
-    return names
+                if len(name) > len(names.get(id(p), ("", None))[0]):
+                    names[id(p)] = (name, p)
+        elif kind is Node:
+            nodes.append(obj)
+        elif callable(getattr(kind, "add_param_group", None)) and isinstance(
+                getattr(obj, "state", None), dict):
+            optimizers.append(obj)
+    known: dict = {}
+
+    def note(data: Any, rank: int, text: str) -> None:
+        root = _root(data)
+        if id(root) not in known or known[id(root)][0] > rank:
+            known[id(root)] = (rank, text, root)
+
+    for name, p in names.values():
+        note(p._data, 0, f"parameter {name}")
+        if p.grad is not None:
+            note(p.grad._data, 1, f"gradient of {name}")
+    for opt in optimizers:
+        for p, state in list(opt.state.items()):
+            name = names.get(id(p), ("a parameter", None))[0]
+            for key, value in state.items():
+                if isinstance(value, Tensor):
+                    note(value._data, 2, f"{type(opt).__name__} {key} of {name}")
+    for node in nodes:
+        saved = node._saved
+        items = saved.objects if type(saved) is _Packed else saved or ()
+        for t in items:
+            data = t._data if isinstance(t, Tensor) else getattr(t, "array", None)
+            if data is not None:
+                producer = t.grad_fn.op.name if isinstance(t, Tensor) and t.grad_fn else None
+                note(data, 3, (f"op {producer}, saved" if producer else "a tensor saved")
+                     + f" for {node.name()}")
+        out = node._out
+        if type(out) is _Packed:
+            out = getattr(out.objects[0], "array", None)
+        if isinstance(out, np.ndarray):
+            note(out, 3, f"op {node.op.name}, its output saved for {node.name()}")
+    return known
+
+
+def _dtype_name(dtype: np.dtype) -> str:
+    from ..dtypes import to_dtype
+
+    try:
+        return to_dtype(dtype).name
+    except (TypeError, ValueError, KeyError):
+        return str(dtype)
 
 
 def largest_tensors(count: int = 10) -> list:
-    """(bytes, shape, dtype, producer) of the largest live tensor storages, largest first."""
+    """(bytes, shape, dtype, producer) of the largest live tensor storages, largest first.
+
+    ``producer`` names a parameter by its module path (``blocks.0.qkv.weight``), a gradient
+    or optimizer state by its parameter, a saved activation by the op that made it and the
+    backward that needs it, and other tensors by the op that made them.
+    """
+    known = _known_storages()
     storages: dict = {}
     for obj in gc.get_objects():
         if issubclass(type(obj), Tensor):  # type(), not isinstance: gc holds weak proxies
-            data = obj._data
-            base = data.base if isinstance(data.base, np.ndarray) else data
+            base = _root(obj._data)
             if id(base) not in storages or obj.grad_fn is not None:
                 storages[id(base)] = (base, obj)
-    names = _names()
     rows = []
     for key, (base, t) in storages.items():
-        if t.grad_fn is not None:
+        if key in known:
+            producer = known[key][1]
+        elif t.grad_fn is not None:
             producer = f"op {t.grad_fn.op.name}"
-        elif key in names or id(t._data) in names:
-            producer = f"parameter {names.get(key) or names[id(t._data)]}"
         else:
             producer = "leaf tensor" if t._requires_grad else "tensor (no grad)"
         rows.append((int(base.nbytes), tuple(base.shape), t.dtype.name, producer))
+    for key, (_, text, base) in known.items():  # saved arrays that no Tensor wraps now
+        if key not in storages:
+            rows.append((int(base.nbytes), tuple(base.shape), _dtype_name(base.dtype), text))
     rows.sort(key=lambda r: -r[0])
     return rows[:count]
 
