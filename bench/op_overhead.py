@@ -59,6 +59,17 @@ def large_ops(lib, repeat):
 
         out.append((f"conv2d fwd+bwd {n}x{c}x{hw}x{hw}, 3x3 {c}->{c}",
                     median_time(conv, max(repeat // 4, 3), 1)))
+    # W2's downsampling block: a strided 3x3 and its 1x1 projection (input grad = col2im)
+    x = lib.tensor(rng.standard_normal((64, 32, 32, 32)).astype(np.float32), requires_grad=True)
+    for k in (3, 1):
+        w = lib.tensor(rng.standard_normal((64, 32, k, k)).astype(np.float32) * 0.1,
+                       requires_grad=True)
+
+        def strided(w=w, k=k):
+            F.conv2d(x, w, stride=2, padding=k // 2).sum().backward()
+
+        out.append((f"conv2d fwd+bwd 64x32x32x32, {k}x{k} stride 2 32->64",
+                    median_time(strided, max(repeat // 4, 3), 1)))
     x = lib.tensor(rng.standard_normal((16, 128, 256)).astype(np.float32), requires_grad=True)
     if hasattr(F, "softmax"):
         out.append(("softmax fwd+bwd 16x128x256",
@@ -69,7 +80,23 @@ def large_ops(lib, repeat):
         out.append(("layer_norm fwd+bwd 16x128x256",
                     median_time(lambda: F.layer_norm(x, (256,), wl, bl).sum().backward(),
                                 repeat, 1)))
+    out += transformer_rows(lib, x, repeat)
     return out
+
+
+def transformer_rows(lib, x, repeat):
+    """The other non-GEMM ops of a GPT step: GELU and the cross-entropy loss, fwd+bwd."""
+    F = lib.nn.functional
+    logits = x.detach().reshape(16 * 128, 256).requires_grad_()
+    target = lib.from_numpy(np.random.default_rng(1).integers(0, 256, 16 * 128))
+    return [
+        ("log_softmax fwd+bwd 16x128x256",
+         median_time(lambda: F.log_softmax(x, -1).sum().backward(), repeat, 1)),
+        ("gelu(tanh) fwd+bwd 16x128x256",
+         median_time(lambda: F.gelu(x, approximate="tanh").sum().backward(), repeat, 1)),
+        ("cross_entropy fwd+bwd 2048x256",
+         median_time(lambda: F.cross_entropy(logits, target).backward(), repeat, 1)),
+    ]
 
 
 def main() -> None:

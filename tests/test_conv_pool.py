@@ -43,6 +43,24 @@ def test_conv_double_backward(name, shapes, kw):
     _close(w.grad, wt.grad, f"{name} second-order grad of weight")
 
 
+@pytest.mark.parametrize("shapes, kw", [
+    ([(4, 16, 32, 32), (16, 16, 3, 3)], {"stride": 2, "padding": 1}),
+    ([(4, 16, 32, 32), (16, 16, 1, 1)], {"stride": 2}),
+    ([(4, 16, 16, 16), (16, 16, 3, 3)], {"padding": 1}),
+    ([(4, 16, 16, 16), (16, 4, 3, 3)], {"padding": 2, "dilation": 2, "groups": 4}),
+])
+def test_conv_float32_large_planes(shapes, kw):
+    """float32 at sizes where the col2im kernel runs in parallel, against torch."""
+    (x, w), (xt, wt) = _pair(*shapes)
+    x, w = (ds.from_numpy(t.detach().numpy().astype(np.float32)).requires_grad_() for t in (x, w))
+    xt, wt = (t.detach().float().requires_grad_() for t in (xt, wt))
+    for lib, a, b in ((F, x, w), (TF, xt, wt)):
+        y = lib.conv2d(a, b, **kw)
+        (y * y.detach()).sum().backward()
+    _close(x.grad, xt.grad, "conv2d float32 input grad", atol=1e-3, rtol=1e-4)
+    _close(w.grad, wt.grad, "conv2d float32 weight grad", atol=1e-2, rtol=1e-4)
+
+
 @pytest.mark.parametrize("name, args, kw", [
     ("avg_pool2d", (3,), {"stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False}),
     ("pad", ((1, 2, -1, 1),), {"value": 0.5}),

@@ -206,7 +206,7 @@ def generate(graph: Graph, mutable: set, name: str = "compiled", names: dict = N
     body: list = []
     if buffers:  # taken at each run, so that the pool can be released while retracing
         w.ns["buffers"] = functools.partial(_take, buffers, pool)
-        body.append(f"{', '.join(f'b{b}' for b in range(len(buffers)))}, = buffers()")
+        body.append(f"[{', '.join(f'b{b}' for b in range(len(buffers)))}] = buffers()")
     used = {v.id for n in graph.nodes for v in n.inputs} | {v.id for v in graph.outputs}
     for v in graph.values:
         if v.kind == "const" and v.id not in used:  # folded away: drop the baked array

@@ -1,18 +1,25 @@
-"""Fused, multi-threaded Numba kernels for the transformer path (softmax, layer norm, GELU),
-on C-contiguous float32/float64 NumPy arrays viewed as ``(rows, n)`` or flat.
+"""Fused Numba kernels for the transformer path (softmax, layer norm, GELU, cross entropy), on
+C-contiguous float32/float64 NumPy arrays viewed as ``(rows, n)`` or flat.
 
-Kernels compile lazily on first use per dtype and are cached on disk. Callers keep a plain ``xp``
-path as the reference (and for other dtypes and backends) and take these only when
-:func:`usable` says so. Row sums accumulate in float64."""
+Each kernel makes one pass over its data per row (the row stays in L1 for the next step), uses
+an exp and erfc that vectorize (polynomials, about 1-2 ulp), and runs serially below
+``PARALLEL_MIN`` elements, where waking the thread pool costs more than it saves. Kernels
+compile lazily on first use per dtype and are cached on disk. Callers keep a plain ``xp`` path as
+the reference (and for other dtypes and backends) and take these only when :func:`usable` says
+so. Row sums accumulate in float64."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
+import os
+import types as _pytypes
+from typing import Any, Callable
 
 import numba
 import numpy as np
-from numba import prange
+from llvmlite import ir
+from numba import prange, types
+from numba.extending import intrinsic, overload
 
 _FAST = (np.dtype(np.float32), np.dtype(np.float64))
 _GELU_K = math.sqrt(2 / math.pi)
@@ -20,7 +27,16 @@ _GELU_C = 0.044715
 _SQRT1_2 = 1 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 
-_jit = numba.njit(parallel=True, fastmath=False, cache=True)
+# Elements below which a kernel runs on the calling thread (measured on 2 cores: a parallel
+# region's wake-up under OMP_WAIT_POLICY=PASSIVE outweighs the split below about a million).
+PARALLEL_MIN = int(os.environ.get("DS_KERNEL_PARALLEL_MIN", 1 << 20))
+
+# Element loops keep IEEE semantics (inf/nan, no reassociation: the exp's range reduction
+# depends on it); only the row reductions below may reorder, which lets them vectorize.
+_ELEMENT_FLAGS = {"contract"}
+# error_model="numpy": a float division by zero gives inf/nan instead of raising (and the
+# check it would need stops vectorization).
+_REDUCE = numba.njit(fastmath={"contract", "reassoc", "nsz"}, error_model="numpy", cache=True)
 
 
 def usable(xp: Any, *arrays: Any) -> bool:
@@ -36,59 +52,254 @@ def rows(a: np.ndarray, n: int) -> np.ndarray:
     return np.ascontiguousarray(a).reshape(-1, n)
 
 
+class _Kernel:
+    """One kernel body compiled twice, serially and over a thread pool (``prange``); a call picks
+    by the size of its first argument."""
+
+    def __init__(self, fn: Callable) -> None:
+        options = dict(fastmath=_ELEMENT_FLAGS, error_model="numpy", cache=True)
+        self.serial = numba.njit(**options)(_renamed(fn, "_serial"))
+        self.parallel = numba.njit(parallel=True, **options)(fn)
+        self.__doc__ = fn.__doc__
+
+    def pick(self, size: int) -> Any:
+        return self.parallel if size >= PARALLEL_MIN else self.serial
+
+    def __call__(self, *args: Any) -> None:
+        self.pick(args[0].size)(*args)
+
+
+def _renamed(fn: Callable, suffix: str) -> Callable:
+    # Numba's disk cache is keyed by qualified name, not by compile flags: the serial copy
+    # needs a name of its own.
+    copy = _pytypes.FunctionType(fn.__code__, fn.__globals__, fn.__name__ + suffix,
+                                 fn.__defaults__, fn.__closure__)
+    copy.__qualname__ = fn.__qualname__ + suffix
+    return copy
+
+
+# ---------------------------------------------------------------- vectorizable exp and erfc
+@intrinsic
+def _pow2(typingctx, n):
+    """``2^(n - 1)`` for an integral float ``n`` in float32's (-125..128) or float64's
+    (-1021..1024) exponent range, built from its bits (int32 math: AVX2 has no int64 convert)."""
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        double = signature.args[0] == types.float64
+        i32 = ir.IntType(32)
+        i = builder.add(builder.fptosi(args[0], i32), ir.Constant(i32, 1022 if double else 126))
+        if double:
+            i = builder.shl(builder.sext(i, ir.IntType(64)), ir.Constant(ir.IntType(64), 52))
+            return builder.bitcast(i, ir.DoubleType())
+        return builder.bitcast(builder.shl(i, ir.Constant(i32, 23)), ir.FloatType())
+
+    return n(n), codegen
+
+
+def _exp32(x):  # pragma: no cover  (compiled)
+    """exp in float32 (0.7 ulp): ``2^n p(r)``, ``n = round(x / ln 2)``; 0 below -87 (no
+    subnormals)."""
+    f = np.float32
+    xc = min(max(x, f(-87.0)), f(89.0))
+    n = np.floor(xc * f(1.4426950408889634) + f(0.5))
+    r = xc - n * f(0.693359375) - n * f(-2.12194440e-4)
+    p = f(1.9875691500e-4)
+    p = p * r + f(1.3981999507e-3)
+    p = p * r + f(8.3334519073e-3)
+    p = p * r + f(4.1665795894e-2)
+    p = p * r + f(1.6666665459e-1)
+    p = p * r + f(5.0000001201e-1)
+    p = p * r * r + r + f(1.0)
+    # 2 * 2^(n-1), so that n = 128 overflows to inf; a select, not a branch, vectorizes
+    return (p + p) * _pow2(n) * (x >= f(-87.0))
+
+
+def _exp64(x):  # pragma: no cover  (compiled)
+    """exp in float64 (1.5 ulp), a degree-12 Taylor polynomial; 0 below -708."""
+    xc = min(max(x, -708.0), 710.0)
+    n = np.floor(xc * 1.4426950408889634 + 0.5)
+    r = xc - n * 6.93147180369123816490e-01 - n * 1.90821492927058770002e-10
+    p = 1.0 / 479001600
+    p = p * r + 1.0 / 39916800
+    p = p * r + 1.0 / 3628800
+    p = p * r + 1.0 / 362880
+    p = p * r + 1.0 / 40320
+    p = p * r + 1.0 / 5040
+    p = p * r + 1.0 / 720
+    p = p * r + 1.0 / 120
+    p = p * r + 1.0 / 24
+    p = p * r + 1.0 / 6
+    p = p * r + 0.5
+    p = p * r * r + r + 1.0
+    return (p + p) * _pow2(n) * (x >= -708.0)
+
+
+def _erfc32(x):  # pragma: no cover  (compiled)
+    """erfc in float32 (Numerical Recipes' Chebyshev fit, relative error below 1.2e-7)."""
+    f = np.float32
+    a = abs(x)
+    t = f(1.0) / (f(1.0) + f(0.5) * a)
+    p = f(0.17087277)
+    p = p * t + f(-0.82215223)
+    p = p * t + f(1.48851587)
+    p = p * t + f(-1.13520398)
+    p = p * t + f(0.27886807)
+    p = p * t + f(-0.18628806)
+    p = p * t + f(0.09678418)
+    p = p * t + f(0.37409196)
+    p = p * t + f(1.00002368)
+    p = p * t + f(-1.26551223)
+    e = t * fast_exp(p - a * a)
+    return e + (x < f(0.0)) * (f(2.0) - e - e)
+
+
+def _erfc64(x):  # pragma: no cover  (compiled)
+    return math.erfc(x)
+
+
+def fast_exp(x):
+    """``exp(x)`` inside kernels, vectorizable (float32 and float64 variants)."""
+    return math.exp(x)
+
+
+def fast_erfc(x):
+    """``erfc(x)`` inside kernels: the vectorizable fit in float32, libm's in float64."""
+    return math.erfc(x)
+
+
+# (unannotated: Numba compares the typing and implementation signatures literally)
+@overload(fast_exp, inline="always")
+def _fast_exp(x):
+    return _exp32 if x == types.float32 else _exp64
+
+
+@overload(fast_erfc, inline="always")
+def _fast_erfc(x):
+    return _erfc32 if x == types.float32 else _erfc64
+
+
+# ---------------------------------------------------------------- row reductions
+@_REDUCE
+def _max(a):  # pragma: no cover  (compiled)
+    """The row maximum; nan is skipped (it reaches the output through the exp)."""
+    m = -np.inf
+    for j in range(a.shape[0]):
+        v = a[j]
+        m = v if v > m else m
+    return m
+
+
+@_REDUCE
+def _sum(a):  # pragma: no cover  (compiled)
+    total = 0.0
+    for j in range(a.shape[0]):
+        total += a[j]
+    return total
+
+
+@_REDUCE
+def _dot(a, b):  # pragma: no cover  (compiled)
+    total = 0.0
+    for j in range(a.shape[0]):
+        total += a[j] * b[j]
+    return total
+
+
+@_REDUCE
+def _mean_rstd(a, eps):  # pragma: no cover  (compiled)
+    """Mean and ``1 / sqrt(var + eps)`` of a row (two passes: the row is in cache)."""
+    n = a.shape[0]
+    mean = _sum(a) / n
+    total = 0.0
+    for j in range(n):
+        d = a[j] - mean
+        total += d * d
+    return mean, 1.0 / math.sqrt(total / n + eps)
+
+
+@_REDUCE
+def _layer_norm_sums(x, w, g, mean, rstd):  # pragma: no cover  (compiled)
+    """``sum(g * w)`` and ``sum(g * w * xhat)`` over a row."""
+    sum_g, sum_gx = 0.0, 0.0
+    for j in range(x.shape[0]):
+        gw = g[j] * w[j]
+        sum_g += gw
+        sum_gx += gw * ((x[j] - mean) * rstd)
+    return sum_g, sum_gx
+
+
 # ---------------------------------------------------------------- softmax over the last dim
-@_jit
-def softmax_rows(x, out, scale, bias, log, masked):  # pragma: no cover  (compiled)
-    """``out = (log_)softmax(x * scale + bias[r % len(bias)])`` per row; ``out`` may be ``x``.
+def _softmax_rows(x, out, scale, bias, log, masked):  # pragma: no cover  (compiled)
+    """``out = (log_)softmax(x * scale + bias[r % len(bias)])`` per row; ``out`` may be ``x``;
+    ``bias`` of no rows adds nothing.
 
     ``masked``: a row without a finite maximum (all -inf) gives zeros instead of nan."""
     n_rows, n = x.shape
     nb = bias.shape[0]
+    shifted = nb > 0 or scale != 1
     for r in prange(n_rows):
-        b = bias[r % nb]
-        m = -np.inf
-        for j in range(n):
-            m = max(m, x[r, j] * scale + b[j])
+        o = out[r]
+        src = x[r]
+        if nb:
+            b = bias[r % nb]
+            for j in range(n):
+                o[j] = src[j] * scale + b[j]
+            src = o
+        elif scale != 1:
+            for j in range(n):
+                o[j] = src[j] * scale
+            src = o
+        m = _max(src)
         if masked and not math.isfinite(m):
             m = 0.0
         mx = x.dtype.type(m)
-        total = 0.0
-        for j in range(n):
-            e = math.exp(x[r, j] * scale + b[j] - mx)
-            total += e
-            if not log:
-                out[r, j] = e
-        if log:
+        if log and shifted:  # src is out: sum the exps without storing them (slower)
+            total = 0.0
+            for j in range(n):
+                total += fast_exp(src[j] - mx)
             lse = x.dtype.type(math.log(total))
             for j in range(n):
-                out[r, j] = (x[r, j] * scale + b[j] - mx) - lse
+                o[j] = (src[j] - mx) - lse
+        elif log:
+            for j in range(n):
+                o[j] = fast_exp(src[j] - mx)
+            lse = x.dtype.type(math.log(_sum(o)))
+            for j in range(n):
+                o[j] = (src[j] - mx) - lse
         else:
+            for j in range(n):
+                o[j] = fast_exp(src[j] - mx)
+            total = _sum(o)
             if masked and total == 0.0:
                 total = 1.0
+            inv = x.dtype.type(1.0 / total)
             for j in range(n):
-                out[r, j] = out[r, j] / total
+                o[j] = o[j] * inv
 
 
-@_jit
-def softmax_rows_backward(y, g, out, log):  # pragma: no cover  (compiled)
+def _softmax_rows_backward(y, g, out, log):  # pragma: no cover  (compiled)
     """Input gradient of (log_)softmax per row from its output ``y``; ``out`` may be ``g``."""
     n_rows, n = y.shape
     for r in prange(n_rows):
-        total = 0.0
-        for j in range(n):
-            total += g[r, j] if log else g[r, j] * y[r, j]
-        for j in range(n):
-            if log:
-                out[r, j] = g[r, j] - math.exp(y[r, j]) * total
-            else:
-                out[r, j] = y[r, j] * (g[r, j] - total)
+        if log:
+            s = y.dtype.type(_sum(g[r]))
+            for j in range(n):
+                out[r, j] = g[r, j] - fast_exp(y[r, j]) * s
+        else:
+            s = y.dtype.type(_dot(g[r], y[r]))
+            for j in range(n):
+                out[r, j] = y[r, j] * (g[r, j] - s)
+
+
+softmax_rows = _Kernel(_softmax_rows)
+softmax_rows_backward = _Kernel(_softmax_rows_backward)
 
 
 def softmax(x: np.ndarray, log: bool) -> np.ndarray:
     """(Log-)softmax over the last dim of a non-empty float32/float64 array."""
     n = x.shape[-1]
     out = np.empty(x.shape, x.dtype)
-    softmax_rows(rows(x, n), out.reshape(-1, n), x.dtype.type(1), np.zeros((1, n), x.dtype), log,
+    softmax_rows(rows(x, n), out.reshape(-1, n), x.dtype.type(1), np.empty((0, n), x.dtype), log,
                  False)
     return out
 
@@ -103,124 +314,154 @@ def softmax_backward(y: np.ndarray, g: np.ndarray, log: bool) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- layer norm over the last dim
-@numba.njit(fastmath=False, cache=True)
-def _row_stats(x, eps):  # pragma: no cover  (compiled)
-    n = x.shape[0]
-    total = 0.0
-    for j in range(n):
-        total += x[j]
-    mean = total / n
-    total = 0.0
-    for j in range(n):
-        d = x[j] - mean
-        total += d * d
-    return mean, 1.0 / math.sqrt(total / n + eps)
-
-
-@_jit
-def layer_norm_rows(x, w, b, eps, out):  # pragma: no cover  (compiled)
+def _layer_norm_rows(x, w, b, eps, out):  # pragma: no cover  (compiled)
     n_rows, n = x.shape
     for r in prange(n_rows):
-        mean, rstd = _row_stats(x[r], eps)
+        mean, rstd = _mean_rstd(x[r], eps)
+        m, s = x.dtype.type(mean), x.dtype.type(rstd)
         for j in range(n):
-            out[r, j] = (x[r, j] - mean) * rstd * w[j] + b[j]
+            out[r, j] = (x[r, j] - m) * s * w[j] + b[j]
 
 
-@_jit
-def layer_norm_rows_backward(x, w, g, eps, gx, gw_parts, gb_parts):  # pragma: no cover
-    """``gx`` per row; weight/bias gradients summed into one row of the parts per chunk."""
+def _layer_norm_rows_backward(x, w, g, eps, gx):  # pragma: no cover  (compiled)
+    """The input gradient per row."""
     n_rows, n = x.shape
-    chunks = gw_parts.shape[0]
+    for r in prange(n_rows):
+        mean, rstd = _mean_rstd(x[r], eps)
+        sum_g, sum_gx = _layer_norm_sums(x[r], w, g[r], mean, rstd)
+        m, s = x.dtype.type(mean), x.dtype.type(rstd)
+        mean_g, mean_gx = x.dtype.type(sum_g / n), x.dtype.type(sum_gx / n)
+        for j in range(n):
+            xhat = (x[r, j] - m) * s
+            gx[r, j] = s * (g[r, j] * w[j] - mean_g - xhat * mean_gx)
+
+
+def _layer_norm_rows_affine(x, g, eps, parts):  # pragma: no cover  (compiled)
+    """Weight and bias gradients, summed over the rows of each chunk into ``parts[c, 0|1]``."""
+    n_rows, n = x.shape
+    chunks = parts.shape[0]
     for c in prange(chunks):
+        pw, pb = parts[c, 0], parts[c, 1]
         for r in range(c * n_rows // chunks, (c + 1) * n_rows // chunks):
-            mean, rstd = _row_stats(x[r], eps)
-            mean_g, mean_gx = 0.0, 0.0
+            mean, rstd = _mean_rstd(x[r], eps)
+            m, s = x.dtype.type(mean), x.dtype.type(rstd)
             for j in range(n):
-                xhat = (x[r, j] - mean) * rstd
-                gxhat = g[r, j] * w[j]
-                mean_g += gxhat
-                mean_gx += gxhat * xhat
-                gw_parts[c, j] += g[r, j] * xhat
-                gb_parts[c, j] += g[r, j]
-            mean_g /= n
-            mean_gx /= n
-            for j in range(n):
-                xhat = (x[r, j] - mean) * rstd
-                gx[r, j] = rstd * (g[r, j] * w[j] - mean_g - xhat * mean_gx)
+                pw[j] += g[r, j] * ((x[r, j] - m) * s)
+                pb[j] += g[r, j]
 
 
-def layer_norm_backward(x: np.ndarray, w: np.ndarray, g: np.ndarray, eps: float) -> tuple:
-    """``(gx, gw, gb)`` of layer norm over the last dim of the 2-d ``x``."""
-    chunks = min(x.shape[0], 4 * numba.get_num_threads())
-    gx = np.empty_like(x)
-    gw = np.zeros((chunks, x.shape[1]))
-    gb = np.zeros((chunks, x.shape[1]))
-    layer_norm_rows_backward(x, w, g, eps, gx, gw, gb)
-    return gx, gw.sum(axis=0).astype(x.dtype), gb.sum(axis=0).astype(x.dtype)
+layer_norm_rows = _Kernel(_layer_norm_rows)
+layer_norm_rows_backward = _Kernel(_layer_norm_rows_backward)
+layer_norm_rows_affine = _Kernel(_layer_norm_rows_affine)
+
+
+def layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
+    """Layer norm over the last dim of ``x`` with ``w``/``b`` of that length (or scalars)."""
+    n = x.shape[-1]
+    out = np.empty(x.shape, x.dtype)
+    layer_norm_rows(rows(x, n), _vector(w, n), _vector(b, n), eps, out.reshape(-1, n))
+    return out
+
+
+def layer_norm_backward(x: np.ndarray, w: np.ndarray, g: np.ndarray, eps: float) -> np.ndarray:
+    """The input gradient of layer norm over the last dim."""
+    n = x.shape[-1]
+    gx = np.empty(x.shape, x.dtype)
+    layer_norm_rows_backward(rows(x, n), _vector(w, n), rows(np.broadcast_to(g, x.shape), n), eps,
+                             gx.reshape(-1, n))
+    return gx
+
+
+def layer_norm_affine_backward(x: np.ndarray, g: np.ndarray, eps: float) -> np.ndarray:
+    """``[grad_weight, grad_bias]`` of layer norm over the last dim, as one ``(2, n)`` array."""
+    n = x.shape[-1]
+    x2 = rows(x, n)
+    kernel = layer_norm_rows_affine.pick(x2.size)
+    chunks = 1 if kernel is layer_norm_rows_affine.serial else 4 * numba.get_num_threads()
+    parts = np.zeros((max(min(chunks, x2.shape[0]), 1), 2, n))
+    kernel(x2, rows(np.broadcast_to(g, x.shape), n), eps, parts)
+    return parts.sum(axis=0).astype(x.dtype)
+
+
+def _vector(a: np.ndarray, n: int) -> np.ndarray:
+    return np.ascontiguousarray(np.broadcast_to(a, (n,)))
 
 
 # ---------------------------------------------------------------- GELU, elementwise on flat arrays
-@_jit
-def gelu_tanh_inner(x, out):  # pragma: no cover  (compiled)
-    """``out = sqrt(2 / pi) * (x + 0.044715 x^3)``, the argument of tanh."""
-    k, c = x.dtype.type(_GELU_K), x.dtype.type(_GELU_C)
-    for i in prange(x.shape[0]):
-        v = x[i]
-        out[i] = k * (v + c * v * v * v)
+_BLOCK = 4096  # elements per parallel work item of the flat kernels
 
 
-@_jit
-def gelu_tanh_finish(x, t, out):  # pragma: no cover  (compiled)
-    for i in prange(x.shape[0]):
-        out[i] = 0.5 * x[i] * (1 + t[i])
+def _gelu_flat(x, out, tanh):  # pragma: no cover  (compiled)
+    """GELU; the tanh form as ``x * sigmoid(2 u)``, ``u = sqrt(2 / pi) (x + 0.044715 x^3)``."""
+    one, half = x.dtype.type(1), x.dtype.type(0.5)
+    k2, c = x.dtype.type(-2 * _GELU_K), x.dtype.type(_GELU_C)
+    s = x.dtype.type(-_SQRT1_2)
+    n = x.shape[0]
+    for block in prange((n + _BLOCK - 1) // _BLOCK):
+        for i in range(block * _BLOCK, min(n, (block + 1) * _BLOCK)):
+            v = x[i]
+            if tanh:
+                out[i] = v / (one + fast_exp(k2 * (v + c * v * v * v)))
+            else:
+                out[i] = half * v * fast_erfc(v * s)
 
 
-@_jit
-def gelu_tanh_grad(x, t, g, out):  # pragma: no cover  (compiled)
-    """``out = g * d gelu / dx`` given ``t = tanh(inner(x))``; ``out`` may be ``t``."""
-    k, c3 = x.dtype.type(0.5 * _GELU_K), x.dtype.type(3 * _GELU_C)
-    for i in prange(x.shape[0]):
-        v, ti = x[i], t[i]
-        out[i] = g[i] * ((ti + 1) * 0.5 + v * (1 - ti * ti) * (v * v * c3 + 1) * k)
+def _gelu_flat_backward(x, g, out, tanh):  # pragma: no cover  (compiled)
+    """``g * gelu'(x)``; ``out`` may be ``g``."""
+    one, half = x.dtype.type(1), x.dtype.type(0.5)
+    k2, c, k, c3 = (x.dtype.type(-2 * _GELU_K), x.dtype.type(_GELU_C), x.dtype.type(_GELU_K),
+                    x.dtype.type(3 * _GELU_C))
+    s, a = x.dtype.type(-_SQRT1_2), x.dtype.type(_INV_SQRT_2PI)
+    n = x.shape[0]
+    for block in prange((n + _BLOCK - 1) // _BLOCK):
+        for i in range(block * _BLOCK, min(n, (block + 1) * _BLOCK)):
+            v = x[i]
+            if tanh:  # with sig = sigmoid(2u): gelu' = sig + 2 x sig (1 - sig) u'
+                sig = one / (one + fast_exp(k2 * (v + c * v * v * v)))
+                du = k * (one + c3 * v * v)
+                out[i] = g[i] * (sig + (v + v) * sig * (one - sig) * du)
+            else:
+                out[i] = g[i] * (half * fast_erfc(v * s) + v * fast_exp(v * v * -half) * a)
 
 
-@_jit
-def gelu_erf(x, out):  # pragma: no cover  (compiled)
-    s = x.dtype.type(_SQRT1_2)
-    for i in prange(x.shape[0]):
-        out[i] = 0.5 * x[i] * (1 + math.erf(x[i] * s))
-
-
-@_jit
-def gelu_erf_grad(x, g, out):  # pragma: no cover  (compiled)
-    s, a = x.dtype.type(_SQRT1_2), x.dtype.type(_INV_SQRT_2PI)
-    for i in prange(x.shape[0]):
-        v = x[i]
-        out[i] = g[i] * ((math.erf(v * s) + 1) * 0.5 + v * math.exp(v * v * -0.5) * a)
+gelu_flat = _Kernel(_gelu_flat)
+gelu_flat_backward = _Kernel(_gelu_flat_backward)
 
 
 def gelu(x: np.ndarray, approximate: str) -> np.ndarray:
-    """GELU of a float32/float64 array (tanh through NumPy's vectorized tanh)."""
-    flat = np.ascontiguousarray(x).reshape(-1)
-    out = np.empty_like(flat)
-    if approximate == "tanh":
-        gelu_tanh_inner(flat, out)
-        np.tanh(out, out=out)
-        gelu_tanh_finish(flat, out, out)
-    else:
-        gelu_erf(flat, out)
-    return out.reshape(x.shape)
+    """GELU of a float32/float64 array."""
+    out = np.empty(x.shape, x.dtype)
+    gelu_flat(np.ascontiguousarray(x).reshape(-1), out.reshape(-1), approximate == "tanh")
+    return out
 
 
-def gelu_backward(x: np.ndarray, g: np.ndarray, approximate: str) -> np.ndarray:
-    """``g * gelu'(x)`` for float32/float64 arrays of one shape."""
-    flat = np.ascontiguousarray(x).reshape(-1)
-    gflat = np.ascontiguousarray(np.broadcast_to(g, x.shape)).reshape(-1)
-    out = np.empty_like(flat)
-    if approximate == "tanh":
-        gelu_tanh_inner(flat, out)
-        np.tanh(out, out=out)
-        gelu_tanh_grad(flat, out, gflat, out)
-    else:
-        gelu_erf_grad(flat, gflat, out)
-    return out.reshape(x.shape)
+def gelu_backward(g: np.ndarray, x: np.ndarray, approximate: str) -> np.ndarray:
+    """``g * gelu'(x)`` for float32/float64 arrays (``g`` broadcast to ``x``)."""
+    out = np.empty(x.shape, x.dtype)
+    gelu_flat_backward(np.ascontiguousarray(x).reshape(-1),
+                       np.ascontiguousarray(np.broadcast_to(g, x.shape)).reshape(-1),
+                       out.reshape(-1), approximate == "tanh")
+    return out
+
+
+# ---------------------------------------------------------------- cross entropy over the last dim
+def _cross_entropy_rows_backward(x, target, at_index, a_sum, smooth, w, out):  # pragma: no cover
+    """``out = softmax(x) * a_sum[r] - smooth[r] * w - at_index[r] * onehot(target[r])``: the
+    logits gradient of ``-sum_c a_c log softmax(x)_c`` with ``a = smooth * w + at_index *
+    onehot`` (each per-row factor already times the incoming gradient)."""
+    n_rows, n = x.shape
+    for r in prange(n_rows):
+        o = out[r]
+        m = x.dtype.type(_max(x[r]))
+        if not math.isfinite(m):
+            m = x.dtype.type(0)
+        for j in range(n):
+            o[j] = fast_exp(x[r, j] - m)
+        scale = x.dtype.type(a_sum[r] / _sum(o))
+        sr = smooth[r]
+        for j in range(n):
+            o[j] = o[j] * scale - sr * w[j]
+        o[target[r]] -= at_index[r]
+
+
+cross_entropy_rows_backward = _Kernel(_cross_entropy_rows_backward)

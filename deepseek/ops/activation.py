@@ -136,21 +136,44 @@ def _elu_vjp(ctx: Any, g: Tensor) -> tuple:
 
 
 def _gelu_forward(xp: Any, x: Any, approximate: str) -> Any:
+    if x.size and _kernels.usable(xp, x):
+        return _kernels.gelu(x, approximate)
     if approximate == "tanh":
         return 0.5 * x * (1 + xp.tanh(_GELU_K * (x + _GELU_C * x * x * x)))
     return 0.5 * x * (1 + _erf(x * _SQRT1_2))
 
 
 def _gelu_vjp(ctx: Any, g: Tensor) -> tuple:
-    (x,) = ctx.inputs
-    if ctx.attrs["approximate"] == "tanh":
-        x2 = x * x
-        t = ((x + x * x2 * _GELU_C) * _GELU_K).tanh()
-        slope = (t + 1) * 0.5 + x * (1 - t * t) * (x2 * (3 * _GELU_C) + 1) * (0.5 * _GELU_K)
+    return (apply(GELU_BACKWARD, g, ctx.inputs[0], approximate=ctx.attrs["approximate"]),)
+
+
+def _gelu_backward_forward(xp: Any, g: Any, x: Any, approximate: str = "none") -> Any:
+    if x.size and _kernels.usable(xp, x, g):
+        return _kernels.gelu_backward(g, x, approximate)
+    if approximate == "tanh":
+        t = xp.tanh(_GELU_K * (x + _GELU_C * x * x * x))
+        slope = (t + 1) * 0.5 + x * (1 - t * t) * (x * x * (3 * _GELU_C) + 1) * (0.5 * _GELU_K)
     else:
-        cdf = ((x * _SQRT1_2).erf() + 1) * 0.5
-        slope = cdf + x * (x * x * -0.5).exp() * _INV_SQRT_2PI
-    return (g * slope,)
+        slope = (_erf(x * _SQRT1_2) + 1) * 0.5 + x * xp.exp(x * x * -0.5) * _INV_SQRT_2PI
+    return g * slope
+
+
+def _gelu_backward_vjp(ctx: Any, gg: Tensor) -> tuple:
+    g, x = ctx.inputs
+    approximate = ctx.attrs["approximate"]
+    need = ctx.needs_input_grad
+    grad_g = apply(GELU_BACKWARD, gg, x, approximate=approximate) if need[0] else None
+    grad_x = None
+    if need[1]:  # gelu''(x)
+        if approximate == "tanh":
+            x2 = x * x
+            t = ((x + x * x2 * _GELU_C) * _GELU_K).tanh()
+            du = (x2 * (3 * _GELU_C) + 1) * _GELU_K
+            curvature = (1 - t * t) * (du - x * t * du * du + x2 * (3 * _GELU_K * _GELU_C))
+        else:
+            curvature = (x * x * -0.5).exp() * (2 - x * x) * _INV_SQRT_2PI
+        grad_x = gg * g * curvature
+    return grad_g, grad_x
 
 
 def _silu_vjp(ctx: Any, g: Tensor) -> tuple:
@@ -198,6 +221,11 @@ GELU = _activation("gelu", _gelu_forward,
                    "(0.5 * {0} * (1.0 + math.tanh(0.7978845608028654 * ({0} + 0.044715 * {0} ** "
                    "3))) if {approximate} == 'tanh' else 0.5 * {0} * (1.0 + math.erf({0} * "
                    "0.7071067811865476)))", _gelu_vjp)
+GELU_BACKWARD = defop(
+    "gelu_backward", _quiet(_upcast_lowp(_gelu_backward_forward)),
+    lambda g, x, approximate="none": (broadcast_shapes("gelu_backward", g, x), x.dtype),
+    _gelu_backward_vjp, kind="opaque",  # the kernel beats a fused expr's libm erf/tanh
+    doc="GELU's input gradient ``g * gelu'(x)``.")
 SILU = _activation("silu", lambda xp, x: x * _sigmoid_np(x), "{0} / (1.0 + math.exp(-{0}))",
                    _silu_vjp)
 MISH = _activation("mish", lambda xp, x: x * xp.tanh(xp.logaddexp(0, x)),
@@ -393,7 +421,7 @@ def _softmax_backward_forward(xp: Any, y: Any, g: Any, dim: int, log: bool = Fal
     """The input gradient of (log-)softmax from its output ``y`` (float16/bfloat16 in float32)."""
     if y.dtype in LOWP:
         y, g = y.astype(_F32), g.astype(_F32)
-    if y.ndim and dim == y.ndim - 1 and y.size and _kernels.usable(xp, y, g):
+    if y.ndim and dim % y.ndim == y.ndim - 1 and y.size and _kernels.usable(xp, y, g):
         return _kernels.softmax_backward(y, g, log)
     if log:
         return g - xp.exp(y) * g.sum(axis=dim, keepdims=True)

@@ -17,6 +17,7 @@ import numpy as np
 
 from .._errors import op_error
 from ..tensor import Tensor
+from . import _conv_kernels as _kernels
 from ._common import LOWP, require_tensor
 from ._opdef import apply, autocast_args, defop
 
@@ -88,8 +89,16 @@ def kernel_offsets(kernel: tuple) -> Any:
 def col2im(xp: Any, cols: Any, size: tuple, kernel: tuple, stride: tuple, pads: Sequence[tuple],
            dilation: tuple) -> Any:
     """Sum windows ``cols`` (``lead + kernel + out``) back into an array ``lead + size``: the
-    transpose of :func:`window_view` on the padded input. Loops over kernel offsets only."""
+    transpose of :func:`window_view` on the padded input. Loops over kernel offsets only (a
+    Numba kernel does it in one pass when it applies)."""
     d = len(kernel)
+    if d <= 2 and _kernels.usable(xp, cols):
+        lift = (1,) * (2 - d)  # 1-d runs as 2-d of height 1
+        lead = cols.shape[:cols.ndim - 2 * d]
+        blocks = cols.reshape(lead + lift + kernel + lift + cols.shape[cols.ndim - d:])
+        x = _kernels.col2im(blocks, lift + tuple(size), lift + stride,
+                            (0,) * (2 - d) + tuple(lo for lo, _ in pads), lift + dilation)
+        return x.reshape(lead + tuple(size))
     out = cols.shape[cols.ndim - d:]
     lead = cols.shape[:cols.ndim - 2 * d]
     acc = xp.zeros(lead + tuple(n + lo + hi for n, (lo, hi) in zip(size, pads)), cols.dtype)
@@ -121,13 +130,19 @@ def _compute(x: Any) -> Any:
 
 def _im2col(xp: Any, x: Any, kernel: tuple, out: tuple, stride: tuple, pads: Sequence[tuple],
             dilation: tuple, groups: int) -> Any:
-    """The ``(groups, C/groups * prod(kernel), N * prod(out))`` patch matrix of ``x`` (N, C, *S)."""
-    d = len(kernel)
-    win = window_view(xp, pad_spatial(xp, x, pads), kernel, out, stride, dilation)
-    order = (1,) + tuple(range(2, 2 + d)) + (0,) + tuple(range(2 + d, 2 + 2 * d))
+    """The patch matrices ``(N, groups, C/groups * prod(kernel), prod(out))`` of ``x`` (N, C, *S).
+
+    Batch-first, so each sample's windows are read in order and the GEMMs against them write
+    (N, O, *out) with no transpose afterwards; a 1x1 kernel at stride 1 is ``x`` itself."""
     n, c = x.shape[:2]
-    cols = contiguous_copy(xp, win.transpose(order))  # the one copy
-    return cols.reshape(groups, c // groups * math.prod(kernel), n * math.prod(out))
+    shape = (n, groups, c // groups * math.prod(kernel), math.prod(out))
+    if xp is np:
+        x = np.ascontiguousarray(x)
+    if out == x.shape[2:] and all(k == 1 and s == 1 and lo == 0
+                                  for k, s, (lo, _) in zip(kernel, stride, pads)):
+        return x.reshape(shape)
+    win = window_view(xp, pad_spatial(xp, x, pads), kernel, out, stride, dilation)
+    return contiguous_copy(xp, win).reshape(shape)  # the one copy
 
 
 _COPY_THREADS: list = []
@@ -152,21 +167,15 @@ def contiguous_copy(xp: Any, src: Any) -> Any:
     return out
 
 
-def _channels_first(x: Any, groups: int) -> Any:
-    """(N, C, *S) as the matrix (groups, C/groups, N * prod(S))."""
-    return x.swapaxes(0, 1).reshape(groups, x.shape[1] // groups,
-                                    x.shape[0] * math.prod(x.shape[2:]))
+def _grouped(x: Any, groups: int) -> Any:
+    """(N, C, *S) as (N, groups, C/groups, prod(S)), a view of a contiguous ``x``."""
+    return x.reshape(x.shape[0], groups, x.shape[1] // groups, -1)
 
 
-def _batch_first(xp: Any, y: Any, c: int, n: int, spatial: tuple) -> Any:
-    """The GEMM result (groups, C/groups, N * prod(S)) as a contiguous (N, C, *S) array."""
-    return xp.ascontiguousarray(y.reshape((c, n) + tuple(spatial)).swapaxes(0, 1))
-
-
-def _add_bias(y: Any, bias: tuple, channel_axis: int) -> Any:
+def _add_bias(y: Any, bias: tuple) -> Any:
+    """``y`` (N, C, *S) plus the channel bias, in place."""
     if bias:
-        b = bias[0]
-        y += b.reshape((-1,) + (1,) * (y.ndim - channel_axis - 1)).astype(y.dtype, copy=False)
+        y += bias[0].reshape((-1,) + (1,) * (y.ndim - 2)).astype(y.dtype, copy=False)
     return y
 
 
@@ -176,9 +185,8 @@ def _conv_forward(xp: Any, x: Any, w: Any, *bias: Any, stride: tuple, padding: t
     kernel = w.shape[2:]
     out = conv_out_size("convolution", x.shape[2:], kernel, stride, padding, dilation)
     cols = _im2col(xp, x, kernel, out, stride, padding, dilation, groups)
-    y = xp.matmul(w.reshape(groups, w.shape[0] // groups, -1), cols)  # (G, O/G, N * P)
-    y = _add_bias(y.reshape(w.shape[0], x.shape[0] * math.prod(out)), bias, 0)
-    return _batch_first(xp, y, w.shape[0], x.shape[0], out)
+    y = xp.matmul(w.reshape(groups, w.shape[0] // groups, -1), cols)  # (N, G, O/G, P)
+    return _add_bias(y.reshape((x.shape[0], w.shape[0]) + out), bias)
 
 
 def _conv_transpose_forward(xp: Any, y: Any, w: Any, *bias: Any, stride: tuple, padding: tuple,
@@ -195,23 +203,26 @@ def _conv_transpose_forward(xp: Any, y: Any, w: Any, *bias: Any, stride: tuple, 
                      zip(kernel, dilation, padding, size, y.shape[2:]))
         return _conv_forward(xp, y, wf, *bias, stride=stride, padding=pads, dilation=dilation,
                              groups=groups)
-    kp = math.prod(kernel)
-    wt = w.reshape(groups, o // groups, cg, kp).transpose(0, 3, 2, 1).reshape(groups, kp * cg, -1)
-    cols = xp.matmul(wt, _channels_first(y, groups))  # (G, K * C/G, N * P)
+    wt = w.reshape(groups, o // groups, -1).swapaxes(1, 2)  # (G, C/G * K, O/G)
+    cols = xp.matmul(wt, _grouped(xp.ascontiguousarray(y), groups))  # (N, G, C/G * K, P)
     n, out = y.shape[0], y.shape[2:]
-    cols = cols.reshape((groups, kp, cg, n, math.prod(out))).transpose(0, 2, 3, 1, 4)
-    cols = cols.reshape((groups, cg, n) + kernel + out)
-    x = col2im(xp, cols, size, kernel, stride, padding, dilation)  # (G, C/G, N, *size)
-    x = _batch_first(xp, x, groups * cg, n, size)
-    return _add_bias(x, bias, 1)
+    cols = cols.reshape((n, groups * cg) + kernel + out)
+    x = col2im(xp, cols, size, kernel, stride, padding, dilation)  # (N, C, *size)
+    return _add_bias(xp.ascontiguousarray(x), bias)
 
 
 def _conv_weight_forward(xp: Any, x: Any, g: Any, *, stride: tuple, padding: tuple,
                          dilation: tuple, groups: int, kernel: tuple) -> Any:
     x, g = _compute(x), _compute(g)
     cols = _im2col(xp, x, kernel, g.shape[2:], stride, padding, dilation, groups)
-    gw = xp.matmul(_channels_first(g, groups), cols.transpose(0, 2, 1))  # (G, O/G, C/G * K)
-    return gw.reshape((g.shape[1], x.shape[1] // groups) + tuple(kernel))
+    g = _grouped(xp.ascontiguousarray(g), groups)  # (N, G, O/G, P)
+    n, _, o, p = g.shape
+    if o <= p:  # per-sample GEMMs, summed: no transposed copies, a scratch smaller than cols
+        gw = xp.matmul(g, cols.swapaxes(2, 3)).sum(axis=0)
+    else:  # few positions, many channels: one GEMM over (N * P), on transposed copies
+        gw = xp.matmul(g.transpose(1, 2, 0, 3).reshape(groups, o, n * p),
+                       cols.transpose(1, 0, 3, 2).reshape(groups, n * p, -1))
+    return gw.reshape((groups * o, x.shape[1] // groups) + tuple(kernel))  # from (G, O/G, C/G*K)
 
 
 def _conv_meta(x: Any, w: Any, *bias: Any, stride: tuple, padding: tuple, dilation: tuple,

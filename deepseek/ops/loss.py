@@ -12,7 +12,9 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .._errors import op_error
+from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
+from . import _kernels
 from ._common import INT64, LOWP, broadcast_shapes, cast, is_float, promote, require_tensor
 from ._opdef import apply, defop
 from .elementwise import minimum, where
@@ -109,6 +111,9 @@ def _class_coefficients(xp: Any, target: Any, weight: Any, ignore_index: int,
 
 
 def _log_softmax(xp: Any, x: Any) -> Any:
+    """Log-softmax over the class dim 1."""
+    if x.ndim == 2 and x.size and _kernels.usable(xp, x):
+        return _kernels.softmax(x, True)
     m = x.max(axis=1, keepdims=True)
     m = xp.where(xp.isfinite(m), m, 0)
     z = x - m
@@ -165,6 +170,65 @@ CLASS_COEFFICIENT = defop(
 
 
 def _class_loss_vjp(ctx: Any, g: Tensor) -> tuple:
+    if STATE.enabled or ctx.needs_input_grad[1]:  # create_graph, or probabilities' gradient
+        return _class_loss_vjp_composed(ctx, g)
+    x, target, weight = ctx.inputs
+    return apply(CLASS_LOSS_BACKWARD, x, target, weight, g, **ctx.attrs), None, None
+
+
+def _class_loss_backward_forward(xp: Any, x: Any, target: Any, weight: Any, g: Any, *,
+                                 ignore_index: int, reduction: str, label_smoothing: float,
+                                 logits: bool) -> Any:
+    """The input gradient of a class loss: ``softmax(x) * sum_c a_c - a`` times the output
+    gradient (``-a`` alone for log-probabilities), with ``a`` from ``_class_coefficients``."""
+    if x.dtype in LOWP:
+        x = x.astype(_F32)
+    g = g.astype(x.dtype)
+    eps = label_smoothing
+    n_classes = weight.shape[0]
+    w = weight.astype(x.dtype, copy=False)
+    index_target = not is_float(target.dtype)
+    if logits and index_target and x.ndim == 2 and x.size and _kernels.usable(xp, x, w):
+        keep = target != ignore_index
+        t = xp.where(keep, target, 0)
+        if reduction == "mean":
+            g = g / (w[t] * keep).sum()
+        g_rows = xp.broadcast_to(g, keep.shape) * keep
+        at_index = (w[t] * (1 - eps) * g_rows).astype(x.dtype)
+        smooth = (g_rows * (eps / n_classes)).astype(x.dtype)
+        a_sum = at_index + smooth * w.sum()
+        out = np.empty(x.shape, x.dtype)
+        _kernels.cross_entropy_rows_backward(np.ascontiguousarray(x), t, at_index, a_sum, smooth,
+                                             np.ascontiguousarray(w), out)
+        return out
+    with np.errstate(all="ignore"):
+        dense, index, at_index, divisor = _class_coefficients(
+            xp, target, weight, ignore_index, label_smoothing, x.dtype)
+        if reduction == "none":
+            g = xp.expand_dims(g, 1)
+        elif reduction == "mean":
+            g = g / x.dtype.type(divisor)
+        grad = xp.zeros(x.shape, x.dtype)
+        if logits:
+            a_sum = dense.sum(axis=1, keepdims=True) if dense is not None else 0
+            a_sum = a_sum if index is None else a_sum + at_index
+            grad = xp.exp(_log_softmax(xp, x)) * (a_sum * g)
+        if dense is not None:
+            grad = grad - dense * g
+        if index is not None:
+            picked = xp.take_along_axis(grad, index, axis=1) - at_index * g
+            xp.put_along_axis(grad, index, picked, axis=1)
+        return grad
+
+
+# Written for speed in first-order backward; not differentiable (``create_graph`` composes).
+CLASS_LOSS_BACKWARD = defop(
+    "_class_loss_backward", _class_loss_backward_forward,
+    lambda x, target, weight, g, **attrs: (x.shape, x.dtype), kind="opaque",
+    doc="The input gradient of cross_entropy (``logits``) or nll_loss from the output gradient.")
+
+
+def _class_loss_vjp_composed(ctx: Any, g: Tensor) -> tuple:
     x, target, weight = ctx.inputs
     attrs = ctx.attrs
     xc = x.float() if x._data.dtype in LOWP else x

@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 
 from .._errors import op_error
-from ..autograd.grad_mode import no_grad
+from ..autograd.grad_mode import STATE, no_grad
 from ..random import _gen
 from ..tensor import Tensor
+from . import _kernels
 from ._common import LOWP, broadcast_shapes, require_tensor, wrap_dim
 from ._opdef import OpDef, apply, defop
 from .activation import check_float
@@ -79,9 +80,86 @@ def _norm_vjp(ctx: Any, g: Tensor) -> tuple:
     return gx, (g * xhat if need[1] else None), (g if need[2] else None)
 
 
-LAYER_NORM, BATCH_NORM, GROUP_NORM = (
+BATCH_NORM, GROUP_NORM = (
     defop(name, _quiet(_norm_forward), _norm_meta(name), _norm_vjp, kind="opaque", amp="fp32")
-    for name in ("native_layer_norm", "native_batch_norm", "native_group_norm"))
+    for name in ("native_batch_norm", "native_group_norm"))
+
+
+# ---------------------------------------------------------------- layer norm: row kernels
+def _layer_norm_rows(xp: Any, x: Any, dims: tuple, *params: Any) -> Any:
+    """``x`` (in its accumulation dtype) when the row kernels apply: the normalized dims are the
+    trailing ones and every parameter is per normalized element or a scalar; else None."""
+    if not x.size or dims[0] + len(dims) != x.ndim:
+        return None
+    xa = x.astype(_acc(x.dtype), copy=False)
+    n = math.prod(x.shape[dims[0]:])
+    ok = all(p.size in (1, n) and p.ndim <= len(dims) for p in params)
+    return xa if ok and _kernels.usable(xp, xa, *params) else None
+
+
+def _layer_norm_forward(xp: Any, x: Any, w: Any, b: Any, dims: tuple, eps: float) -> Any:
+    xa = _layer_norm_rows(xp, x, dims, w, b)
+    if xa is None:
+        return _norm_forward(xp, x, w, b, dims, eps)
+    n = math.prod(x.shape[dims[0]:])
+    return _kernels.layer_norm(xa.reshape(-1, n), w.reshape(-1), b.reshape(-1),
+                               eps).reshape(x.shape)
+
+
+def _layer_norm_vjp(ctx: Any, g: Tensor) -> tuple:
+    if STATE.enabled:  # create_graph: the composed rule can be differentiated again
+        return _norm_vjp(ctx, g)
+    x, w, _ = ctx.inputs
+    need = ctx.needs_input_grad
+    attrs = ctx.attrs
+    gx = apply(LAYER_NORM_BACKWARD, x, w, g, part="input", **attrs) if need[0] else None
+    gw = gb = None
+    if need[1] or need[2]:
+        affine = apply(LAYER_NORM_BACKWARD, x, w, g, part="affine", **attrs)
+        gw, gb = affine[0], affine[1]
+    return gx, gw, gb
+
+
+def _layer_norm_backward_forward(xp: Any, x: Any, w: Any, g: Any, *, part: str, dims: tuple,
+                                 eps: float) -> Any:
+    g = xp.broadcast_to(g, x.shape)
+    xa = _layer_norm_rows(xp, x, dims, w)
+    if xa is not None and g.dtype in (x.dtype, xa.dtype):
+        n = math.prod(x.shape[dims[0]:])
+        ga = g.astype(xa.dtype, copy=False).reshape(-1, n)
+        if part == "input":
+            return _kernels.layer_norm_backward(xa.reshape(-1, n), w.reshape(-1), ga,
+                                                eps).reshape(x.shape)
+        return _kernels.layer_norm_affine_backward(xa.reshape(-1, n), ga, eps).reshape(
+            (2,) + x.shape[dims[0]:])
+    acc = _acc(x.dtype)
+    xa, w, g = x.astype(acc), w.astype(acc), g.astype(acc)
+    centered = xa - xa.mean(axis=dims, keepdims=True)
+    rstd = 1 / xp.sqrt((centered * centered).mean(axis=dims, keepdims=True) + eps)
+    xhat = centered * rstd
+    if part == "input":
+        gxhat = g * w
+        return rstd * (gxhat - gxhat.mean(axis=dims, keepdims=True)
+                       - xhat * (gxhat * xhat).mean(axis=dims, keepdims=True))
+    batch = tuple(range(dims[0]))
+    return xp.stack([(g * xhat).sum(axis=batch), g.sum(axis=batch)])
+
+
+def _layer_norm_backward_meta(x: Any, w: Any, g: Any, *, part: str, dims: tuple,
+                              eps: float) -> tuple:
+    if part == "input":
+        return x.shape, x.dtype
+    return (2,) + tuple(x.shape[dims[0]:]), _acc(x.dtype)
+
+
+LAYER_NORM = defop("native_layer_norm", _quiet(_layer_norm_forward), _norm_meta("layer_norm"),
+                   _layer_norm_vjp, kind="opaque", amp="fp32")
+LAYER_NORM_BACKWARD = defop(
+    "native_layer_norm_backward", _quiet(_layer_norm_backward_forward), _layer_norm_backward_meta,
+    kind="opaque",
+    doc="Layer norm's input gradient (``part='input'``) or its weight and bias gradients stacked "
+        "(``part='affine'``), from the input, weight and output gradient (statistics recomputed "
+        "per row). Not differentiable: under ``create_graph`` the vjp composes instead.")
 
 
 def _normalize(op: OpDef, x: Tensor, weight: Tensor | None, bias: Tensor | None,

@@ -32,6 +32,14 @@ def _input_grad(lib, fn, x, v, *args):
     return g if outer else g.detach()
 
 
+def first_grads(lib, fn, v, *xs):
+    """The gradients of ``fn(*xs)`` for upstream ``v`` by a first-order backward (the fast
+    backward primitives; ``create_graph`` would compose instead), not differentiable."""
+    zs = [lib.zeros(x.shape, dtype=x.dtype, requires_grad=True) for x in xs]
+    with lib.enable_grad():
+        return lib.autograd.grad(fn(*(x + z for x, z in zip(xs, zs))), zs, v)
+
+
 def _softmax_grad_samples():
     return [S(T((3, 4)), T((3, 4)), 1), S(T((2, 3, 5)), T((2, 3, 5)), 0, name="dim0"),
             S(T((2, 3, 5)), T((2, 3, 5)), -1, name="last"), S(T(()), T(()), 0, name="scalar")]
@@ -44,6 +52,17 @@ ROWS = [
     OpInfo("log_softmax_backward",
            lambda lib, x, v, d: _input_grad(lib, lib.log_softmax, x, v, d),
            _softmax_grad_samples(), ops=("_log_softmax_backward_data",), dtypes=ALL_FLOAT),
+    OpInfo("gelu_backward",
+           lambda lib, x, v, a: _input_grad(
+               lib, lambda y: lib.nn.functional.gelu(y, approximate=a), x, v),
+           [S(T((3, 4), -4, 4), T((3, 4)), "none"), S(T((2, 3, 5), -4, 4), T((2, 3, 5)), "tanh"),
+            S(T(()), T(()), "tanh", name="scalar")], ops=("gelu_backward",), dtypes=ALL_FLOAT),
+    OpInfo("gelu_first_grads",
+           lambda lib, x, v, a: first_grads(
+               lib, lambda y: lib.nn.functional.gelu(y, approximate=a), v, x),
+           [S(T((3, 4), -6, 6), T((3, 4)), "none"), S(T((2, 3, 5), -6, 6), T((2, 3, 5)), "tanh"),
+            S(T((0, 3)), T((0, 3)), "tanh", name="empty")], ops=("gelu_backward",),
+           dtypes=ALL_FLOAT, grad=False),
     act("relu", lambda F, x: F.relu(x), dtypes=_INT_TOO),
     act("relu6", lambda F, x: F.relu6(x * 4), ops=("hardtanh", "mul"), dtypes=_INT_TOO),
     act("hardtanh", lambda F, x: F.hardtanh(x, -0.5, 1.5), dtypes=_INT_TOO),
@@ -79,7 +98,8 @@ ROWS = [
     act("inplace_smooth", lambda F, x: F.mish(F.silu(F.elu_(F.celu(x * 1, inplace=True) * 1) * 1,
                                                      inplace=True) * 1, inplace=True),
         shapes=_NOT_0D, ops=("elu", "silu", "mish"), dtypes=FLOAT),
-    act("inplace_hard", lambda F, x: F.hardswish(x * 2, inplace=True) + F.relu6(x * 3, inplace=True),
+    act("inplace_hard",
+        lambda F, x: F.hardswish(x * 2, inplace=True) + F.relu6(x * 3, inplace=True),
         shapes=_NOT_0D, ops=("hardswish", "hardtanh"), dtypes=FLOAT),
     act("inplace_hardsigmoid", lambda F, x: F.hardsigmoid(x * 2, inplace=True), shapes=_NOT_0D,
         ops=("hardsigmoid",), dtypes=("float32",)),

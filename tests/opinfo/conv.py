@@ -25,6 +25,10 @@ ROWS = [
         S(T((1, 4, 5, 4)), T((4, 1, 2, 3)), groups=4, padding="same", name="depthwise_same"),
         S(T((1, 2, 5, 4)), T((3, 2, 2, 2)), padding="valid", name="valid"),
         S(T((3, 5, 5)), T((2, 3, 1, 1)), T((2,)), name="unbatched_1x1"),
+        S(T((2, 4, 5, 5)), T((6, 4, 1, 1)), name="1x1_no_copy"),
+        S(T((2, 4, 5, 6)), T((6, 4, 1, 1)), T((6,)), stride=2, name="1x1_stride2"),
+        S(T((2, 3, 4, 4)), T((15, 1, 3, 3)), stride=2, padding=1, groups=3,
+          name="more_channels_than_positions"),
     ], ops=_CONV_OPS, dtypes=ALL_FLOAT, atol=1e-4, rtol=1e-4),
     OpInfo("conv3d", _f("conv3d"), [
         S(T((1, 2, 4, 5, 4)), T((3, 2, 2, 3, 2)), T((3,)), stride=(1, 2, 1), padding=1),

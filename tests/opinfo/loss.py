@@ -1,6 +1,7 @@
 """Rows for the loss functions and distances (``nn.functional``)."""
 
 from . import ALL_FLOAT, OpInfo, S, T
+from .activation import first_grads
 
 
 def F(name):
@@ -34,6 +35,11 @@ def pointwise(name, low=-2.0, high=2.0, tlow=-2.0, thigh=2.0, target_grad=True, 
     return OpInfo(name, F(name), samples, **kw)
 
 
+def _weighted_sum(lib, loss):
+    """A scalar that weighs each element of ``loss`` differently."""
+    return (loss * lib.linspace(0.5, 2.0, loss.numel()).reshape(loss.shape)).sum()
+
+
 _CE_SAMPLES = [
     *reductions(T((4, 5)), idx((4,), 5)),
     *reductions(T((2, 5, 3)), idx((2, 3), 5), name="spatial_"),
@@ -52,6 +58,12 @@ _CE_SAMPLES = [
 ROWS = [
     OpInfo("cross_entropy", F("cross_entropy"), _CE_SAMPLES,
            ops=("cross_entropy_loss", "_class_loss_coefficient")),
+    OpInfo("cross_entropy_first_grads",
+           lambda lib, x, t, *w, **kw: first_grads(
+               lib, lambda y: _weighted_sum(lib, lib.nn.functional.cross_entropy(y, t, *w, **kw)),
+               None, x),
+           [s for s in _CE_SAMPLES if "probs" not in s.name], ops=("_class_loss_backward",),
+           dtypes=ALL_FLOAT, grad=False),
     OpInfo("cross_entropy_lowp", F("cross_entropy"), [S(T((4, 5)), idx((4,), 5)),
                                                       S(T((2, 5, 3)), idx((2, 3), 5))],
            ops=("cross_entropy_loss",), dtypes=ALL_FLOAT, grad=False),

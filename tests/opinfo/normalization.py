@@ -1,6 +1,7 @@
 """Rows for normalization and the deterministic cases of dropout (``ops/normalization.py``)."""
 
 from . import ALL_FLOAT, FLOAT, OpInfo, S, T
+from .activation import first_grads
 
 
 def _stats(c):
@@ -25,7 +26,15 @@ def _instance_norm_train(lib, x, rm, rv):
 ROWS = [
     OpInfo("layer_norm", lambda lib, x, w, b: _F(lib).layer_norm(x, (4,), w, b),
            [S(T((3, 4)), T((4,)), T((4,))), S(T((2, 3, 4)), T((4,)), T((4,)), name="3d")],
-           ops=("native_layer_norm",), dtypes=ALL_FLOAT, atol=1e-4, rtol=1e-4),
+           ops=("native_layer_norm", "native_layer_norm_backward"), dtypes=ALL_FLOAT, atol=1e-4,
+           rtol=1e-4),
+    OpInfo("layer_norm_first_grads",
+           lambda lib, x, w, b, v: first_grads(
+               lib, lambda *a: _F(lib).layer_norm(a[0], tuple(w.shape), *a[1:]), v, x, w, b),
+           [S(T((3, 4)), T((4,)), T((4,)), T((3, 4))),
+            S(T((2, 3, 4)), T((3, 4)), T((3, 4)), T((2, 3, 4)), name="2 dims")],
+           ops=("native_layer_norm_backward",), dtypes=ALL_FLOAT, grad=False, atol=1e-4,
+           rtol=1e-4),
     OpInfo("layer_norm_no_affine", lambda lib, x: _F(lib).layer_norm(x, [3, 4], eps=1e-3),
            [S(T((2, 3, 4))), S(T((3, 4)), name="2d")], ops=("native_layer_norm",),
            dtypes=ALL_FLOAT, atol=1e-4, rtol=1e-4),
