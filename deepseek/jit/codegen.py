@@ -173,8 +173,9 @@ def unfuse(graph: Graph, n: Node) -> None:
 
 def _take(buffers: list, pool: dict) -> list:
     """Arrays for the planned buffers, from ``pool`` (``(shape, dtype) -> arrays``), which
-    grows as needed (on a compiled function's first run). The compiled versions of one function never run at the same time and
-    their buffers never outlive a run, so they share one pool, emptied while tracing."""
+    grows as needed (on a compiled function's first run). The compiled versions of one
+    function never run at the same time and their buffers never outlive a run, so they share
+    one pool, emptied while tracing."""
     seen: dict = {}
     out = []
     for key in buffers:
