@@ -1,5 +1,5 @@
 """The transformer's primitives: scaled dot-product attention (two batched GEMMs around one
-fused scale-mask-softmax kernel) and the embedding lookup (its gradient a scatter-add into the
+fused scale-mask-softmax kernel; backward recomputes the weights) and the embedding lookup (its gradient a scatter-add into the
 table)."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def _batch(shape: tuple) -> Any:
     return _spec(shape[:-2] + (1, 1))
 
 
-def _sdpa_check(q: Any, k: Any, v: Any, bias: Any, drop: Any) -> None:
+def _sdpa_meta(q: Any, k: Any, v: Any, bias: Any, drop: Any) -> tuple:
     if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
         raise op_error(RuntimeError, "scaled_dot_product_attention", "Expected query, key, and "
                        "value to all be at least 2 dimensional, but got query.dim: "
@@ -49,6 +49,7 @@ def _sdpa_check(q: Any, k: Any, v: Any, bias: Any, drop: Any) -> None:
                              _batch(v.shape))[:-2]
     scores = batch + (q.shape[-2], k.shape[-2])
     broadcast_shapes("scaled_dot_product_attention", _spec(scores), bias, drop)
+    return batch + (q.shape[-2], v.shape[-1]), q.dtype
 
 
 def _rows_bias(bias: Any, scores: tuple) -> Any:
@@ -86,10 +87,14 @@ def _sdpa_softmax_forward(xp: Any, s: Any, bias: Any, *, scale: float) -> Any:
         return (e / xp.where(z == 0, 1, z)).astype(dtype, copy=False)
 
 
+def _sdpa_softmax_vjp_parts(p: Tensor, g: Tensor, scale: float, need_bias: bool) -> tuple:
+    """Gradients of ``softmax(s * scale + bias)`` for ``s`` and ``bias`` from its output."""
+    grad = apply(SOFTMAX_BACKWARD, p, g, dim=-1)
+    return grad * scale, (grad if need_bias else None)
+
+
 def _sdpa_softmax_vjp(ctx: Any, g: Tensor) -> tuple:
-    grad = apply(SOFTMAX_BACKWARD, ctx.out, g, dim=-1)
-    need = ctx.needs_input_grad
-    return (grad * ctx.attrs["scale"] if need[0] else None), (grad if need[1] else None)
+    return _sdpa_softmax_vjp_parts(ctx.out, g, ctx.attrs["scale"], ctx.needs_input_grad[1])
 
 
 SDPA_SOFTMAX = defop(
@@ -98,6 +103,35 @@ SDPA_SOFTMAX = defop(
                                s.dtype),
     _sdpa_softmax_vjp, kind="opaque", amp="fp32", save_output=True,
     doc="Attention weights ``softmax(s * scale + bias)``; all-masked rows give zeros.")
+
+
+def _sdpa_forward(xp: Any, q: Any, k: Any, v: Any, bias: Any, drop: Any, *, scale: float) -> Any:
+    dtype = q.dtype
+    if dtype in LOWP:  # PyTorch's CPU kernels accumulate low precision in float32
+        q, k, v = (a.astype(_F32) for a in (q, k, v))
+    p = _sdpa_softmax_forward(xp, xp.matmul(q, xp.swapaxes(k, -1, -2)), bias, scale=scale)
+    return xp.matmul(p if drop.ndim == 0 else p * drop, v).astype(dtype, copy=False)
+
+
+def _sdpa_vjp(ctx: Any, g: Tensor) -> tuple:
+    """Recomputes the attention weights, as flash attention does: only q, k, v are saved."""
+    q, k, v, bias, drop = ctx.inputs
+    p = apply(SDPA_SOFTMAX, q @ k.mT, bias, scale=ctx.attrs["scale"])
+    dropped = ctx.shapes[4] != ()
+    need = ctx.needs_input_grad
+    grad_v = (p * drop if dropped else p).mT @ g if need[2] else None
+    grad_p = g @ v.mT
+    grad_s, grad_bias = _sdpa_softmax_vjp_parts(p, grad_p * drop if dropped else grad_p,
+                                                ctx.attrs["scale"], need[3])
+    grad_q = grad_s @ k if need[0] else None
+    grad_k = grad_s.mT @ q if need[1] else None
+    return grad_q, grad_k, grad_v, grad_bias, None
+
+
+SDPA = defop("scaled_dot_product_attention", _sdpa_forward,
+             lambda q, k, v, bias, drop, *, scale: _sdpa_meta(q, k, v, bias, drop),
+             _sdpa_vjp, amp="lower",
+             doc="softmax(q k^T * scale + bias) * drop @ v over the last two dims.")
 
 
 def _repeat_heads(x: Tensor, n_heads: int) -> Tensor:
@@ -162,9 +196,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
         raise op_error(RuntimeError, name, "expected floating-point query, key and value",
                        q._data, k._data, v._data)
     s = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
-    _sdpa_check(q._data, k._data, v._data, bias._data, drop._data)
-    p = apply(SDPA_SOFTMAX, q @ k.mT, bias, scale=s)
-    return (p if dropout_p == 0 else p * drop) @ v
+    return apply(SDPA, q, k, v, bias, drop, scale=s)
 
 
 # ---------------------------------------------------------------- embedding

@@ -22,11 +22,11 @@ ROWS = [
         S(*_QKV, T((4, 6)), name="float_mask"),
         S(*_QKV, T((3, 1, 6), grad=False), name="float_mask_broadcast"),
         S(T((1, 6, 3, 4)), T((1, 2, 5, 4)), T((1, 2, 5, 4)), enable_gqa=True, name="gqa"),
-    ], ops=("_sdpa_softmax",)),
+    ], ops=("scaled_dot_product_attention", "_sdpa_softmax")),
     OpInfo("scaled_dot_product_attention_bool_mask", sdpa_bool_mask, [
         S(*_QKV, T((4, 6), grad=False)),
         S(*_QKV, T((4, 6), values=[[1] * 6, [-1] * 6, [1, -1] * 3, [-1] * 5 + [1]], grad=False),
-          name="fully_masked_row")], ops=("_sdpa_softmax",)),
+          name="fully_masked_row")], ops=("scaled_dot_product_attention", "_sdpa_softmax")),
     OpInfo("scaled_dot_product_attention_lowp", sdpa, [S(*_QKV)],
-           ops=("_sdpa_softmax",), dtypes=ALL_FLOAT, grad=False),
+           ops=("scaled_dot_product_attention", "_sdpa_softmax"), dtypes=ALL_FLOAT, grad=False),
 ]
