@@ -1,6 +1,6 @@
 """The transformer's primitives: scaled dot-product attention (two batched GEMMs around one
-fused scale-mask-softmax kernel; backward recomputes the weights) and the embedding lookup (its gradient a scatter-add into the
-table)."""
+fused scale-mask-softmax kernel; backward recomputes the weights) and the embedding lookup (its
+gradient a scatter-add into the table)."""
 
 from __future__ import annotations
 

@@ -232,9 +232,9 @@ def _expand_meta(x: Any, shape: tuple) -> tuple:
     for i, n in enumerate(x.shape):
         if n != 1 and n != shape[off + i]:
             raise op_error(RuntimeError, "expand", f"The expanded size of the tensor "
-                           f"({shape[off + i]}) must match the existing size ({n}) at non-singleton "
-                           f"dimension {off + i}.  Target sizes: {list(shape)}.  Tensor sizes: "
-                           f"{list(x.shape)}", x)
+                           f"({shape[off + i]}) must match the existing size ({n}) at "
+                           f"non-singleton dimension {off + i}.  Target sizes: {list(shape)}.  "
+                           f"Tensor sizes: {list(x.shape)}", x)
     return shape, x.dtype
 
 
@@ -482,7 +482,8 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     shape = tensors[0].shape
     for t in tensors:
         if require_tensor("stack", t, "tensors").shape != shape:
-            raise op_error(RuntimeError, "stack", f"stack expects each tensor to be equal size, but "
+            raise op_error(RuntimeError, "stack",
+                           f"stack expects each tensor to be equal size, but "
                            f"got {list(shape)} at entry 0 and {list(t.shape)} at another entry",
                            *[x._data for x in tensors])
     d = wrap_dim("stack", dim, len(shape) + 1)

@@ -72,9 +72,10 @@ def _pool_geometry(name: str, x: Tensor, d: int, kernel_size: Any, stride: Any, 
             o -= 1
         out.append(o)
     if any(o <= 0 for o in out):
-        raise op_error(RuntimeError, name, f"Given input size: ({'x'.join(map(str, x.shape[1:]))})"
-                       f". Calculated output size: ({'x'.join(map(str, x.shape[1:-d] + tuple(out)))}"
-                       "). Output size is too small", x._data)
+        given = "x".join(map(str, x.shape[1:]))
+        calculated = "x".join(map(str, x.shape[1:-d] + tuple(out)))
+        raise op_error(RuntimeError, name, f"Given input size: ({given}). Calculated output "
+                       f"size: ({calculated}). Output size is too small", x._data)
     return {"kernel": kernel, "stride": stride, "padding": padding, "dilation": dilation,
             "out": tuple(out)}
 
