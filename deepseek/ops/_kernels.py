@@ -1,5 +1,6 @@
 """Fused Numba kernels for the transformer path (softmax, layer norm, GELU, cross entropy), on
-C-contiguous float32/float64 NumPy arrays viewed as ``(rows, n)`` or flat.
+C-contiguous float32/float64 NumPy arrays viewed as ``(rows, n)`` or flat, and the scatter-add
+of embedding gradients (on strided 3-d views).
 
 Each kernel makes one pass over its data per row (the row stays in L1 for the next step), uses
 an exp and erfc that vectorize (polynomials, about 1-2 ulp), and runs serially below
@@ -465,3 +466,20 @@ def _cross_entropy_rows_backward(x, target, at_index, a_sum, smooth, w, out):  #
 
 
 cross_entropy_rows_backward = _Kernel(_cross_entropy_rows_backward)
+
+
+# ---------------------------------------------------------------- scatter-add along one dim
+def _scatter_add_rows(src, index, out):  # pragma: no cover  (compiled)
+    """``out[p, index[p, i, q], q] += src[p, i, q]``; each thread owns a block of columns
+    ``q`` (so no races) and walks it contiguously."""
+    pre, m, post = index.shape
+    blocks = min(post, 8)
+    for b in prange(blocks):
+        lo, hi = b * post // blocks, (b + 1) * post // blocks
+        for p in range(pre):
+            for i in range(m):
+                for q in range(lo, hi):
+                    out[p, index[p, i, q], q] += src[p, i, q]
+
+
+scatter_add_rows = _Kernel(_scatter_add_rows)

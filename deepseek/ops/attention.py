@@ -34,7 +34,7 @@ def _batch(shape: tuple) -> Any:
     return _spec(shape[:-2] + (1, 1))
 
 
-def _sdpa_meta(q: Any, k: Any, v: Any, bias: Any, drop: Any) -> tuple:
+def _sdpa_meta(q: Any, k: Any, v: Any, bias: Any, drop: Any, *, scale: float) -> tuple:
     if q.ndim < 2 or k.ndim < 2 or v.ndim < 2:
         raise op_error(RuntimeError, "scaled_dot_product_attention", "Expected query, key, and "
                        "value to all be at least 2 dimensional, but got query.dim: "
@@ -128,9 +128,7 @@ def _sdpa_vjp(ctx: Any, g: Tensor) -> tuple:
     return grad_q, grad_k, grad_v, grad_bias, None
 
 
-SDPA = defop("scaled_dot_product_attention", _sdpa_forward,
-             lambda q, k, v, bias, drop, *, scale: _sdpa_meta(q, k, v, bias, drop),
-             _sdpa_vjp, amp="lower",
+SDPA = defop("scaled_dot_product_attention", _sdpa_forward, _sdpa_meta, _sdpa_vjp, amp="lower",
              doc="softmax(q k^T * scale + bias) * drop @ v over the last two dims.")
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-import numba
 import numpy as np
 
 from .._errors import op_error
 from ..tensor import Tensor
+from . import _kernels
 from ._common import BOOL, INT64, LOWP, cast, is_float, require_tensor, wrap_dim
 from ._opdef import apply, apply_inplace, defop, tensor_method
 
@@ -323,20 +323,6 @@ def _scatter_add_meta(x: Any, index: Any, src: Any, dim: int) -> tuple:
     return x.shape, x.dtype
 
 
-@numba.njit(parallel=True, cache=True)
-def _scatter_add_rows(out, index, src):  # pragma: no cover  (compiled)
-    """``out[p, index[p, i, q], q] += src[p, i, q]``; each thread owns a block of columns
-    ``q`` (so no races) and walks it contiguously."""
-    pre, m, post = index.shape
-    blocks = min(post, 8)
-    for b in numba.prange(blocks):
-        lo, hi = b * post // blocks, (b + 1) * post // blocks
-        for p in range(pre):
-            for i in range(m):
-                for q in range(lo, hi):
-                    out[p, index[p, i, q], q] += src[p, i, q]
-
-
 def _scatter_add_forward(xp: Any, x: Any, index: Any, src: Any, dim: int) -> Any:
     out = x.copy()
     if index.size:
@@ -345,12 +331,11 @@ def _scatter_add_forward(xp: Any, x: Any, index: Any, src: Any, dim: int) -> Any
                            f"bounds for dimension {dim} with size {x.shape[dim]}", x, index)
         src = src[tuple(slice(n) for n in index.shape)]
         around = index.shape[:dim] + index.shape[dim + 1:]
-        if (xp is np and around == x.shape[:dim] + x.shape[dim + 1:] and out.dtype == src.dtype
-                and out.dtype in (np.float32, np.float64)):
-            # np.add.at is an unbuffered loop: ~30x slower than this kernel on embedding grads
+        if around == x.shape[:dim] + x.shape[dim + 1:] and _kernels.usable(xp, out, src):
+            # np.add.at is an unbuffered loop, several times slower on embedding gradients
             pre, post = int(np.prod(x.shape[:dim])), int(np.prod(x.shape[dim + 1:]))
-            _scatter_add_rows(out.reshape(pre, x.shape[dim], post),
-                              index.reshape(pre, -1, post), src.reshape(pre, -1, post))
+            _kernels.scatter_add_rows(src.reshape(pre, -1, post), index.reshape(pre, -1, post),
+                                      out.reshape(pre, x.shape[dim], post))
         else:
             xp.add.at(out, _full_index(xp, index, dim), src)
     return out
