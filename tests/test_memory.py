@@ -112,6 +112,26 @@ def test_offload_gives_bitwise_identical_grads(monkeypatch) -> None:
         assert np.array_equal(a, b)
 
 
+def test_spill_directory_is_removed_at_exit(tmp_path) -> None:
+    """A limit set for the rest of the process still removes its spill files when it exits."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent("""
+        import deepseek as ds
+        ds.memory.budget.MIN_OFFLOAD_BYTES = 0
+        ds.memory.set_limit(ds.memory_allocated() + (4 << 20))
+        x = ds.randn(512, 512, requires_grad=True)
+        y = (x * 2).exp().sum()
+        assert ds.memory.offload_stats()["evictions"] > 0
+        y.backward()
+    """)
+    env = {**__import__("os").environ, "TMPDIR": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_oom_names_largest_tensors() -> None:
     keep = ds.randn(512, 256)  # 512 KiB
     with pytest.raises(ds.OutOfMemoryError) as info:

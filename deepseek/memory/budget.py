@@ -70,6 +70,7 @@ class _Budget:
         self.limit = int(nbytes)
         self.lru: "OrderedDict[int, weakref.ref]" = OrderedDict()
         self._dir: Optional[str] = None
+        self._remove_dir: Optional[weakref.finalize] = None
         self.offloaded_bytes = self.evictions = self.loads = 0
         self.reserve = 0  # the largest growth of allocated bytes seen between two hook calls
         self.mark = A.stat(A.ALLOC)
@@ -78,6 +79,8 @@ class _Budget:
     def directory(self) -> str:
         if self._dir is None:
             self._dir = tempfile.mkdtemp(prefix="deepseek-offload-")
+            # removed on close(), when the budget is collected, or at exit, whichever is first
+            self._remove_dir = weakref.finalize(self, shutil.rmtree, self._dir, True)
         return self._dir
 
     def pack(self, t: Tensor) -> Any:
@@ -114,9 +117,9 @@ class _Budget:
 
     def close(self) -> None:
         self.lru.clear()
-        if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
-            self._dir = None
+        if self._remove_dir is not None:
+            self._remove_dir()
+            self._dir = self._remove_dir = None
 
 
 _ACTIVE: list = [None, None]  # the global budget and its hooks context
@@ -325,11 +328,9 @@ def offload_parameters(module: Any, directory: Optional[str] = None) -> str:
         module: the module whose parameters to offload.
         directory: where to put the files.
     """
-    import atexit
-
     if directory is None:
         directory = tempfile.mkdtemp(prefix="deepseek-params-")
-        atexit.register(shutil.rmtree, directory, True)
+        weakref.finalize(module, shutil.rmtree, directory, True)
     tensors = list(module.named_parameters()) + list(module.named_buffers())
     for i, (name, t) in enumerate(tensors):
         if t is None or t._data.nbytes == 0:
