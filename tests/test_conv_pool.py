@@ -61,6 +61,30 @@ def test_conv_float32_large_planes(shapes, kw):
     _close(w.grad, wt.grad, "conv2d float32 weight grad", atol=1e-2, rtol=1e-4)
 
 
+@pytest.mark.parametrize("kw", [{"padding": 1}, {"stride": 2, "padding": 1},
+                                {"groups": 2, "padding": 1}, {"stride": 2}])
+def test_conv_over_batch_chunks_and_threads(kw, monkeypatch):
+    """Chunks of one sample, split over the pool's threads (odd batch), match torch in every
+    primitive, and NumPy's BLAS gets its thread count back."""
+    from deepseek.backend import cpu
+    from deepseek.ops import conv
+
+    monkeypatch.setattr(conv, "_CHUNK_BYTES", 1)
+    shapes = [(5, 4, 9, 9), (6, 4 // kw.get("groups", 1), 3, 3)]
+    pool = cpu._pool()
+    threads = pool[1].get() if pool else None
+    (x, w), (xt, wt) = _pair(*shapes)
+    ys = []
+    for lib, a, b in ((F, x, w), (TF, xt, wt)):
+        ys.append(lib.conv2d(a, b, **kw))
+        (ys[-1] * ys[-1].detach()).sum().backward()
+    _close(*ys, "conv2d", atol=1e-8, rtol=1e-8)
+    _close(x.grad, xt.grad, "conv2d input grad", atol=1e-8, rtol=1e-8)
+    _close(w.grad, wt.grad, "conv2d weight grad", atol=1e-8, rtol=1e-8)
+    if pool:
+        assert pool[1].get() == threads
+
+
 @pytest.mark.parametrize("name, args, kw", [
     ("avg_pool2d", (3,), {"stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False}),
     ("pad", ((1, 2, -1, 1),), {"value": 0.5}),

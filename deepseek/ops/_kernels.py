@@ -388,6 +388,101 @@ def _vector(a: np.ndarray, n: int) -> np.ndarray:
     return np.ascontiguousarray(np.broadcast_to(a, (n,)))
 
 
+# ---------------------------------------------------------------- batch norm, per channel
+@_REDUCE
+def _channel_mean_var(x, c):  # pragma: no cover  (compiled)
+    """Mean and biased variance of channel ``c`` of ``x`` (N, C, S): two passes, one channel
+    (N * S elements) stays in cache between them."""
+    n_b, _, s = x.shape
+    total = 0.0
+    for i in range(n_b):
+        total += _sum(x[i, c])
+    mean = total / (n_b * s)
+    sq = 0.0
+    for i in range(n_b):
+        row = x[i, c]
+        for j in range(s):
+            d = row[j] - mean
+            sq += d * d
+    return mean, sq / (n_b * s)
+
+
+@_REDUCE
+def _channel_sums(x, g, c, mean, rstd):  # pragma: no cover  (compiled)
+    """``sum(g)`` and ``sum(g * xhat)`` over channel ``c``."""
+    sum_g, sum_gx = 0.0, 0.0
+    for i in range(x.shape[0]):
+        row, grow = x[i, c], g[i, c]
+        for j in range(x.shape[2]):
+            sum_g += grow[j]
+            sum_gx += grow[j] * ((row[j] - mean) * rstd)
+    return sum_g, sum_gx
+
+
+def _channel_stats(x, out):  # pragma: no cover  (compiled)
+    for c in prange(x.shape[1]):
+        out[c, 0], out[c, 1] = _channel_mean_var(x, c)
+
+
+def _channel_norm(x, w, b, eps, out):  # pragma: no cover  (compiled)
+    for c in prange(x.shape[1]):
+        mean, var = _channel_mean_var(x, c)
+        rstd = 1.0 / math.sqrt(var + eps)
+        scale = x.dtype.type(w[c] * rstd)
+        shift = x.dtype.type(b[c] - mean * w[c] * rstd)
+        for i in range(x.shape[0]):
+            for j in range(x.shape[2]):
+                out[i, c, j] = x[i, c, j] * scale + shift
+
+
+def _channel_norm_backward(x, w, g, eps, gx, affine):  # pragma: no cover  (compiled)
+    """``affine[:, c]``: the weight and bias gradients; ``gx`` (unless empty) the input's."""
+    n = x.shape[0] * x.shape[2]
+    for c in prange(x.shape[1]):
+        mean, var = _channel_mean_var(x, c)
+        rstd = 1.0 / math.sqrt(var + eps)
+        sum_g, sum_gx = _channel_sums(x, g, c, mean, rstd)
+        affine[0, c], affine[1, c] = sum_gx, sum_g
+        if gx.shape[0]:
+            t = x.dtype.type
+            m, s, k = t(mean), t(rstd), t(w[c] * rstd)
+            mean_g, mean_gx = t(sum_g / n), t(sum_gx / n)
+            for i in range(x.shape[0]):
+                for j in range(x.shape[2]):
+                    gx[i, c, j] = k * (g[i, c, j] - mean_g - (x[i, c, j] - m) * s * mean_gx)
+
+
+channel_stats = _Kernel(_channel_stats)
+channel_norm = _Kernel(_channel_norm)
+channel_norm_backward = _Kernel(_channel_norm_backward)
+
+
+def batch_stats(x: np.ndarray) -> np.ndarray:
+    """``[mean, biased variance]`` of each channel of ``x`` (N, C, S), as a float64 (2, C)."""
+    out = np.empty((x.shape[1], 2))
+    channel_stats(x, out)
+    return out.T
+
+
+def batch_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
+    """Batch norm of ``x`` (N, C, S) with per-channel ``w``/``b`` (length C or 1)."""
+    c = x.shape[1]
+    out = np.empty(x.shape, x.dtype)
+    channel_norm(x, _vector(w.reshape(-1), c), _vector(b.reshape(-1), c), eps, out)
+    return out
+
+
+def batch_norm_backward(x: np.ndarray, w: np.ndarray, g: np.ndarray, eps: float,
+                        part: str) -> np.ndarray:
+    """Batch norm's input gradient (``part='input'``) or ``[grad_weight, grad_bias]`` as one
+    (2, C) array (``part='affine'``), for ``x`` and ``g`` (N, C, S)."""
+    c = x.shape[1]
+    gx = np.empty(x.shape if part == "input" else (0, 0, 0), x.dtype)
+    affine = np.empty((2, c))
+    channel_norm_backward(x, _vector(w.reshape(-1), c), g, eps, gx, affine)
+    return gx if part == "input" else affine.astype(x.dtype)
+
+
 # ---------------------------------------------------------------- GELU, elementwise on flat arrays
 _BLOCK = 4096  # elements per parallel work item of the flat kernels
 

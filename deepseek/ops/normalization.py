@@ -6,7 +6,7 @@ a broadcast affine ``weight``/``bias``; it is registered under PyTorch's name fo
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -80,9 +80,109 @@ def _norm_vjp(ctx: Any, g: Tensor) -> tuple:
     return gx, (g * xhat if need[1] else None), (g if need[2] else None)
 
 
-BATCH_NORM, GROUP_NORM = (
-    defop(name, _quiet(_norm_forward), _norm_meta(name), _norm_vjp, kind="opaque", amp="fp32")
-    for name in ("native_batch_norm", "native_group_norm"))
+def _fused_vjp(backward: OpDef):
+    """The vjp of a normalization whose gradients one primitive computes (``part='input'``,
+    or ``'affine'``: weight and bias gradients stacked); composed under ``create_graph``, so
+    it can be differentiated again."""
+
+    def vjp(ctx: Any, g: Tensor) -> tuple:
+        if STATE.enabled:
+            return _norm_vjp(ctx, g)
+        x, w, b = ctx.inputs
+        need, attrs = ctx.needs_input_grad, ctx.attrs
+        gx = apply(backward, x, w, g, part="input", **attrs) if need[0] else None
+        gw = gb = None
+        if need[1] or need[2]:
+            affine = apply(backward, x, w, g, part="affine", **attrs)
+            gw = affine[0].reshape(w.shape) if need[1] else None
+            gb = affine[1].reshape(b.shape) if need[2] else None
+        return gx, gw, gb
+
+    return vjp
+
+
+def _norm_backward_composed(xp: Any, x: Any, w: Any, g: Any, part: str, dims: tuple,
+                            eps: float, param_sum: tuple) -> Any:
+    """The fused backward primitives' reference (other dtypes, backends and layouts): the input
+    gradient, or the affine gradients summed over ``param_sum`` and stacked."""
+    acc = _acc(x.dtype)
+    xa, w, g = x.astype(acc), w.astype(acc), g.astype(acc)
+    centered = xa - xa.mean(axis=dims, keepdims=True)
+    rstd = 1 / xp.sqrt((centered * centered).mean(axis=dims, keepdims=True) + eps)
+    xhat = centered * rstd
+    if part == "input":
+        gxhat = g * w
+        return rstd * (gxhat - gxhat.mean(axis=dims, keepdims=True)
+                       - xhat * (gxhat * xhat).mean(axis=dims, keepdims=True))
+    return xp.stack([(g * xhat).sum(axis=param_sum), g.sum(axis=param_sum)])
+
+
+def _backward_meta(param_shape: Callable):
+    def meta(x: Any, w: Any, g: Any, *, part: str, dims: tuple, eps: float) -> tuple:
+        if part == "input":
+            return x.shape, x.dtype
+        return (2,) + param_shape(x.shape, dims), _acc(x.dtype)
+
+    return meta
+
+
+# ---------------------------------------------------------------- batch norm: channel kernels
+def _channels(xp: Any, x: Any, dims: tuple, *params: Any) -> Any:
+    """``x`` as (N, C, S) in its accumulation dtype when the channel kernels apply (``dims`` are
+    every dim but 1, parameters per channel or scalars); else None."""
+    if not x.size or x.ndim < 2 or dims != (0,) + tuple(range(2, x.ndim)):
+        return None
+    xa = xp.ascontiguousarray(x.astype(_acc(x.dtype), copy=False))
+    ok = all(p.size in (1, x.shape[1]) for p in params)
+    return xa.reshape(x.shape[0], x.shape[1], -1) if ok and _kernels.usable(xp, xa, *params) \
+        else None
+
+
+def _batch_norm_forward(xp: Any, x: Any, w: Any, b: Any, dims: tuple, eps: float) -> Any:
+    x3 = _channels(xp, x, dims, w, b)
+    if x3 is None:
+        return _norm_forward(xp, x, w, b, dims, eps)
+    return _kernels.batch_norm(x3, w, b, eps).reshape(x.shape)
+
+
+def _batch_norm_backward_forward(xp: Any, x: Any, w: Any, g: Any, *, part: str, dims: tuple,
+                                 eps: float) -> Any:
+    g = xp.broadcast_to(g, x.shape)
+    x3 = _channels(xp, x, dims, w)
+    if x3 is None or g.dtype not in (x.dtype, x3.dtype):
+        per_channel = (0,) + tuple(range(2, x.ndim))  # instance norm normalizes over fewer
+        return _norm_backward_composed(xp, x, w, g, part, dims, eps, per_channel)
+    g3 = xp.ascontiguousarray(g.astype(x3.dtype, copy=False)).reshape(x3.shape)
+    out = _kernels.batch_norm_backward(x3, w, g3, eps, part)
+    return out.reshape(x.shape) if part == "input" else out
+
+
+def _batch_stats_forward(xp: Any, x: Any, dims: tuple) -> Any:
+    x3 = _channels(xp, x, dims)
+    if x3 is None:
+        return xp.stack([x.mean(axis=dims), x.var(axis=dims)])
+    return _kernels.batch_stats(x3).astype(x.dtype)
+
+
+def _batch_stats_meta(x: Any, dims: tuple) -> tuple:
+    return (2,) + tuple(n for d, n in enumerate(x.shape) if d not in dims), x.dtype
+
+
+def _channel_shape(shape: tuple, dims: tuple) -> tuple:
+    return (shape[1],)
+
+
+BATCH_NORM_BACKWARD = defop(
+    "native_batch_norm_backward", _quiet(_batch_norm_backward_forward),
+    _backward_meta(_channel_shape), kind="opaque",
+    doc="Batch norm's input gradient (``part='input'``) or its weight and bias gradients stacked "
+        "(``part='affine'``), statistics recomputed per channel. Not differentiable.")
+BATCH_NORM = defop("native_batch_norm", _quiet(_batch_norm_forward), _norm_meta("batch_norm"),
+                   _fused_vjp(BATCH_NORM_BACKWARD), kind="opaque", amp="fp32")
+GROUP_NORM = defop("native_group_norm", _quiet(_norm_forward), _norm_meta("group_norm"),
+                   _norm_vjp, kind="opaque", amp="fp32")
+BATCH_STATS = defop("batch_norm_stats", _batch_stats_forward, _batch_stats_meta, kind="opaque",
+                    doc="Mean and biased variance over ``dims``, stacked. Not differentiable.")
 
 
 # ---------------------------------------------------------------- layer norm: row kernels
@@ -106,60 +206,32 @@ def _layer_norm_forward(xp: Any, x: Any, w: Any, b: Any, dims: tuple, eps: float
                                eps).reshape(x.shape)
 
 
-def _layer_norm_vjp(ctx: Any, g: Tensor) -> tuple:
-    if STATE.enabled:  # create_graph: the composed rule can be differentiated again
-        return _norm_vjp(ctx, g)
-    x, w, _ = ctx.inputs
-    need = ctx.needs_input_grad
-    attrs = ctx.attrs
-    gx = apply(LAYER_NORM_BACKWARD, x, w, g, part="input", **attrs) if need[0] else None
-    gw = gb = None
-    if need[1] or need[2]:
-        affine = apply(LAYER_NORM_BACKWARD, x, w, g, part="affine", **attrs)
-        gw, gb = affine[0], affine[1]
-    return gx, gw, gb
-
-
 def _layer_norm_backward_forward(xp: Any, x: Any, w: Any, g: Any, *, part: str, dims: tuple,
                                  eps: float) -> Any:
     g = xp.broadcast_to(g, x.shape)
     xa = _layer_norm_rows(xp, x, dims, w)
-    if xa is not None and g.dtype in (x.dtype, xa.dtype):
-        n = math.prod(x.shape[dims[0]:])
-        ga = g.astype(xa.dtype, copy=False).reshape(-1, n)
-        if part == "input":
-            return _kernels.layer_norm_backward(xa.reshape(-1, n), w.reshape(-1), ga,
-                                                eps).reshape(x.shape)
-        return _kernels.layer_norm_affine_backward(xa.reshape(-1, n), ga, eps).reshape(
-            (2,) + x.shape[dims[0]:])
-    acc = _acc(x.dtype)
-    xa, w, g = x.astype(acc), w.astype(acc), g.astype(acc)
-    centered = xa - xa.mean(axis=dims, keepdims=True)
-    rstd = 1 / xp.sqrt((centered * centered).mean(axis=dims, keepdims=True) + eps)
-    xhat = centered * rstd
+    if xa is None or g.dtype not in (x.dtype, xa.dtype):
+        return _norm_backward_composed(xp, x, w, g, part, dims, eps, tuple(range(dims[0])))
+    n = math.prod(x.shape[dims[0]:])
+    ga = g.astype(xa.dtype, copy=False).reshape(-1, n)
     if part == "input":
-        gxhat = g * w
-        return rstd * (gxhat - gxhat.mean(axis=dims, keepdims=True)
-                       - xhat * (gxhat * xhat).mean(axis=dims, keepdims=True))
-    batch = tuple(range(dims[0]))
-    return xp.stack([(g * xhat).sum(axis=batch), g.sum(axis=batch)])
+        return _kernels.layer_norm_backward(xa.reshape(-1, n), w.reshape(-1), ga,
+                                            eps).reshape(x.shape)
+    return _kernels.layer_norm_affine_backward(xa.reshape(-1, n), ga, eps).reshape(
+        (2,) + x.shape[dims[0]:])
 
 
-def _layer_norm_backward_meta(x: Any, w: Any, g: Any, *, part: str, dims: tuple,
-                              eps: float) -> tuple:
-    if part == "input":
-        return x.shape, x.dtype
-    return (2,) + tuple(x.shape[dims[0]:]), _acc(x.dtype)
+def _normalized_shape(shape: tuple, dims: tuple) -> tuple:
+    return tuple(shape[dims[0]:])
 
 
-LAYER_NORM = defop("native_layer_norm", _quiet(_layer_norm_forward), _norm_meta("layer_norm"),
-                   _layer_norm_vjp, kind="opaque", amp="fp32")
 LAYER_NORM_BACKWARD = defop(
-    "native_layer_norm_backward", _quiet(_layer_norm_backward_forward), _layer_norm_backward_meta,
-    kind="opaque",
+    "native_layer_norm_backward", _quiet(_layer_norm_backward_forward),
+    _backward_meta(_normalized_shape), kind="opaque",
     doc="Layer norm's input gradient (``part='input'``) or its weight and bias gradients stacked "
-        "(``part='affine'``), from the input, weight and output gradient (statistics recomputed "
-        "per row). Not differentiable: under ``create_graph`` the vjp composes instead.")
+        "(``part='affine'``), statistics recomputed per row. Not differentiable.")
+LAYER_NORM = defop("native_layer_norm", _quiet(_layer_norm_forward), _norm_meta("layer_norm"),
+                   _fused_vjp(LAYER_NORM_BACKWARD), kind="opaque", amp="fp32")
 
 
 def _normalize(op: OpDef, x: Tensor, weight: Tensor | None, bias: Tensor | None,
@@ -195,8 +267,8 @@ def _batch_stats(x: Tensor, dims: tuple) -> tuple:
     """Mean and unbiased variance over ``dims`` (no gradient), in the accumulation dtype."""
     n = math.prod(x.shape[d] for d in dims)
     with no_grad():
-        xa = to_dtype(x, _acc(x._data.dtype))
-        return xa.mean(dims), xa.var(dims, correction=0) * (n / (n - 1) if n > 1 else math.inf)
+        stats = apply(BATCH_STATS, to_dtype(x, _acc(x._data.dtype)), dims=dims)
+        return stats[0], stats[1] * (n / (n - 1) if n > 1 else math.inf)
 
 
 def _check_same_dtype(name: str, x: Tensor, **params: Tensor | None) -> None:
