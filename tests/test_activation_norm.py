@@ -441,6 +441,27 @@ def test_row_kernels_serial_and_parallel_on_strided_input(name, dtype, parallel,
 
 
 @pytest.mark.parametrize("parallel", [False, True], ids=["serial", "parallel"])
+@pytest.mark.parametrize("log", [False, True], ids=["softmax", "log_softmax"])
+def test_softmax_kernel_scaled_and_biased_rows(log, parallel, monkeypatch):
+    """The scaled, biased (attention) path of the softmax kernel, causal rows included, against
+    torch; a row masked everywhere gives zeros (softmax)."""
+    from deepseek.ops import _kernels
+
+    monkeypatch.setattr(_kernels, "PARALLEL_MIN", 0 if parallel else 1 << 62)
+    x = RNG.standard_normal((6, 8, 8)).astype(np.float32) * 3
+    bias = np.triu(np.full((8, 8), -np.inf, np.float32), 1)
+    out = np.empty_like(x)
+    _kernels.softmax_rows(x.reshape(-1, 8), out.reshape(-1, 8), np.float32(0.5), bias, log, True)
+    shifted = torch.tensor(x) * 0.5 + torch.tensor(bias)
+    want = (torch.log_softmax if log else torch.softmax)(shifted, -1).numpy()
+    np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-6)
+    if not log:
+        _kernels.softmax_rows(x[0], out[0], np.float32(1), np.full((1, 8), -np.inf, np.float32),
+                              False, True)
+        assert not out[0].any()
+
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["serial", "parallel"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_batch_norm_kernels_serial_and_parallel_on_strided_input(dtype, parallel, monkeypatch):
     """Both variants of the per-channel kernels, on a transposed input with an offset mean:

@@ -234,48 +234,60 @@ def _softmax_rows(x, out, scale, bias, log, masked):  # pragma: no cover  (compi
     """``out = (log_)softmax(x * scale + bias[r % len(bias)])`` per row; ``out`` may be ``x``;
     ``bias`` of no rows adds nothing.
 
-    ``masked``: a row without a finite maximum (all -inf) gives zeros instead of nan."""
+    ``masked``: a row without a finite maximum (all -inf) gives zeros instead of nan.
+
+    A scaled or biased row is first written to ``out`` and finished there in place: the loops
+    then touch one array, which LLVM vectorizes (reading ``x`` and writing ``out`` when they
+    are the same array fails its overlap check and runs scalar, 4x slower)."""
     n_rows, n = x.shape
     nb = bias.shape[0]
-    shifted = nb > 0 or scale != 1
     for r in prange(n_rows):
         o = out[r]
-        src = x[r]
-        if nb:
-            b = bias[r % nb]
+        if nb or scale != 1:
+            src = x[r]
+            if nb:
+                b = bias[r % nb]
+                for j in range(n):
+                    o[j] = src[j] * scale + b[j]
+            else:
+                for j in range(n):
+                    o[j] = src[j] * scale
+            mx = _row_max(o, masked)
+            if log:
+                total = 0.0
+                for j in range(n):
+                    total += fast_exp(o[j] - mx)
+                lse = x.dtype.type(math.log(total))
+                for j in range(n):
+                    o[j] = (o[j] - mx) - lse
+                continue
             for j in range(n):
-                o[j] = src[j] * scale + b[j]
-            src = o
-        elif scale != 1:
-            for j in range(n):
-                o[j] = src[j] * scale
-            src = o
-        m = _max(src)
-        if masked and not math.isfinite(m):
-            m = 0.0
-        mx = x.dtype.type(m)
-        if log and shifted:  # src is out: sum the exps without storing them (slower)
-            total = 0.0
-            for j in range(n):
-                total += fast_exp(src[j] - mx)
-            lse = x.dtype.type(math.log(total))
-            for j in range(n):
-                o[j] = (src[j] - mx) - lse
-        elif log:
-            for j in range(n):
-                o[j] = fast_exp(src[j] - mx)
-            lse = x.dtype.type(math.log(_sum(o)))
-            for j in range(n):
-                o[j] = (src[j] - mx) - lse
+                o[j] = fast_exp(o[j] - mx)
         else:
+            src = x[r]
+            mx = _row_max(src, masked)
             for j in range(n):
                 o[j] = fast_exp(src[j] - mx)
-            total = _sum(o)
-            if masked and total == 0.0:
-                total = 1.0
-            inv = x.dtype.type(1.0 / total)
-            for j in range(n):
-                o[j] = o[j] * inv
+            if log:
+                lse = x.dtype.type(math.log(_sum(o)))
+                for j in range(n):
+                    o[j] = (src[j] - mx) - lse
+                continue
+        total = _sum(o)
+        if masked and total == 0.0:
+            total = 1.0
+        inv = x.dtype.type(1.0 / total)
+        for j in range(n):
+            o[j] = o[j] * inv
+
+
+@numba.njit(cache=True)
+def _row_max(a, masked):  # pragma: no cover  (compiled)
+    """The row's maximum, as the row's dtype; 0 for a masked row without a finite one."""
+    m = _max(a)
+    if masked and not math.isfinite(m):
+        m = 0.0
+    return a.dtype.type(m)
 
 
 def _softmax_rows_backward(y, g, out, log):  # pragma: no cover  (compiled)
