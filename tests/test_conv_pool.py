@@ -85,6 +85,16 @@ def test_conv_over_batch_chunks_and_threads(kw, monkeypatch):
         assert pool[1].get() == threads
 
 
+@pytest.mark.parametrize("stride", [1, 2])
+def test_conv_empty_batch(stride):
+    """A batch of zero samples: empty output and input gradient, zero weight gradient."""
+    (x, w), (xt, wt) = _pair((0, 3, 5, 5), (4, 3, 3, 3))
+    for lib, a, b in ((F, x, w), (TF, xt, wt)):
+        lib.conv2d(a, b, padding=1, stride=stride).sum().backward()
+    _close(x.grad, xt.grad, "conv2d input grad")
+    _close(w.grad, wt.grad, "conv2d weight grad")
+
+
 @pytest.mark.parametrize("name, args, kw", [
     ("avg_pool2d", (3,), {"stride": 2, "padding": 1, "ceil_mode": True, "count_include_pad": False}),
     ("pad", ((1, 2, -1, 1),), {"value": 0.5}),

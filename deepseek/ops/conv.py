@@ -167,7 +167,7 @@ def _over_samples(xp: Any, n: int, sample_bytes: int, body: Any) -> None:
 
 def _grouped(x: Any, groups: int) -> Any:
     """(N, C, *S) as (N, groups, C/groups, prod(S)), a view of a contiguous ``x``."""
-    return x.reshape(x.shape[0], groups, x.shape[1] // groups, -1)
+    return x.reshape(x.shape[0], groups, x.shape[1] // groups, math.prod(x.shape[2:]))
 
 
 def _add_bias(y: Any, bias: tuple) -> Any:
@@ -234,16 +234,19 @@ def _conv_weight_forward(xp: Any, x: Any, g: Any, *, stride: tuple, padding: tup
         gw = xp.matmul(g.transpose(1, 2, 0, 3).reshape(groups, o, n * p),
                        cols.transpose(1, 0, 3, 2).reshape(groups, n * p, -1))
         return gw.reshape(shape)
-    # per-sample GEMMs summed, one partial sum per part of the batch
-    partial: list = []
+    # per-sample GEMMs, summed per chunk, then over the chunks in batch order (the same sum
+    # whichever thread ran which chunk)
+    partial: dict = {}
 
     def body(lo: int, hi: int) -> None:
         cols = _im2col(xp, x[lo:hi], kernel, out, stride, padding, dilation, groups)
-        gw = xp.matmul(g[lo:hi], cols.swapaxes(2, 3)).sum(axis=0)
-        partial.append(gw)  # list.append is atomic
+        partial[lo] = xp.matmul(g[lo:hi], cols.swapaxes(2, 3)).sum(axis=0)
 
     _over_samples(xp, n, x.shape[1] * math.prod(kernel) * p * g.itemsize, body)
-    return sum(partial[1:], partial[0]).reshape(shape)
+    gw = xp.zeros((groups, o, math.prod(shape[1:])), g.dtype)
+    for lo in sorted(partial):
+        gw += partial[lo]
+    return gw.reshape(shape)
 
 
 def _conv_meta(x: Any, w: Any, *bias: Any, stride: tuple, padding: tuple, dilation: tuple,
