@@ -126,6 +126,19 @@ def _backward_meta(param_shape: Callable):
     return meta
 
 
+def _fused_norm(name: str, forward: Callable, backward: Callable, param_shape: Callable,
+                per: str) -> tuple:
+    """Register ``native_<name>`` and its fused backward ``native_<name>_backward``."""
+    back = defop(f"native_{name}_backward", _quiet(backward), _backward_meta(param_shape),
+                 kind="opaque",
+                 doc=f"{name}'s input gradient (``part='input'``) or its weight and bias gradients "
+                     f"stacked (``part='affine'``), statistics recomputed per {per}. Not "
+                     "differentiable.")
+    op = defop(f"native_{name}", _quiet(forward), _norm_meta(name), _fused_vjp(back),
+               kind="opaque", amp="fp32")
+    return op, back
+
+
 # ---------------------------------------------------------------- batch norm: channel kernels
 def _channels(xp: Any, x: Any, dims: tuple, *params: Any) -> Any:
     """``x`` as (N, C, S) in its accumulation dtype when the channel kernels apply (``dims`` are
@@ -172,13 +185,9 @@ def _channel_shape(shape: tuple, dims: tuple) -> tuple:
     return (shape[1],)
 
 
-BATCH_NORM_BACKWARD = defop(
-    "native_batch_norm_backward", _quiet(_batch_norm_backward_forward),
-    _backward_meta(_channel_shape), kind="opaque",
-    doc="Batch norm's input gradient (``part='input'``) or its weight and bias gradients stacked "
-        "(``part='affine'``), statistics recomputed per channel. Not differentiable.")
-BATCH_NORM = defop("native_batch_norm", _quiet(_batch_norm_forward), _norm_meta("batch_norm"),
-                   _fused_vjp(BATCH_NORM_BACKWARD), kind="opaque", amp="fp32")
+BATCH_NORM, BATCH_NORM_BACKWARD = _fused_norm("batch_norm", _batch_norm_forward,
+                                              _batch_norm_backward_forward, _channel_shape,
+                                              "channel")
 GROUP_NORM = defop("native_group_norm", _quiet(_norm_forward), _norm_meta("group_norm"),
                    _norm_vjp, kind="opaque", amp="fp32")
 BATCH_STATS = defop("batch_norm_stats", _batch_stats_forward, _batch_stats_meta, kind="opaque",
@@ -225,13 +234,9 @@ def _normalized_shape(shape: tuple, dims: tuple) -> tuple:
     return tuple(shape[dims[0]:])
 
 
-LAYER_NORM_BACKWARD = defop(
-    "native_layer_norm_backward", _quiet(_layer_norm_backward_forward),
-    _backward_meta(_normalized_shape), kind="opaque",
-    doc="Layer norm's input gradient (``part='input'``) or its weight and bias gradients stacked "
-        "(``part='affine'``), statistics recomputed per row. Not differentiable.")
-LAYER_NORM = defop("native_layer_norm", _quiet(_layer_norm_forward), _norm_meta("layer_norm"),
-                   _fused_vjp(LAYER_NORM_BACKWARD), kind="opaque", amp="fp32")
+LAYER_NORM, LAYER_NORM_BACKWARD = _fused_norm("layer_norm", _layer_norm_forward,
+                                              _layer_norm_backward_forward, _normalized_shape,
+                                              "row")
 
 
 def _normalize(op: OpDef, x: Tensor, weight: Tensor | None, bias: Tensor | None,
