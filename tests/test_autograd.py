@@ -3,6 +3,8 @@ modes, graph inspection, version counters, autograd.Function, gradcheck and func
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pytest
 import torch
@@ -306,6 +308,40 @@ def test_function_forward_backward_and_graph():
     y.sum().backward()
     (xt ** 3 * 2.0).sum().backward()
     close(x.grad, xt.grad)
+
+
+def test_engine_lets_go_of_a_finished_nodes_gradients():
+    """A gradient the engine copied into ``.grad`` (a transposed view is copied) is not kept
+    alive by the engine while later nodes' vjps run: they may be a recomputed block's."""
+    made: list = []
+    alive: list = []
+
+    class Late(ds.autograd.Function):  # runs first in backward
+        @staticmethod
+        def forward(ctx, x, w):
+            return x @ w
+
+        @staticmethod
+        def backward(ctx, g):
+            gw = ds.ones(3, 2)
+            made.append(weakref.ref(gw._data))
+            return g @ ds.ones(3, 2), gw.t()
+
+    class Early(ds.autograd.Function):  # runs after Late's gradients were delivered
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1.0
+
+        @staticmethod
+        def backward(ctx, g):
+            alive.append(made[0]() is not None)
+            return g
+
+    x = ds.ones(2, 2, requires_grad=True)
+    w = ds.ones(2, 3, requires_grad=True)
+    Late.apply(Early.apply(x), w).sum().backward()
+    assert alive == [False]
+    np.testing.assert_array_equal(w.grad.numpy(), np.ones((2, 3)))
 
 
 def test_function_double_backward_and_gradcheck():

@@ -3,6 +3,8 @@ modules, closures, several outputs, hooks, autograd.grad and checkpoint_sequenti
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pytest
 
@@ -111,3 +113,31 @@ def test_no_grad_runs_plainly() -> None:
     with ds.no_grad():
         y = checkpoint(model, ds.randn(2, 4))
     assert not y.requires_grad
+
+
+def test_recomputed_output_is_freed_before_its_backward() -> None:
+    """Backward through a checkpoint needs the recomputed graph, not the recomputed output:
+    a block's output (often its largest tensor) must not stay alive through the block's
+    backward."""
+    outputs: list = []
+    dead: list = []
+
+    class Probe(ds.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1.0
+
+        @staticmethod
+        def backward(ctx, g):
+            dead.append(outputs[-1]() is None)  # the latest output: the recomputed one
+            return g
+
+    def block(x):
+        out = Probe.apply(x) * 2.0 + 1.0
+        outputs.append(weakref.ref(out._data))
+        return out
+
+    x = ds.randn(8, 8, requires_grad=True)
+    checkpoint(block, x).sum().backward()
+    assert len(outputs) == 2 and dead == [True]
+    np.testing.assert_allclose(x.grad.numpy(), np.full((8, 8), 2.0))

@@ -310,6 +310,8 @@ def run_backward(
                         _deliver_leaf(edge, gi, leaf_grads, accumulate, create_graph, fresh)
                 if not retain_graph:
                     node.release()
+                # the next vjp may free memory (a checkpointed block's) only if these go now
+                g = grads = gi = None
             for edge in node.next:
                 if type(edge) is Node:
                     deps[edge] -= 1

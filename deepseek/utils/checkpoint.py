@@ -44,13 +44,17 @@ class _Checkpoint(Function):
                 for t, c in zip(saved[:run.num_args], ctx.constants)]
         known = list(saved[run.num_args:])
         with _rng_state(run.rng_state), enable_grad():
-            outputs = run.fn(*args, **run.kwargs)
-        pairs = [(o, g) for o, g in zip(_flatten(outputs), grads)
+            outputs = _flatten(run.fn(*args, **run.kwargs))
+        pairs = [(o, g) for o, g in zip(outputs, grads)
                  if isinstance(o, Tensor) and o._requires_grad and g is not None]
+        # backward walks the outputs' graph; the recomputed values themselves can go now
+        roots = [o if o.grad_fn is None else _Root(o.grad_fn) for o, _ in pairs]
+        out_grads = [g for _, g in pairs]
+        del outputs, pairs
         fresh = [a for a in args if isinstance(a, Tensor) and a._requires_grad]
-        leaves = _leaves(o for o, _ in pairs)
+        leaves = _leaves(roots)
         inner = [t for t in leaves if not any(t is a for a in fresh)]
-        got = _grads([o for o, _ in pairs], [g for _, g in pairs], fresh + inner, create_graph)
+        got = _grads(roots, out_grads, fresh + inner, create_graph)
         by_id = {id(t): g for t, g in zip(fresh + inner, got)}
         for leaf in inner:  # used by fn but not an input of our node: accumulate directly
             g = by_id[id(leaf)]
@@ -59,6 +63,15 @@ class _Checkpoint(Function):
         result = [by_id.get(id(a)) if isinstance(a, Tensor) else None for a in args]
         result += [by_id.get(id(k)) for k in known]
         return (None, *result)
+
+
+class _Root:
+    """What backward needs of a recomputed output: its ``grad_fn``, not its data."""
+
+    __slots__ = ("grad_fn",)
+
+    def __init__(self, grad_fn: Node) -> None:
+        self.grad_fn = grad_fn
 
 
 def _flatten(outputs: Any) -> list:
