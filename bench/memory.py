@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import os
 import sys
 import time
@@ -132,6 +133,7 @@ class Run:
 
 def measure(lib, cfg: dict, batch: int, mode: str, limit: int = 0) -> tuple:
     """(peak allocated bytes, peak RSS growth, seconds) of the second step at ``batch``."""
+    gc.collect()  # the previous measurement's model, if in reference cycles, is not this one's
     run = Run(lib, cfg, mode)
     x, y = run.batch(batch)
     run.step(x, y, limit)  # the first step creates gradients and AdamW state

@@ -33,30 +33,50 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
+def _openblas() -> Optional[ctypes.CDLL]:
+    """The OpenBLAS library NumPy loaded (None with MKL or Accelerate, or without /proc)."""
+    try:
+        paths = sorted({line.split()[-1] for line in open("/proc/self/maps")
+                        if "openblas" in line and "numpy" in line})
+    except OSError:
+        return None
+    return ctypes.CDLL(paths[0]) if paths else None
+
+
+def _quiet_idle_blas(lib: Optional[ctypes.CDLL]) -> None:
+    """Let OpenBLAS's threads sleep as soon as a call ends. By default each spins for about
+    2**28 cycles (0.1 s) first: on two cores the spinner then takes half the CPU from the
+    Numba kernel that follows a GEMM (a fused bias+GELU after its matmul: 2.6 -> 5.2 ms).
+    A user's own ``OPENBLAS_THREAD_TIMEOUT`` is left alone; the threads restart to read it."""
+    read = getattr(lib, "openblas_read_env", None)
+    restart = getattr(lib, "blas_thread_shutdown_", None)
+    if read is None or restart is None or "OPENBLAS_THREAD_TIMEOUT" in os.environ:
+        return
+    os.environ["OPENBLAS_THREAD_TIMEOUT"] = "4"  # the least it takes: 2**4 cycles
+    try:
+        read()
+    finally:
+        del os.environ["OPENBLAS_THREAD_TIMEOUT"]
+    restart()  # the threads start again at the next call, with the new timeout
+
+
 class _BlasThreads:
     """Switches NumPy's OpenBLAS to one thread while ops run their own threads, each calling
     BLAS on a part of a batch: for the thin GEMMs of a convolution (few output channels, many
     positions) OpenBLAS's own threads barely scale on two cores, threads over samples do.
-    Found through the library NumPy loaded; without one (MKL, Accelerate) it does nothing,
-    and :func:`parallel_parts` then runs the parts in order."""
+    Without OpenBLAS (MKL, Accelerate) it does nothing, and :func:`parallel_parts` then runs
+    the parts in order."""
 
-    def __init__(self) -> None:
+    def __init__(self, lib: Optional[ctypes.CDLL]) -> None:
         self.get = self.set = None
         self.depth, self.saved, self.lock = 0, 1, threading.Lock()
-        try:
-            paths = {line.split()[-1] for line in open("/proc/self/maps")
-                     if "openblas" in line and "numpy" in line}
-        except OSError:
-            paths = set()
-        for path in paths:
-            lib = ctypes.CDLL(path)
-            for prefix, suffix in (("scipy_", "64_"), ("scipy_", ""), ("", "64_"), ("", "")):
-                get = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}", None)
-                set_ = getattr(lib, f"{prefix}openblas_set_num_threads{suffix}", None)
-                if get is not None and set_ is not None:
-                    set_.argtypes = [ctypes.c_int]
-                    self.get, self.set = get, set_
-                    return
+        for prefix, suffix in (("scipy_", "64_"), ("scipy_", ""), ("", "64_"), ("", "")):
+            get = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}", None)
+            set_ = getattr(lib, f"{prefix}openblas_set_num_threads{suffix}", None)
+            if get is not None and set_ is not None:
+                set_.argtypes = [ctypes.c_int]
+                self.get, self.set = get, set_
+                return
 
     def __enter__(self) -> None:
         with self.lock:
@@ -79,7 +99,7 @@ def _pool() -> Optional[tuple]:
     if _POOL[0] != os.getpid():
         from concurrent.futures import ThreadPoolExecutor
 
-        n, blas = cores(), _BlasThreads()
+        n, blas = cores(), _BlasThreads(_openblas())
         usable = n > 1 and blas.set is not None
         _POOL[:] = [os.getpid(), ThreadPoolExecutor(n - 1, thread_name_prefix="ds-cpu")
                     if usable else None, blas]
@@ -105,3 +125,7 @@ def parallel_parts(fn: Callable[[int, int], None], n: int) -> None:
         finally:
             for f in futures:
                 f.result()
+
+
+if cores() > 1:
+    _quiet_idle_blas(_openblas())
