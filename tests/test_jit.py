@@ -395,3 +395,22 @@ def test_fuse_false_compiles_without_kernels():
     for _ in range(3):
         np.testing.assert_allclose(compiled(x, y).item(), eager(x, y).item(), rtol=1e-6)
     assert "fused[" not in compiled.graph
+
+
+def test_a_lone_elementwise_op_gets_a_kernel_when_big_or_compound(monkeypatch):
+    """NumPy runs one ufunc pass on one core: a single op becomes a (threaded) kernel when its
+    output reaches PARALLEL_MIN elements or NumPy would need several passes; a small simple
+    one stays a NumPy call."""
+    from deepseek.jit import passes
+
+    monkeypatch.setattr(passes, "PARALLEL_MIN", 64)
+    b = ds.randn(8)
+    for shape, fused in (((4, 8), False), ((8, 8), True)):
+        x = ds.randn(*shape)
+        compiled = ds.jit(lambda x: x + b)
+        np.testing.assert_array_equal(compiled(x).numpy(), (x + b).numpy())
+        assert ("fused[" in compiled.graph) == fused, compiled.graph
+    compiled = ds.jit(lambda x: F.gelu(x))
+    x = ds.randn(4, 8)
+    np.testing.assert_allclose(compiled(x).numpy(), F.gelu(x).numpy(), rtol=1e-6, atol=1e-7)
+    assert "fused[" in compiled.graph

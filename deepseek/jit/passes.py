@@ -8,12 +8,14 @@ immutable storage are.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
 import numpy as np
 
 from .ir import Graph, Node, Value
+from .kernels import PARALLEL_MIN
 
 __all__ = ["optimize", "storage_root", "FUSABLE_DTYPES"]
 
@@ -247,10 +249,12 @@ def _fusable(n: Node, mutable: set) -> bool:
             and not any(isinstance(a, np.dtype) and k != "dtype" for k, a in n.attrs.items()))
 
 
-def _compound(expr: str) -> bool:
-    """An expression NumPy evaluates in several passes (gelu, sigmoid …): one kernel is
-    faster even alone."""
-    return len(re.findall(r"math\.|[-+*/]| if ", expr)) >= 3
+def _worth_alone(n: Node) -> bool:
+    """One elementwise op as a kernel of its own pays when NumPy would evaluate it in several
+    passes (gelu, sigmoid …), or when it is big enough for the kernel's threads (NumPy's
+    ufuncs run on one core)."""
+    return (len(re.findall(r"math\.|[-+*/]| if ", n.op.expr)) >= 3
+            or math.prod(n.out.shape) >= PARALLEL_MIN)
 
 
 def fuse(graph: Graph, mutable: set) -> None:
@@ -290,7 +294,7 @@ def fuse(graph: Graph, mutable: set) -> None:
     nodes = []
     for n in graph.nodes:
         members = group.get(id(n))
-        if members is None or len(members) == 1 and not _compound(n.op.expr):
+        if members is None or len(members) == 1 and not _worth_alone(n):
             nodes.append(n)
             continue
         if n is not members[-1]:
