@@ -125,14 +125,19 @@ class Run:
             peak = fixed + top
         return peak, _rss()[1] - rss0
 
-    def time(self, x, y, limit: int = 0) -> float:
-        t0 = time.perf_counter()
-        self.step(x, y, limit)
-        return time.perf_counter() - t0
+    def time(self, x, y, limit: int = 0, steps: int = 3) -> float:
+        """Median seconds of ``steps`` steps (one step is at the mercy of a noisy machine)."""
+        seconds = []
+        for _ in range(steps):
+            t0 = time.perf_counter()
+            self.step(x, y, limit)
+            seconds.append(time.perf_counter() - t0)
+        return float(np.median(seconds))
 
 
 def measure(lib, cfg: dict, batch: int, mode: str, limit: int = 0) -> tuple:
-    """(peak allocated bytes, peak RSS growth, seconds) of the second step at ``batch``."""
+    """(peak allocated bytes, peak RSS growth, seconds a step) at ``batch``, once the first step
+    has made gradients and AdamW state."""
     gc.collect()  # the previous measurement's model, if in reference cycles, is not this one's
     run = Run(lib, cfg, mode)
     x, y = run.batch(batch)

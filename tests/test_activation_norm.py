@@ -486,6 +486,31 @@ def test_batch_norm_kernels_serial_and_parallel_on_strided_input(dtype, parallel
         np.testing.assert_allclose(a, b, atol=tol, rtol=tol)
 
 
+@pytest.mark.parametrize("parallel", [False, True])
+@pytest.mark.parametrize("norm", ["layer", "batch"])
+def test_norm_backward_parts_and_all_in_one_call(norm, parallel, monkeypatch):
+    """The fused backward primitive's ``part='all'`` is ``'input'`` then ``'affine'``, flat,
+    from the kernels (serial and threaded) as from the reference formulas."""
+    from deepseek.ops import _kernels, normalization as N
+    from deepseek.ops._opdef import apply
+
+    monkeypatch.setattr(_kernels, "PARALLEL_MIN", 0 if parallel else 1 << 62)
+    x = RNG.standard_normal((4, 3, 5, 6)) * 3 + 100
+    g = RNG.standard_normal((4, 3, 5, 6))
+    op, dims, per = ((N.LAYER_NORM_BACKWARD, (3,), (0, 1, 2)) if norm == "layer" else
+                     (N.BATCH_NORM_BACKWARD, (0, 2, 3), (0, 2, 3)))
+    w = RNG.standard_normal(x.shape[dims[0]] if norm == "layer" else 3)
+    wide = w if norm == "layer" else w.reshape(3, 1, 1)
+    got, want = {}, {}
+    for part in ("input", "affine", "all"):
+        got[part] = apply(op, ds.tensor(x), ds.tensor(w), ds.tensor(g), part=part, dims=dims,
+                          eps=1e-5).numpy()
+        want[part] = N._norm_backward_composed(np, x, wide, g, part, dims, 1e-5, per)
+        np.testing.assert_allclose(got[part], want[part], rtol=1e-9, atol=1e-9, err_msg=part)
+    np.testing.assert_array_equal(got["all"], np.concatenate([got["input"].ravel(),
+                                                              got["affine"].ravel()]))
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_kernel_exp_and_erfc_accuracy_and_limits(dtype):
     """Softmax through the vectorized exp stays within a few ulp of torch, with 0 for -inf and

@@ -336,21 +336,9 @@ def _layer_norm_rows(x, w, b, eps, out):  # pragma: no cover  (compiled)
             out[r, j] = (x[r, j] - m) * s * w[j] + b[j]
 
 
-def _layer_norm_rows_backward(x, w, g, eps, gx):  # pragma: no cover  (compiled)
-    """The input gradient per row."""
-    n_rows, n = x.shape
-    for r in prange(n_rows):
-        mean, rstd = _mean_rstd(x[r], eps)
-        sum_g, sum_gx = _layer_norm_sums(x[r], w, g[r], mean, rstd)
-        m, s = x.dtype.type(mean), x.dtype.type(rstd)
-        mean_g, mean_gx = x.dtype.type(sum_g / n), x.dtype.type(sum_gx / n)
-        for j in range(n):
-            xhat = (x[r, j] - m) * s
-            gx[r, j] = s * (g[r, j] * w[j] - mean_g - xhat * mean_gx)
-
-
-def _layer_norm_rows_affine(x, g, eps, parts):  # pragma: no cover  (compiled)
-    """Weight and bias gradients, summed over the rows of each chunk into ``parts[c, 0|1]``."""
+def _layer_norm_rows_backward(x, w, g, eps, gx, parts):  # pragma: no cover  (compiled)
+    """Per chunk of rows: the input gradient into ``gx`` (unless it is empty), the weight and
+    bias gradients summed into ``parts[chunk, 0|1]`` (unless they are empty)."""
     n_rows, n = x.shape
     chunks = parts.shape[0]
     for c in prange(chunks):
@@ -358,14 +346,19 @@ def _layer_norm_rows_affine(x, g, eps, parts):  # pragma: no cover  (compiled)
         for r in range(c * n_rows // chunks, (c + 1) * n_rows // chunks):
             mean, rstd = _mean_rstd(x[r], eps)
             m, s = x.dtype.type(mean), x.dtype.type(rstd)
-            for j in range(n):
+            if gx.shape[0]:
+                sum_g, sum_gx = _layer_norm_sums(x[r], w, g[r], mean, rstd)
+                mean_g, mean_gx = x.dtype.type(sum_g / n), x.dtype.type(sum_gx / n)
+                for j in range(n):
+                    xhat = (x[r, j] - m) * s
+                    gx[r, j] = s * (g[r, j] * w[j] - mean_g - xhat * mean_gx)
+            for j in range(pw.shape[0]):
                 pw[j] += g[r, j] * ((x[r, j] - m) * s)
                 pb[j] += g[r, j]
 
 
 layer_norm_rows = _Kernel(_layer_norm_rows)
 layer_norm_rows_backward = _Kernel(_layer_norm_rows_backward)
-layer_norm_rows_affine = _Kernel(_layer_norm_rows_affine)
 
 
 def layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
@@ -376,24 +369,37 @@ def layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.nd
     return out
 
 
-def layer_norm_backward(x: np.ndarray, w: np.ndarray, g: np.ndarray, eps: float) -> np.ndarray:
-    """The input gradient of layer norm over the last dim."""
-    n = x.shape[-1]
-    gx = np.empty(x.shape, x.dtype)
-    layer_norm_rows_backward(rows(x, n), _vector(w, n), rows(np.broadcast_to(g, x.shape), n), eps,
-                             gx.reshape(-1, n))
-    return gx
+def layer_norm_backward(x: np.ndarray, w: np.ndarray, g: np.ndarray, eps: float,
+                        part: str) -> np.ndarray:
+    """Layer norm's gradients (see :func:`_gradient_buffers`) for ``x`` (R, n) normalized per
+    row, with ``w`` of length n (or a scalar)."""
+    n = x.shape[1]
+    kernel = layer_norm_rows_backward.pick(x.size)
+    chunks = 1 if kernel is layer_norm_rows_backward.serial else 4 * numba.get_num_threads()
+    parts = np.zeros((max(min(chunks, x.shape[0]), 1), 2, 0 if part == "input" else n))
+    result, gx = _gradient_buffers(x, n, part)
+    kernel(x, _vector(w, n), rows(np.broadcast_to(g, x.shape), n), eps, gx, parts)
+    return _store_affine(result, part, parts.sum(axis=0))
 
 
-def layer_norm_affine_backward(x: np.ndarray, g: np.ndarray, eps: float) -> np.ndarray:
-    """``[grad_weight, grad_bias]`` of layer norm over the last dim, as one ``(2, n)`` array."""
-    n = x.shape[-1]
-    x2 = rows(x, n)
-    kernel = layer_norm_rows_affine.pick(x2.size)
-    chunks = 1 if kernel is layer_norm_rows_affine.serial else 4 * numba.get_num_threads()
-    parts = np.zeros((max(min(chunks, x2.shape[0]), 1), 2, n))
-    kernel(x2, rows(np.broadcast_to(g, x.shape), n), eps, parts)
-    return parts.sum(axis=0).astype(x.dtype)
+def _gradient_buffers(x: np.ndarray, n_params: int, part: str) -> tuple:
+    """``(result, gx)`` of a normalization's backward: ``part='input'`` returns the input
+    gradient (flat), ``'affine'`` the weight and bias gradients as one (2, P) array, ``'all'``
+    both in one flat array, the input's first. ``gx`` is the view of ``result`` that receives
+    the input gradient (empty for ``'affine'``)."""
+    if part == "affine":
+        return np.empty((2, n_params), x.dtype), np.empty((0,) * x.ndim, x.dtype)
+    result = np.empty(x.size + (2 * n_params if part == "all" else 0), x.dtype)
+    return result, result[:x.size].reshape(x.shape)
+
+
+def _store_affine(result: np.ndarray, part: str, affine: np.ndarray) -> np.ndarray:
+    """``result`` of :func:`_gradient_buffers` with the (2, P) ``affine`` gradients stored."""
+    if part == "affine":
+        result[...] = affine
+    elif part == "all":
+        result[result.size - affine.size:] = affine.ravel()
+    return result
 
 
 def _vector(a: np.ndarray, n: int) -> np.ndarray:
@@ -486,13 +492,13 @@ def batch_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.nd
 
 def batch_norm_backward(x: np.ndarray, w: np.ndarray, g: np.ndarray, eps: float,
                         part: str) -> np.ndarray:
-    """Batch norm's input gradient (``part='input'``) or ``[grad_weight, grad_bias]`` as one
-    (2, C) array (``part='affine'``), for ``x`` and ``g`` (N, C, S)."""
+    """Batch norm's gradients (see :func:`_gradient_buffers`) for ``x`` and ``g`` (N, C, S),
+    with ``w`` of length C (or a scalar)."""
     c = x.shape[1]
-    gx = np.empty(x.shape if part == "input" else (0, 0, 0), x.dtype)
+    result, gx = _gradient_buffers(x, c, part)
     affine = np.empty((2, c))
     channel_norm_backward(x, _vector(w.reshape(-1), c), g, eps, gx, affine)
-    return gx if part == "input" else affine.astype(x.dtype)
+    return _store_affine(result, part, affine)
 
 
 # ---------------------------------------------------------------- GELU, elementwise on flat arrays

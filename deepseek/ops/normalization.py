@@ -82,20 +82,24 @@ def _norm_vjp(ctx: Any, g: Tensor) -> tuple:
 
 def _fused_vjp(backward: OpDef):
     """The vjp of a normalization whose gradients one primitive computes (``part='input'``,
-    or ``'affine'``: weight and bias gradients stacked); composed under ``create_graph``, so
-    it can be differentiated again."""
+    ``'affine'``: weight and bias gradients stacked, or ``'all'``: both, flat, when they share
+    a dtype); composed under ``create_graph``, so it can be differentiated again."""
 
     def vjp(ctx: Any, g: Tensor) -> tuple:
         if STATE.enabled:
             return _norm_vjp(ctx, g)
         x, w, b = ctx.inputs
         need, attrs = ctx.needs_input_grad, ctx.attrs
-        gx = apply(backward, x, w, g, part="input", **attrs) if need[0] else None
-        gw = gb = None
-        if need[1] or need[2]:
-            affine = apply(backward, x, w, g, part="affine", **attrs)
-            gw = affine[0].reshape(w.shape) if need[1] else None
-            gb = affine[1].reshape(b.shape) if need[2] else None
+        affine = None
+        if need[0] and (need[1] or need[2]) and x._data.dtype == _acc(x._data.dtype):
+            both = apply(backward, x, w, g, part="all", **attrs)  # one pass for all three
+            gx, affine = both[:x.numel()].view(x.shape), both[x.numel():].view(2, -1)
+        else:
+            gx = apply(backward, x, w, g, part="input", **attrs) if need[0] else None
+            if need[1] or need[2]:
+                affine = apply(backward, x, w, g, part="affine", **attrs)
+        gw = affine[0].reshape(w.shape) if need[1] else None
+        gb = affine[1].reshape(b.shape) if need[2] else None
         return gx, gw, gb
 
     return vjp
@@ -104,23 +108,28 @@ def _fused_vjp(backward: OpDef):
 def _norm_backward_composed(xp: Any, x: Any, w: Any, g: Any, part: str, dims: tuple,
                             eps: float, param_sum: tuple) -> Any:
     """The fused backward primitives' reference (other dtypes, backends and layouts): the input
-    gradient, or the affine gradients summed over ``param_sum`` and stacked."""
+    gradient, the affine gradients summed over ``param_sum`` and stacked, or both (flat)."""
     acc = _acc(x.dtype)
     xa, w, g = x.astype(acc), w.astype(acc), g.astype(acc)
     centered = xa - xa.mean(axis=dims, keepdims=True)
     rstd = 1 / xp.sqrt((centered * centered).mean(axis=dims, keepdims=True) + eps)
     xhat = centered * rstd
-    if part == "input":
+    out = []
+    if part != "affine":
         gxhat = g * w
-        return rstd * (gxhat - gxhat.mean(axis=dims, keepdims=True)
-                       - xhat * (gxhat * xhat).mean(axis=dims, keepdims=True))
-    return xp.stack([(g * xhat).sum(axis=param_sum), g.sum(axis=param_sum)])
+        out.append(rstd * (gxhat - gxhat.mean(axis=dims, keepdims=True)
+                           - xhat * (gxhat * xhat).mean(axis=dims, keepdims=True)))
+    if part != "input":
+        out.append(xp.stack([(g * xhat).sum(axis=param_sum), g.sum(axis=param_sum)]))
+    return out[0] if len(out) == 1 else xp.concatenate([a.ravel() for a in out])
 
 
 def _backward_meta(param_shape: Callable):
     def meta(x: Any, w: Any, g: Any, *, part: str, dims: tuple, eps: float) -> tuple:
         if part == "input":
             return x.shape, x.dtype
+        if part == "all":
+            return (math.prod(x.shape) + 2 * math.prod(param_shape(x.shape, dims)),), x.dtype
         return (2,) + param_shape(x.shape, dims), _acc(x.dtype)
 
     return meta
@@ -131,9 +140,9 @@ def _fused_norm(name: str, forward: Callable, backward: Callable, param_shape: C
     """Register ``native_<name>`` and its fused backward ``native_<name>_backward``."""
     back = defop(f"native_{name}_backward", _quiet(backward), _backward_meta(param_shape),
                  kind="opaque",
-                 doc=f"{name}'s input gradient (``part='input'``) or its weight and bias gradients "
-                     f"stacked (``part='affine'``), statistics recomputed per {per}. Not "
-                     "differentiable.")
+                 doc=f"{name}'s input gradient (``part='input'``), its weight and bias gradients "
+                     f"stacked (``part='affine'``) or all three flat (``part='all'``), "
+                     f"statistics recomputed per {per}. Not differentiable.")
     op = defop(f"native_{name}", _quiet(forward), _norm_meta(name), _fused_vjp(back),
                kind="opaque", amp="fp32")
     return op, back
@@ -222,12 +231,9 @@ def _layer_norm_backward_forward(xp: Any, x: Any, w: Any, g: Any, *, part: str, 
     if xa is None or g.dtype not in (x.dtype, xa.dtype):
         return _norm_backward_composed(xp, x, w, g, part, dims, eps, tuple(range(dims[0])))
     n = math.prod(x.shape[dims[0]:])
-    ga = g.astype(xa.dtype, copy=False).reshape(-1, n)
-    if part == "input":
-        return _kernels.layer_norm_backward(xa.reshape(-1, n), w.reshape(-1), ga,
-                                            eps).reshape(x.shape)
-    return _kernels.layer_norm_affine_backward(xa.reshape(-1, n), ga, eps).reshape(
-        (2,) + x.shape[dims[0]:])
+    out = _kernels.layer_norm_backward(xa.reshape(-1, n), w.reshape(-1),
+                                       g.astype(xa.dtype, copy=False).reshape(-1, n), eps, part)
+    return out.reshape({"input": x.shape, "affine": (2,) + x.shape[dims[0]:]}.get(part, -1))
 
 
 def _normalized_shape(shape: tuple, dims: tuple) -> tuple:
