@@ -71,8 +71,8 @@ def print_grid(title: str, columns: list, rows: list, baseline: str,
 
 def time_steps(step: Callable, x: Any, y: Any, steps: int, warmup: int = 2) -> dict:
     """Run a training ``step(x, y)`` (returning the loss) ``1 + warmup + steps`` times: the
-    first call's seconds (``first``, compilation included), the median of the last ``steps``
-    (``median``) and the losses of the first and last calls."""
+    first call's seconds (``first``, compilation included), the last ``steps`` (``times``) and
+    their median (``median``), and the losses of the first and last calls."""
     t0 = time.perf_counter()
     first_loss = float(step(x, y).item())
     first = time.perf_counter() - t0
@@ -83,8 +83,8 @@ def time_steps(step: Callable, x: Any, y: Any, steps: int, warmup: int = 2) -> d
         t0 = time.perf_counter()
         loss = step(x, y).item()
         times.append(time.perf_counter() - t0)
-    return dict(first=first, median=float(np.median(times)), first_loss=first_loss,
-                last_loss=float(loss) if steps else first_loss)
+    return dict(first=first, median=float(np.median(times)), times=times,
+                first_loss=first_loss, last_loss=float(loss) if steps else first_loss)
 
 
 def paired_models(spec: dict, torch: Any, ds: Any) -> tuple:

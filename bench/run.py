@@ -1,13 +1,17 @@
 """The benchmark table: W1–W3 (bench/workloads.py) trained with deepseek eager, ds.jit, PyTorch
 eager and torch.compile, from the same weights and batch.
 
-    python bench/run.py [--workloads W1,W3] [--steps 20] [--quick]
+    python bench/run.py [--workloads W1,W3] [--steps 20] [--rounds 3] [--quick]
 
-Each cell runs in a fresh subprocess, so the libraries are measured alike:
-- step: median seconds of ``--steps`` training steps after a first call and two warm-up steps;
-- first call: seconds of the first step (tracing/compilation included);
+Each cell runs in fresh subprocesses, so the libraries are measured alike, and in rounds: every
+column of a workload once per round, so that the machine's drift over minutes (large on shared
+hosts) moves all columns alike instead of the ratios:
+- step: median seconds of ``--steps`` training steps, split over the rounds, each round's after
+  a first call and two warm-up steps;
+- first call: seconds of the first round's first step (tracing/compilation included);
 - peak RSS: growth of the process's resident-set high-water mark (``ru_maxrss``) from just before
-  the first step to the end: activations, gradients, optimizer state, workspaces, caches;
+  the first step to the end (the largest of the rounds): activations, gradients, optimizer
+  state, workspaces, caches;
 - traced (deepseek only): peak of the Python/NumPy allocations tracemalloc sees during one step.
 A cell that raises or runs past its time limit prints ``n/a (reason)``. Ratios are to torch eager.
 """
@@ -22,6 +26,8 @@ import subprocess
 import sys
 import time
 import tracemalloc
+
+import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 from _harness import fmt_time, paired_models, print_grid, select, time_steps, train_step  # noqa: E402,E501
@@ -88,13 +94,14 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workloads", default="W1,W2,W3")
     parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true",
                         help="5 steps and a 60 s limit per cell: a smoke run, not a measurement")
     parser.add_argument("--timeout", type=float, default=150, help="seconds per cell")
     parser.add_argument("--cell", nargs=2, metavar=("WORKLOAD", "COLUMN"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.quick:
-        args.steps, args.timeout = min(args.steps, 5), min(args.timeout, 60)
+        args.steps, args.rounds, args.timeout = min(args.steps, 5), 1, min(args.timeout, 60)
     if args.cell:
         try:
             result = run_cell(*args.cell, args.steps)
@@ -104,20 +111,34 @@ def main() -> None:
         return
 
     results = {}
+    per_round = -(-args.steps // args.rounds)
     for name in select(WORKLOADS, args.workloads):
-        results[name] = {}
-        for column in COLUMNS:
-            done = results[name][column] = spawn_cell(name, column, args.steps, args.timeout)
-            status = done.get("error") or f"{fmt_time(done['median']).strip()} per step"
-            print(f"  {name} / {column}: {status}", file=sys.stderr, flush=True)
-    print_grid(f"training step, median of {args.steps}", COLUMNS, _rows(results, "median"),
-               BASELINE)
+        rounds: dict = {column: [] for column in COLUMNS}
+        for r in range(args.rounds):
+            for column, done in rounds.items():
+                if done and "error" in done[0]:
+                    continue
+                done.append(spawn_cell(name, column, per_round, args.timeout))
+                status = done[-1].get("error") or fmt_time(done[-1]["median"]).strip()
+                print(f"  {name} / {column} round {r + 1}: {status}", file=sys.stderr,
+                      flush=True)
+        results[name] = {column: _merge(done) for column, done in rounds.items()}
+    print_grid(f"training step, median of {per_round * args.rounds} in {args.rounds} rounds",
+               COLUMNS, _rows(results, "median"), BASELINE)
     print_grid("first call (tracing/compilation included)", COLUMNS, _rows(results, "first"),
                BASELINE)
     print_grid("peak RSS growth while training (ru_maxrss delta, fresh process per cell)",
                COLUMNS, _rows(results, "rss"), BASELINE, fmt=_mib)
     print_grid("peak traced allocation during one step (tracemalloc, deepseek only)",
                COLUMNS[:2], _rows(results, "traced"), "ds eager", fmt=_mib)
+
+
+def _merge(rounds: list) -> dict:
+    """One cell's result from its rounds' (the first error, if any)."""
+    if "error" in rounds[0]:
+        return rounds[0]
+    times = [t for r in rounds for t in r["times"]]
+    return dict(rounds[0], median=float(np.median(times)), rss=max(r["rss"] for r in rounds))
 
 
 def _rows(results: dict, metric: str) -> list:
