@@ -374,6 +374,7 @@ def layer_norm_backward(x: np.ndarray, w: np.ndarray, g: np.ndarray, eps: float,
     """Layer norm's gradients (see :func:`_gradient_buffers`) for ``x`` (R, n) normalized per
     row, with ``w`` of length n (or a scalar)."""
     n = x.shape[1]
+    x = rows(x, n)
     kernel = layer_norm_rows_backward.pick(x.size)
     chunks = 1 if kernel is layer_norm_rows_backward.serial else 4 * numba.get_num_threads()
     parts = np.zeros((max(min(chunks, x.shape[0]), 1), 2, 0 if part == "input" else n))
