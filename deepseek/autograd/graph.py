@@ -245,7 +245,8 @@ def run_backward(
     """Propagate ``grad_tensors`` from ``tensors`` to the leaves.
 
     With ``accumulate`` the leaves' ``.grad`` are updated (``backward``); otherwise the gradients
-    of ``inputs`` are returned and nothing is accumulated (``autograd.grad``).
+    of ``inputs`` are returned and nothing is accumulated (``autograd.grad``). Of a non-leaf
+    root only ``grad_fn`` is read (a checkpoint passes stand-ins without data).
     """
     pending: dict = {}
     leaf_grads: dict = {}

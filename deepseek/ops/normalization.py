@@ -233,7 +233,9 @@ def _layer_norm_backward_forward(xp: Any, x: Any, w: Any, g: Any, *, part: str, 
     n = math.prod(x.shape[dims[0]:])
     out = _kernels.layer_norm_backward(xa.reshape(-1, n), w.reshape(-1),
                                        g.astype(xa.dtype, copy=False).reshape(-1, n), eps, part)
-    return out.reshape({"input": x.shape, "affine": (2,) + x.shape[dims[0]:]}.get(part, -1))
+    if part == "input":
+        return out.reshape(x.shape)
+    return out.reshape((2,) + x.shape[dims[0]:]) if part == "affine" else out
 
 
 def _normalized_shape(shape: tuple, dims: tuple) -> tuple:
