@@ -37,10 +37,10 @@ class Adadelta(Optimizer):
     def __init__(self, params: Iterable, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
                  weight_decay: float = 0, foreach=None, *, capturable: bool = False,
                  maximize: bool = False, differentiable: bool = False) -> None:
-        check(lr >= 0.0, f"Invalid learning rate: {lr}")
-        check(0.0 <= rho <= 1.0, f"Invalid rho value: {rho}")
-        check(eps >= 0.0, f"Invalid epsilon value: {eps}")
-        check(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
+        check(self, "lr", lr, "Invalid learning rate")
+        check(self, "rho", rho, "Invalid rho value", at_most=1.0)
+        check(self, "eps", eps, "Invalid epsilon value")
+        check(self, "weight_decay", weight_decay, "Invalid weight_decay value")
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
                                       maximize=maximize, capturable=capturable, foreach=foreach,
                                       differentiable=differentiable))

@@ -38,12 +38,12 @@ class Adagrad(Optimizer):
                  weight_decay: float = 0, initial_accumulator_value: float = 0,
                  eps: float = 1e-10, foreach=None, *, maximize: bool = False,
                  differentiable: bool = False, fused=None) -> None:
-        check(lr >= 0.0, f"Invalid learning rate: {lr}")
-        check(lr_decay >= 0.0, f"Invalid lr_decay value: {lr_decay}")
-        check(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
-        check(initial_accumulator_value >= 0.0,
-              f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
-        check(eps >= 0.0, f"Invalid epsilon value: {eps}")
+        check(self, "lr", lr, "Invalid learning rate")
+        check(self, "lr_decay", lr_decay, "Invalid lr_decay value")
+        check(self, "weight_decay", weight_decay, "Invalid weight_decay value")
+        check(self, "initial_accumulator_value", initial_accumulator_value,
+              "Invalid initial_accumulator_value value")
+        check(self, "eps", eps, "Invalid epsilon value")
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, eps=eps,
                                       weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,

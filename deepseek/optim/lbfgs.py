@@ -44,7 +44,7 @@ class LBFGS(Optimizer):
                  max_eval: Optional[int] = None, tolerance_grad: float = 1e-7,
                  tolerance_change: float = 1e-9, history_size: int = 100,
                  line_search_fn: Optional[str] = None) -> None:
-        check(0.0 <= lr, f"Invalid learning rate: {lr}")
+        check(self, "lr", lr, "Invalid learning rate")
         if max_eval is None:
             max_eval = max_iter * 5 // 4
         super().__init__(params, dict(lr=lr, max_iter=max_iter, max_eval=max_eval,

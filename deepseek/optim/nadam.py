@@ -43,8 +43,8 @@ class NAdam(Optimizer):
                  weight_decay: float = 0, momentum_decay: float = 4e-3,
                  decoupled_weight_decay: bool = False, *, foreach=None, maximize: bool = False,
                  capturable: bool = False, differentiable: bool = False) -> None:
-        check_betas(lr, eps, betas, weight_decay)
-        check(momentum_decay >= 0.0, f"Invalid momentum_decay value: {momentum_decay}")
+        check_betas(self, lr, eps, betas, weight_decay)
+        check(self, "momentum_decay", momentum_decay, "Invalid momentum_decay value")
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, momentum_decay=momentum_decay,
                                       decoupled_weight_decay=decoupled_weight_decay,

@@ -3,6 +3,7 @@ and the few array helpers every update rule shares."""
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from collections import OrderedDict, defaultdict
 from typing import Any, Callable, Iterable, Iterator, Optional
@@ -282,19 +283,49 @@ def _copy_state(value: Any, p: Tensor, key: str) -> Any:
     return value
 
 
-def check(condition: bool, message: str) -> None:
-    """Hyperparameter validation with PyTorch's ValueError messages."""
-    if not condition:
-        raise ValueError(message)
+def check_real(optimizer: Optimizer, name: str, value: Any) -> Any:
+    """The number check every hyperparameter goes through: ``value`` must be a real Python or
+    NumPy scalar (bool counts, as in PyTorch), or for ``lr`` a 1-element Tensor, as PyTorch
+    allows. Returns the number, ready to compare with floats (a Tensor or NumPy value
+    as its Python number)."""
+    owner = type(optimizer).__name__
+    if isinstance(value, Tensor) and name == "lr":
+        if value.numel() != 1:
+            raise ValueError(f"{owner}: Tensor lr must be 1-element, got shape "
+                             f"{tuple(value.shape)}")
+        number = value._data.reshape(())
+    else:
+        number = value
+    if isinstance(number, (np.ndarray, np.generic)):
+        if number.ndim == 0 and number.dtype.kind in "biuf":
+            return number.item()
+    elif isinstance(number, numbers.Real):
+        return number
+    expected = "a real number or a 1-element Tensor" if name == "lr" else "a real number"
+    raise TypeError(f"{owner}: {name} must be {expected}, got {type(value).__name__} {value!r}")
 
 
-def check_betas(lr: float, eps: float, betas: tuple, weight_decay: float) -> None:
+def check(optimizer: Optimizer, name: str, value: Any, message: str, *,
+          at_most: Optional[float] = None, below: Optional[float] = None) -> None:
+    """Check that the hyperparameter ``name`` is a real number (see :func:`check_real`) in
+    ``[0, at_most]`` or ``[0, below)`` (no upper bound by default); out of range raises
+    PyTorch's ValueError, ``f"{message}: {value}"``, after the optimizer's name."""
+    number = check_real(optimizer, name, value)
+    if not (0.0 <= number and (at_most is None or number <= at_most)
+            and (below is None or number < below)):
+        raise ValueError(f"{type(optimizer).__name__}: {message}: {value}")
+
+
+def check_betas(optimizer: Optimizer, lr: Any, eps: Any, betas: Any, weight_decay: Any) -> None:
     """The checks every Adam-family optimizer makes, in PyTorch's order."""
-    check(lr >= 0.0, f"Invalid learning rate: {lr}")
-    check(eps >= 0.0, f"Invalid epsilon value: {eps}")
-    check(0.0 <= betas[0] < 1.0, f"Invalid beta parameter at index 0: {betas[0]}")
-    check(0.0 <= betas[1] < 1.0, f"Invalid beta parameter at index 1: {betas[1]}")
-    check(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
+    check(optimizer, "lr", lr, "Invalid learning rate")
+    check(optimizer, "eps", eps, "Invalid epsilon value")
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise TypeError(f"{type(optimizer).__name__}: betas must be a pair of real numbers, got "
+                        f"{type(betas).__name__} {betas!r}")
+    for i, beta in enumerate(betas):
+        check(optimizer, f"betas[{i}]", beta, f"Invalid beta parameter at index {i}", below=1.0)
+    check(optimizer, "weight_decay", weight_decay, "Invalid weight_decay value")
 
 
 # ---- array helpers: PyTorch's in-place tensor idioms, in its rounding order ----

@@ -42,11 +42,11 @@ class RMSprop(Optimizer):
                  eps: float = 1e-8, weight_decay: float = 0, momentum: float = 0,
                  centered: bool = False, capturable: bool = False, foreach=None,
                  maximize: bool = False, differentiable: bool = False) -> None:
-        check(lr >= 0.0, f"Invalid learning rate: {lr}")
-        check(eps >= 0.0, f"Invalid epsilon value: {eps}")
-        check(momentum >= 0.0, f"Invalid momentum value: {momentum}")
-        check(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
-        check(alpha >= 0.0, f"Invalid alpha value: {alpha}")
+        check(self, "lr", lr, "Invalid learning rate")
+        check(self, "eps", eps, "Invalid epsilon value")
+        check(self, "momentum", momentum, "Invalid momentum value")
+        check(self, "weight_decay", weight_decay, "Invalid weight_decay value")
+        check(self, "alpha", alpha, "Invalid alpha value")
         super().__init__(params, dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps,
                                       centered=centered, weight_decay=weight_decay,
                                       capturable=capturable, foreach=foreach, maximize=maximize,

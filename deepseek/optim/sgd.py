@@ -8,7 +8,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import _kernels
-from .optimizer import Optimizer, apply_weight_decay, check
+from .optimizer import Optimizer, apply_weight_decay, check, check_real
 
 __all__ = ["SGD"]
 
@@ -40,9 +40,10 @@ class SGD(Optimizer):
                  dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
                  maximize: bool = False, foreach=None, differentiable: bool = False,
                  fused=None) -> None:
-        check(lr >= 0.0, f"Invalid learning rate: {lr}")
-        check(momentum >= 0.0, f"Invalid momentum value: {momentum}")
-        check(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
+        check(self, "lr", lr, "Invalid learning rate")
+        check(self, "momentum", momentum, "Invalid momentum value")
+        check(self, "weight_decay", weight_decay, "Invalid weight_decay value")
+        check_real(self, "dampening", dampening)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,

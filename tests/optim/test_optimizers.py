@@ -3,6 +3,7 @@ the state_dict, and continuing from a state_dict (torch's, and ours through ds.s
 
 from __future__ import annotations
 
+import inspect
 import io
 
 import numpy as np
@@ -172,21 +173,103 @@ def test_module_parameters() -> None:
 
 
 @pytest.mark.parametrize("make,message", [
-    (lambda p: ds.optim.SGD(p, lr=-1), "Invalid learning rate: -1"),
-    (lambda p: ds.optim.SGD(p, momentum=-0.5), "Invalid momentum value: -0.5"),
+    (lambda p: ds.optim.SGD(p, lr=-1), "SGD: Invalid learning rate: -1"),
+    (lambda p: ds.optim.SGD(p, momentum=-0.5), "SGD: Invalid momentum value: -0.5"),
     (lambda p: ds.optim.SGD(p, nesterov=True), "Nesterov momentum requires a momentum"),
-    (lambda p: ds.optim.Adam(p, betas=(1.0, 0.9)), "Invalid beta parameter at index 0: 1.0"),
-    (lambda p: ds.optim.Adam(p, eps=-1e-8), "Invalid epsilon value: -1e-08"),
-    (lambda p: ds.optim.AdamW(p, weight_decay=-1), "Invalid weight_decay value: -1"),
-    (lambda p: ds.optim.RMSprop(p, alpha=-1), "Invalid alpha value: -1"),
-    (lambda p: ds.optim.Adagrad(p, lr_decay=-1), "Invalid lr_decay value: -1"),
-    (lambda p: ds.optim.Adadelta(p, rho=1.5), "Invalid rho value: 1.5"),
-    (lambda p: ds.optim.NAdam(p, momentum_decay=-1), "Invalid momentum_decay value: -1"),
+    (lambda p: ds.optim.Adam(p, betas=(1.0, 0.9)), "Adam: Invalid beta parameter at index 0: 1.0"),
+    (lambda p: ds.optim.Adam(p, eps=-1e-8), "Adam: Invalid epsilon value: -1e-08"),
+    (lambda p: ds.optim.AdamW(p, weight_decay=-1), "AdamW: Invalid weight_decay value: -1"),
+    (lambda p: ds.optim.RMSprop(p, alpha=-1), "RMSprop: Invalid alpha value: -1"),
+    (lambda p: ds.optim.Adagrad(p, lr_decay=-1), "Adagrad: Invalid lr_decay value: -1"),
+    (lambda p: ds.optim.Adadelta(p, rho=1.5), "Adadelta: Invalid rho value: 1.5"),
+    (lambda p: ds.optim.NAdam(p, momentum_decay=-1), "NAdam: Invalid momentum_decay value: -1"),
     (lambda p: ds.optim.SGD([], lr=0.1), "optimizer got an empty parameter list"),
 ])
 def test_hyperparameter_errors(make, message: str) -> None:
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         make([ds.zeros(2, requires_grad=True)] if "empty" not in message else [])
+
+
+
+OPTIMIZERS = [name for name in ds.optim.__all__ if isinstance(getattr(ds.optim, name), type)
+              and issubclass(getattr(ds.optim, name), ds.optim.Optimizer)
+              and name != "Optimizer"]
+ADAM_FAMILY = [name for name in OPTIMIZERS
+               if "betas" in inspect.signature(getattr(ds.optim, name)).parameters]
+
+
+def _param() -> list:
+    return [ds.zeros(2, requires_grad=True)]
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_lr_must_be_a_number(name: str) -> None:
+    with pytest.raises(TypeError, match=f"^{name}: lr must be a real number.*got str '0.1'"):
+        getattr(ds.optim, name)(_param(), lr="0.1")
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_negative_lr_matches_torch(name: str) -> None:
+    reference = getattr(torch.optim, name, None)
+    expected = "Invalid learning rate: -1"
+    if reference is not None:
+        with pytest.raises(ValueError) as theirs:
+            reference([torch.zeros(2, requires_grad=True)], lr=-1)
+        expected = str(theirs.value)
+    with pytest.raises(ValueError) as ours:
+        getattr(ds.optim, name)(_param(), lr=-1)
+    assert str(ours.value) == f"{name}: {expected}", f"{name}: {ours.value!r} vs torch {expected!r}"
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+@pytest.mark.parametrize("lr", [1, 0.5, True, np.float32(0.5), np.int64(1), np.array(0.5),
+                                ds.tensor(0.5), ds.tensor([0.5])],
+                         ids=["int", "float", "bool", "np.float32", "np.int64", "np.0d",
+                              "tensor0d", "tensor1"])
+def test_lr_accepted_types(name: str, lr) -> None:
+    opt = getattr(ds.optim, name)(_param(), lr=lr)
+    assert opt.param_groups[0]["lr"] is lr, f"{name}: lr {lr!r} was not kept as given"
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_tensor_lr_must_be_one_element(name: str) -> None:
+    with pytest.raises(ValueError) as theirs:
+        getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)], lr=torch.ones(2))
+    with pytest.raises(ValueError, match=f"^{name}: {theirs.value}"):
+        getattr(ds.optim, name)(_param(), lr=ds.ones(2))
+
+
+@pytest.mark.parametrize("name,argument", [
+    ("SGD", "momentum"), ("SGD", "dampening"), ("SGD", "weight_decay"),
+    ("RMSprop", "alpha"), ("RMSprop", "eps"), ("Adagrad", "lr_decay"),
+    ("Adagrad", "initial_accumulator_value"), ("Adadelta", "rho"),
+    ("NAdam", "momentum_decay"), ("AdamW", "eps"), ("RAdam", "weight_decay"),
+])
+def test_hyperparameter_must_be_a_number(name: str, argument: str) -> None:
+    with pytest.raises(TypeError, match=f"^{name}: {argument} must be a real number, got"):
+        getattr(ds.optim, name)(_param(), **{argument: "0.1"})
+    with pytest.raises(TypeError, match=f"^{name}: {argument} must be a real number, got"):
+        getattr(ds.optim, name)(_param(), **{argument: ds.tensor(0.1)})
+
+
+@pytest.mark.parametrize("name", ADAM_FAMILY)
+@pytest.mark.parametrize("betas,message", [
+    (0.9, "betas must be a pair of real numbers, got float 0.9"),
+    ("0.9,0.999", "betas must be a pair of real numbers, got str '0.9,0.999'"),
+    ((0.9,), r"betas must be a pair of real numbers, got tuple \(0.9,\)"),
+    ((0.9, 0.99, 0.999), "betas must be a pair of real numbers, got tuple"),
+    ((0.9, "0.999"), r"betas\[1\] must be a real number, got str '0.999'"),
+    ((None, 0.999), r"betas\[0\] must be a real number, got NoneType None"),
+])
+def test_betas_errors(name: str, betas, message: str) -> None:
+    with pytest.raises(TypeError, match=f"^{name}: {message}"):
+        getattr(ds.optim, name)(_param(), betas=betas)
+
+
+@pytest.mark.parametrize("name", ADAM_FAMILY)
+def test_betas_list_accepted(name: str) -> None:
+    opt = getattr(ds.optim, name)(_param(), betas=[0.8, np.float64(0.9)])
+    assert opt.param_groups[0]["betas"] == (0.8, 0.9), f"{name}: betas not kept as a tuple"
 
 
 def test_param_errors() -> None:
