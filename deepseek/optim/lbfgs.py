@@ -9,7 +9,7 @@ import numpy as np
 
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..tensor import Tensor
-from .optimizer import Optimizer, check
+from .optimizer import Optimizer, check, read_group
 
 __all__ = ["LBFGS"]
 
@@ -97,7 +97,7 @@ class LBFGS(Optimizer):
         return loss
 
     def _run(self, closure: Callable) -> Any:
-        group = self.param_groups[0]
+        group = read_group(self.param_groups[0])
         lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
         tolerance_grad, tolerance_change = group["tolerance_grad"], group["tolerance_change"]
         line_search_fn, history_size = group["line_search_fn"], group["history_size"]

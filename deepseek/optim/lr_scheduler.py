@@ -12,6 +12,7 @@ from bisect import bisect_right
 from collections import Counter
 from typing import Any, Callable, Iterable, Optional, Sequence, Union
 
+from ..tensor import Tensor
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",
@@ -25,19 +26,34 @@ _EPOCH_DEPRECATION = ("The epoch parameter in `scheduler.step()` was not necessa
                       "closed form is used instead of the new chainable form, where available.")
 
 
+def _copy(value: Any) -> Any:
+    """A Tensor rate cloned, so that lists of rates never alias a group's Tensor (PyTorch's)."""
+    return value.clone() if isinstance(value, Tensor) else value
+
+
 def _lrs(optimizer: Optimizer, key: str = "lr") -> list:
-    return [group[key] for group in optimizer.param_groups]
+    return [_copy(group[key]) for group in optimizer.param_groups]
+
+
+def _set_lr(group: dict, value: Any) -> None:
+    """Write a group's rate; a Tensor ``lr`` is kept and filled in place, as PyTorch does, so
+    whoever holds it sees the new rate."""
+    lr = group["lr"]
+    if isinstance(lr, Tensor):
+        lr.fill_(value.reshape(()) if isinstance(value, Tensor) else value)
+    else:
+        group["lr"] = value
 
 
 def _per_group(name: str, optimizer: Optimizer, value: Any) -> list:
-    """One value per parameter group (a list of them, or one repeated)."""
+    """One value per parameter group (a list of them, or one repeated), Tensors cloned."""
     if isinstance(value, (list, tuple)):
         if len(value) != len(optimizer.param_groups):
             raise ValueError(f"{name} must have the same length as optimizer.param_groups. "
                              f"{name} has {len(value)} values, param_groups has "
                              f"{len(optimizer.param_groups)}.")
-        return list(value)
-    return [value] * len(optimizer.param_groups)
+        return [_copy(v) for v in value]
+    return [_copy(value) for _ in optimizer.param_groups]
 
 
 def _require_optimizer(optimizer: Any) -> None:
@@ -61,7 +77,7 @@ class LRScheduler:
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
-                group.setdefault("initial_lr", group["lr"])
+                group.setdefault("initial_lr", _copy(group["lr"]))
         else:
             for i, group in enumerate(optimizer.param_groups):
                 if "initial_lr" not in group:
@@ -112,7 +128,7 @@ class LRScheduler:
 
     def _set_lrs(self, values: Iterable) -> None:
         for group, lr in zip(self.optimizer.param_groups, values):
-            group["lr"] = lr
+            _set_lr(group, lr)
         self._last_lr = _lrs(self.optimizer)
 
     def state_dict(self) -> dict:
@@ -491,7 +507,7 @@ class CyclicLR(LRScheduler):
         base_lrs = _per_group("base_lr", optimizer, base_lr)
         if last_epoch == -1:
             for lr, group in zip(base_lrs, optimizer.param_groups):
-                group["lr"] = lr
+                _set_lr(group, lr)
         self.max_lrs = _per_group("max_lr", optimizer, max_lr)
         up = float(step_size_up)
         down = float(step_size_down) if step_size_down is not None else up
@@ -746,7 +762,7 @@ class SequentialLR(_Composite):
         self.last_epoch = last_epoch + 1
         self.optimizer = optimizer
         for group in optimizer.param_groups:  # undo what the children's construction did
-            group["lr"] = group["initial_lr"]
+            _set_lr(group, group["initial_lr"])
         self._undo(self)
         first = self._schedulers[bisect_right(milestones, 0)]
         first._initial_step()
@@ -879,7 +895,7 @@ class ReduceLROnPlateau(LRScheduler):
             old = float(group["lr"])
             new = max(old * self.factor, low)
             if old - new > self.eps:
-                group["lr"] = new
+                _set_lr(group, new)
 
     @property
     def in_cooldown(self) -> bool:

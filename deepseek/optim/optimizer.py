@@ -28,7 +28,8 @@ class Optimizer:
     """Base class of all optimizers, as ``torch.optim.Optimizer``.
 
     A subclass passes its hyperparameters as ``defaults`` and implements
-    ``_update_group(group)``, which updates the parameters' arrays in place (under no_grad).
+    ``_update_group(group)``, which updates the parameters' arrays in place (under no_grad);
+    the group it gets is read through :func:`read_group` (a Tensor ``lr`` as a float).
 
     Args:
         params: an iterable of tensors, or of dicts defining parameter groups.
@@ -118,6 +119,7 @@ class Optimizer:
         return [b for bufs in self._flat.values() for b in bufs]
 
     def _step_group(self, i: int, group: dict) -> None:
+        group = read_group(group)
         flat = self._flat.get(i)
         if flat is None:
             self._update_group(group)
@@ -303,6 +305,18 @@ def check_real(optimizer: Optimizer, name: str, value: Any) -> Any:
         return number
     expected = "a real number or a 1-element Tensor" if name == "lr" else "a real number"
     raise TypeError(f"{owner}: {name} must be {expected}, got {type(value).__name__} {value!r}")
+
+
+def read_group(group: dict) -> dict:
+    """``group`` as an update reads it: a Tensor ``lr`` becomes its current Python float (the
+    update math and the fused kernels take numbers), read at every step so that a scheduler's
+    ``fill_`` or the user's in-place change takes effect at the next one, as in PyTorch. Other
+    groups come back as they are."""
+    lr = group["lr"]
+    if not isinstance(lr, Tensor):
+        return group
+    # the array, not .item(): a traced step (ds.jit) refuses .item() on tensors it did not make
+    return dict(group, lr=float(lr._to_host().reshape(())))
 
 
 def check(optimizer: Optimizer, name: str, value: Any, message: str, *,

@@ -13,9 +13,16 @@ import torch
 import deepseek as ds
 
 
-def _optimizer(lib, kind: str = "SGD"):
-    groups = [{"params": [lib.zeros(2, requires_grad=True)], "lr": 0.1},
-              {"params": [lib.zeros(3, requires_grad=True)], "lr": 0.03}]
+def _rate(lib, lr: float, form: str):
+    """``lr`` as a float, a 0-d Tensor or a 1-element Tensor."""
+    if form == "float":
+        return lr
+    return lib.tensor(lr if form == "tensor0d" else [lr])
+
+
+def _optimizer(lib, kind: str = "SGD", form: str = "float"):
+    groups = [{"params": [lib.zeros(2, requires_grad=True)], "lr": _rate(lib, 0.1, form)},
+              {"params": [lib.zeros(3, requires_grad=True)], "lr": _rate(lib, 0.03, form)}]
     if kind == "Adam":
         return lib.optim.Adam(groups, lr=0.01)
     return lib.optim.SGD(groups, lr=0.01, momentum=0.9)
@@ -63,14 +70,26 @@ def _groups(opt) -> list:
             for g in opt.param_groups]
 
 
+def _same_value(ours, theirs, what: str) -> None:
+    """A Tensor where torch has one (then the same shape and dtype), and the same value."""
+    assert isinstance(ours, ds.Tensor) == isinstance(theirs, torch.Tensor), \
+        f"{what}: {type(ours).__name__} where torch has {type(theirs).__name__}"
+    a, b = np.asarray(ours), np.asarray(theirs)
+    if isinstance(theirs, torch.Tensor):
+        assert a.shape == b.shape, f"{what}: shape {a.shape} != {b.shape}"
+        assert a.dtype == b.dtype, f"{what}: dtype {a.dtype} != {b.dtype}"
+    np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15, err_msg=what)
+
+
 def _check(ours_sched, theirs_sched, ours_opt, theirs_opt, what: str) -> None:
-    np.testing.assert_allclose(ours_sched.get_last_lr(), theirs_sched.get_last_lr(),
-                               rtol=1e-12, atol=1e-15, err_msg=what)
+    ours_last, theirs_last = ours_sched.get_last_lr(), theirs_sched.get_last_lr()
+    assert len(ours_last) == len(theirs_last), f"{what}: get_last_lr() length"
+    for i, (a, b) in enumerate(zip(ours_last, theirs_last)):
+        _same_value(a, b, f"{what}: get_last_lr()[{i}]")
     for a, b in zip(_groups(ours_opt), _groups(theirs_opt)):
         assert a.keys() == b.keys(), what
         for k in a:
-            np.testing.assert_allclose(a[k], b[k], rtol=1e-12, atol=1e-15,
-                                       err_msg=f"{what}: {k}")
+            _same_value(a[k], b[k], f"{what}: {k}")
 
 
 def _step(sched, opt) -> None:
@@ -115,11 +134,12 @@ def test_resume_from_state_dict(name: str) -> None:
         _check(resumed, theirs, resumed_opt, theirs_opt, f"{name} resumed step {k}")
 
 
-def test_reduce_lr_on_plateau() -> None:
+@pytest.mark.parametrize("form", ["float", "tensor0d", "tensor1"])
+def test_reduce_lr_on_plateau(form: str) -> None:
     metrics = [1.0, 0.9, 0.9, 0.95, 0.91, 0.92, 0.93, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 0.4, 0.5]
     for kwargs in (dict(patience=1), dict(mode="max", patience=2, cooldown=1, factor=0.5),
                    dict(patience=0, threshold_mode="abs", threshold=0.05, min_lr=[0.05, 0.02])):
-        ours_opt, theirs_opt = _optimizer(ds), _optimizer(torch)
+        ours_opt, theirs_opt = _optimizer(ds, form=form), _optimizer(torch, form=form)
         ours = ds.optim.lr_scheduler.ReduceLROnPlateau(ours_opt, **kwargs)
         theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(theirs_opt, **kwargs)
         for k, m in enumerate(metrics):
@@ -132,6 +152,37 @@ def test_reduce_lr_on_plateau() -> None:
                 buffer.seek(0)
                 ours = ds.optim.lr_scheduler.ReduceLROnPlateau(ours_opt)
                 ours.load_state_dict(ds.load(buffer))
+
+
+@pytest.mark.parametrize("form", ["tensor0d", "tensor1"])
+@pytest.mark.parametrize("name", list(CASES))
+def test_tensor_lr_matches_torch(name: str, form: str) -> None:
+    """With Tensor rates the groups keep their Tensors where torch does (torch fills them in
+    place), get_last_lr gives copies as torch's does, and the parameters stepped with the
+    scheduled rates match torch's."""
+    make, kind = CASES[name]
+    ours_opt, theirs_opt = _optimizer(ds, kind, form), _optimizer(torch, kind, form)
+    ours_lrs = [group["lr"] for group in ours_opt.param_groups]
+    theirs_lrs = [group["lr"] for group in theirs_opt.param_groups]
+    ours = make(ds.optim.lr_scheduler, ours_opt)
+    theirs = make(torch.optim.lr_scheduler, theirs_opt)
+    for k in range(STEPS):
+        for lib, opt in ((ds, ours_opt), (torch, theirs_opt)):
+            for group in opt.param_groups:
+                for p in group["params"]:
+                    p.grad = lib.ones(*p.shape)
+        _step(ours, ours_opt)
+        _step(theirs, theirs_opt)
+        what = f"{name} with {form} lr, step {k}"
+        _check(ours, theirs, ours_opt, theirs_opt, what)
+        for i, (a, b) in enumerate(zip(ours_opt.param_groups, theirs_opt.param_groups)):
+            assert (a["lr"] is ours_lrs[i]) == (b["lr"] is theirs_lrs[i]), \
+                f"{what}: group {i} lr kept as the given Tensor: ours {a['lr'] is ours_lrs[i]}"
+            assert (ours.get_last_lr()[i] is a["lr"]) == (theirs.get_last_lr()[i] is b["lr"]), \
+                f"{what}: get_last_lr()[{i}] aliases the group's lr"
+            np.testing.assert_allclose(np.asarray(a["params"][0].detach()),
+                                       b["params"][0].detach().numpy(), rtol=1e-5, atol=1e-6,
+                                       err_msg=f"{what}: group {i} param (rtol=1e-5, atol=1e-6)")
 
 
 def test_closed_form_with_epoch_argument() -> None:

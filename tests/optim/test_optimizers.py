@@ -231,6 +231,62 @@ def test_lr_accepted_types(name: str, lr) -> None:
     assert opt.param_groups[0]["lr"] is lr, f"{name}: lr {lr!r} was not kept as given"
 
 
+# the rates as the float32 Tensors ds.tensor(0.01) and torch.tensor(0.01) hold them
+LR, NEW_LR = float(np.float32(0.01)), float(np.float32(0.005))
+# every optimizer as it steps by default (SGD, Adam and AdamW in deepseek/optim/_kernels.py),
+# and the NumPy update of those three
+TENSOR_LR_CASES = [(name, {}) for name in OPTIMIZERS] + [
+    (name, {"fused": False}) for name in ("SGD", "Adam", "AdamW")]
+
+
+def _trajectory(lib, name: str, lr, kwargs: dict) -> tuple:
+    """The optimizer and its parameters after each of three closure steps from ``lr``; before
+    the last step the rate becomes NEW_LR: in place for a Tensor ``lr``, in the group for a
+    float."""
+    params = make_params()[0 if lib is ds else 1]
+    opt = getattr(lib.optim, name)(params, lr=lr, **kwargs)
+
+    def closure():
+        opt.zero_grad()
+        loss = sum(((p - 0.5) ** 2).sum() + 0.1 * (p ** 4).sum() for p in params)
+        loss.backward()
+        return loss
+
+    snapshots = []
+    for k in range(3):
+        if k == 2 and isinstance(lr, (ds.Tensor, torch.Tensor)):
+            lr.fill_(NEW_LR)
+        elif k == 2:
+            opt.param_groups[0]["lr"] = NEW_LR
+        opt.step(closure)
+        snapshots.append([to_numpy(p).copy() for p in params])
+    return opt, snapshots
+
+
+@pytest.mark.parametrize("name,kwargs", TENSOR_LR_CASES,
+                         ids=[name + "".join(f"-{k}={v}" for k, v in kwargs.items())
+                              for name, kwargs in TENSOR_LR_CASES])
+@pytest.mark.parametrize("value", [0.01, [0.01]], ids=["tensor0d", "tensor1"])
+def test_tensor_lr_steps(name: str, kwargs: dict, value) -> None:
+    """A Tensor lr steps as its float does, is read again at every step (an in-place change
+    counts from the next one), stays the group's Tensor, and matches torch's Tensor lr."""
+    lr = ds.tensor(value)
+    _, expected = _trajectory(ds, name, LR, kwargs)
+    opt, ours = _trajectory(ds, name, lr, kwargs)
+    _, theirs = _trajectory(torch, name, torch.tensor(value), kwargs)
+    assert opt.param_groups[0]["lr"] is lr, f"{name}: the group's Tensor lr was replaced"
+    # torch's LBFGS keeps the Tensor lr itself as state["t"], so the in-place change also
+    # rewrites the step length its next step resumes from; ours keeps the float it used
+    compared_with_torch = 2 if name == "LBFGS" else 3
+    for k, (a, b, c) in enumerate(zip(ours, expected, theirs)):
+        for i in range(len(a)):
+            what = f"{name}({kwargs}) Tensor lr {value!r} step {k} param {i}"
+            np.testing.assert_array_equal(a[i], b[i], err_msg=f"{what}: vs float lr (exact)")
+            if k < compared_with_torch:
+                np.testing.assert_allclose(a[i], c[i], rtol=1e-5, atol=1e-6,
+                                           err_msg=f"{what}: vs torch (rtol=1e-5, atol=1e-6)")
+
+
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_tensor_lr_must_be_one_element(name: str) -> None:
     with pytest.raises(ValueError) as theirs:
