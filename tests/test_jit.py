@@ -276,6 +276,34 @@ def test_split_gradient_becomes_one_cat():
     np.testing.assert_allclose(got, w.grad.numpy(), rtol=1e-6)
     assert "cat(" in f.graph and "index_put" not in f.graph
 
+
+def test_gradients_of_split_heads_join_in_one_copy():
+    """Attention's q, k, v gradients, transposed back and joined, are one cat of the strided
+    pieces (no clone of each first), with the eager gradient."""
+    w = ds.randn(8, 24, requires_grad=True)
+
+    def loss_of(x):
+        q, k, v = (x @ w).split(8, dim=2)
+        q, k, v = (t.view(2, 5, 2, 4).transpose(1, 2) for t in (q, k, v))
+        return ((q @ k.transpose(-1, -2)).softmax(-1) @ v).sin().sum()
+
+    @ds.jit
+    def f(x):
+        loss = loss_of(x)
+        loss.backward()
+        return loss
+
+    x = ds.randn(2, 5, 8)
+    for _ in range(2):
+        w.grad = None
+        f(x)
+    got = w.grad.numpy().copy()
+    w.grad = None
+    loss_of(x).backward()
+    np.testing.assert_allclose(got, w.grad.numpy(), rtol=1e-5, atol=1e-6)
+    assert f.graph.count("cat(") == 1 and "[2, 5, 2, 4] = clone" not in f.graph
+
+
 def test_fused_kernels_are_cached_on_disk():
     model = _mlp()
     with ds.no_grad():

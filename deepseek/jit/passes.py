@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..ops.movement import CAT, VIEW
 from .ir import Graph, Node, Value
 from .kernels import PARALLEL_MIN
 
@@ -129,8 +130,6 @@ def slice_grads_to_cat(graph: Graph, mutable: set) -> None:
     """A sum of zero tensors each written at one slice, the slices tiling one dim (the
     gradient of ``split``/``chunk``), becomes one ``cat`` of the pieces: no zero fills, no
     adds."""
-    from ..ops.movement import CAT
-
     users = _users(graph)
     out_ids = {v.id for v in graph.outputs}
 
@@ -158,6 +157,65 @@ def slice_grads_to_cat(graph: Graph, mutable: set) -> None:
             continue
         n.op, n.attrs = CAT, {"dim": d}
         n.inputs = [parts[i].node.inputs[1] for i in order]
+
+
+def _new_value(graph: Graph, node: Node, like: Value, shape: tuple, owns: bool,
+               root: Any = None) -> Value:
+    """A value for a node a pass made: no traced array, ``root`` its storage token."""
+    v = graph.value("node", np.broadcast_to(np.empty((), like.dtype), shape), node=node,
+                    root=like.root if root is None else root)
+    v.array, v.contiguous, v.owns = None, owns, owns
+    node.out = v
+    return v
+
+
+def cat_of_copies(graph: Graph, mutable: set) -> None:
+    """``cat`` along the last dim of views each merging the dims of a ``y_i`` from the cat dim
+    on (attention's q, k, v gradients, transposed back to the layout of the projection that
+    split them, most of them copied to allow the view) becomes ``view(cat(y_i[..., None,
+    ...]))``: one copy reading the strided ``y_i`` instead of a copy per piece and a second
+    one to join them."""
+    users = _users(graph)
+    out_ids = {v.id for v in graph.outputs}
+
+    def single(v: Value) -> bool:
+        return len(users.get(v.id, ())) == 1 and v.id not in out_ids | mutable
+
+    def piece(v: Value, d: int) -> Any:
+        view = _op(v, "view")
+        if view is None or not single(v):
+            return None
+        y = view.inputs[0]
+        copy = _op(y, "clone")
+        if copy is not None and single(y):
+            y = copy.inputs[0]
+        ok = (y.id not in mutable and y.shape[:d] == v.shape[:d]
+              and math.prod(y.shape[d:]) == v.shape[d] and y.dtype == v.dtype)
+        return y if ok else None
+
+    nodes = []
+    for n in graph.nodes:
+        last = len(n.out.shape) - 1 if n.kind == "op" else None
+        if last is None or n.op.name != "cat" or n.attrs["dim"] % (last + 1) != last:
+            nodes.append(n)
+            continue
+        ys = [piece(v, last) for v in n.inputs]
+        if None in ys or len({y.shape for y in ys}) != 1 or n.out.id in mutable:
+            nodes.append(n)
+            continue
+        lifted = ys[0].shape[:last] + (1,) + ys[0].shape[last:]
+        for i, y in enumerate(ys):
+            e = Node("op", VIEW, [y], {"shape": lifted})
+            ys[i] = _new_value(graph, e, y, lifted, owns=False)
+            nodes.append(e)
+        joined = Node("op", CAT, ys, {"dim": last})
+        _new_value(graph, joined, n.out, lifted[:last] + (len(ys),) + lifted[last + 1:],
+                   owns=True)
+        nodes.append(joined)
+        n.op, n.inputs, n.attrs = VIEW, [joined.out], {"shape": n.out.shape}
+        n.out.owns = n.out.contiguous = False
+        nodes.append(n)
+    graph.nodes = nodes
 
 
 def _is(v: Value, x: float) -> bool:
@@ -325,6 +383,8 @@ def optimize(graph: Graph, mutated: set, fusion: bool = True) -> set:
     fold_constants(graph, mutable)
     cse(graph, mutable)
     slice_grads_to_cat(graph, mutable)
+    dce(graph)  # the pieces' old users go, so that cat_of_copies sees single uses
+    cat_of_copies(graph, mutable)
     dce(graph)
     if fusion:
         fuse(graph, mutable)

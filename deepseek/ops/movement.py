@@ -438,7 +438,10 @@ def _cat_meta(*xs: Any, dim: int) -> tuple:
 
 def _cat_forward(xp: Any, *xs: Any, dim: int) -> Any:
     keep = [x for x in xs if not (x.ndim == 1 and x.shape[0] == 0)] or [xs[0]]
-    return xp.concatenate(keep, axis=dim)
+    shape = list(keep[0].shape)
+    shape[dim] = sum(x.shape[dim] for x in keep)
+    # row-major whatever the inputs' strides (NumPy's would follow theirs)
+    return xp.concatenate(keep, axis=dim, out=xp.empty(shape, xp.result_type(*keep)))
 
 
 def _cat_vjp(ctx: Any, g: Tensor) -> tuple:
