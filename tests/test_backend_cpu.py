@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from deepseek.backend import cpu
@@ -35,3 +36,26 @@ def test_idle_openblas_threads_sleep_at_once_unless_the_user_chose():
     still run; a user's own OPENBLAS_THREAD_TIMEOUT wins."""
     assert _probe() == ["4", "False", "True"]
     assert _probe(OPENBLAS_THREAD_TIMEOUT="12") == ["12", "True", "True"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matmul_of_a_stack_split_over_the_cores_is_numpys(dtype):
+    rng = np.random.default_rng(0)
+    qkv = rng.standard_normal((16, 32, 3, 4, 64)).astype(dtype)
+    q, k = qkv[:, :, 0].transpose(0, 2, 1, 3), qkv[:, :, 1].transpose(0, 2, 1, 3)  # strided
+    cases = [
+        (q, k.swapaxes(-1, -2)),  # (16, 4, 32, 64) @ (16, 4, 64, 32)
+        (q, rng.standard_normal((64, 512)).astype(dtype)),  # a 2-d right operand
+        (q, rng.standard_normal((1, 4, 64, 512)).astype(dtype)),  # broadcast along dim 0
+        (rng.standard_normal((128, 64)).astype(dtype), k.swapaxes(-1, -2)),  # a 2-d left one
+        (rng.standard_normal((8, 1, 64, 64)).astype(dtype),
+         rng.standard_normal((4, 64, 512)).astype(dtype)),  # batch dims (8, 1) x (4,)
+    ]
+    tol = 1e-5 if dtype == np.float32 else 1e-12  # one BLAS thread sums in another order
+    for a, b in cases:
+        want = np.matmul(a, b)
+        assert np.prod(want.shape[:-1]) * a.shape[-1] * b.shape[-1] >= cpu._SPLIT_MIN
+        np.testing.assert_allclose(cpu.matmul(a, b), want, rtol=tol, atol=tol)
+        out = np.empty_like(want)
+        assert cpu.matmul(a, b, out=out) is out
+        np.testing.assert_allclose(out, want, rtol=tol, atol=tol)

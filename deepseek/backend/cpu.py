@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 import threading
 from typing import Callable, Optional
@@ -90,6 +91,33 @@ class _BlasThreads:
             self.depth -= 1
             if self.depth == 0:
                 self.set(self.saved)
+
+
+# multiply-adds in a stack of products below which handing parts to the pool costs more
+_SPLIT_MIN = 1 << 22
+_BLAS_REAL = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def matmul(a: np.ndarray, b: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:
+    """``np.matmul``, with a stack of products shared out over the cores along its first batch
+    dim, one BLAS thread each. NumPy runs them one after another, each on all of OpenBLAS's
+    threads, which meet more than they multiply on small matrices (W3's attention, 64
+    products of 128 x 64 x 128: 1.65 -> 0.97 ms)."""
+    batch = a.shape[:-2] if b.ndim == 2 else b.shape[:-2] if a.ndim == 2 else None
+    if batch is None and a.ndim > 2 and b.ndim > 2:
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    if (not batch or batch[0] < 2 or a.dtype != b.dtype or a.dtype not in _BLAS_REAL
+            or math.prod(batch) * a.shape[-2] * a.shape[-1] * b.shape[-1] < _SPLIT_MIN):
+        return np.matmul(a, b, out=out)
+    if out is None:
+        out = np.empty(batch + (a.shape[-2], b.shape[-1]), a.dtype)
+
+    def part(lo: int, hi: int) -> None:
+        np.matmul(*(x[lo:hi] if x.ndim == out.ndim and x.shape[0] > 1 else x for x in (a, b)),
+                  out=out[lo:hi])
+
+    parallel_parts(part, batch[0])
+    return out
 
 
 _POOL: list = [None, None, None]  # pid, executor, BLAS switch (a forked child makes its own)

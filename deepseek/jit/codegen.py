@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ..backend import cpu
 from ..tensor import Tensor
 from . import kernels
 from .ir import Graph, Node, Value
@@ -39,7 +40,7 @@ class _Writer:
     """The generated function's global names: each object gets one readable name."""
 
     def __init__(self, names: dict) -> None:
-        self.ns: dict = {"np": np, "wrap": Tensor._wrap}
+        self.ns: dict = {"np": np, "cpu": cpu, "wrap": Tensor._wrap}
         self.names = names  # id(tensor) -> a name from its module (parameters, buffers)
         self.bound: dict = {}
 
@@ -272,7 +273,7 @@ def _emit(n: Node, w: _Writer, assign: dict) -> list:
         f = w.bind(n.op.name.strip("_"), n.op.forward)
         if n.out.id in assign:
             a, b = n.inputs
-            return [f"{n.out.name} = np.matmul({a.name}, {b.name}, out=b{assign[n.out.id]})"]
+            return [f"{n.out.name} = cpu.matmul({a.name}, {b.name}, out=b{assign[n.out.id]})"]
         call = f"{f}({_call_args(n, w)})"
         if n.cast:
             call = f"np.asarray({call}, dtype={w.attr(n.out.dtype)})"

@@ -17,6 +17,7 @@ from ._opdef import apply, defop
 from .elementwise import where
 from . import _kernels
 from .activation import SOFTMAX_BACKWARD
+from .linalg import matmul_arrays
 from .normalization import dropout_mask
 
 __all__ = ["embedding"]
@@ -109,8 +110,9 @@ def _sdpa_forward(xp: Any, q: Any, k: Any, v: Any, bias: Any, drop: Any, *, scal
     dtype = q.dtype
     if dtype in LOWP:  # PyTorch's CPU kernels accumulate low precision in float32
         q, k, v = (a.astype(_F32) for a in (q, k, v))
-    p = _sdpa_softmax_forward(xp, xp.matmul(q, xp.swapaxes(k, -1, -2)), bias, scale=scale)
-    return xp.matmul(p if drop.ndim == 0 else p * drop, v).astype(dtype, copy=False)
+    p = _sdpa_softmax_forward(xp, matmul_arrays(xp, q, xp.swapaxes(k, -1, -2)), bias,
+                              scale=scale)
+    return matmul_arrays(xp, p if drop.ndim == 0 else p * drop, v).astype(dtype, copy=False)
 
 
 def _sdpa_vjp(ctx: Any, g: Tensor) -> tuple:

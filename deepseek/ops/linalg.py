@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .._errors import op_error
+from ..backend import cpu
 from ..tensor import Tensor
 from ._common import LOWP, broadcast_shapes, is_float, require_tensor, wrap_dim
 from ._opdef import apply, autocast_args, autocast_exempt, defop, tensor_method
@@ -73,8 +74,14 @@ def _matmul_vjp(ctx: Any, g: Tensor) -> tuple:
     return (g @ y.mT if need[0] else None), (x.mT @ g if need[1] else None)
 
 
-MATMUL = defop("matmul", _low_precision_in_f32(lambda xp, x, y: xp.matmul(x, y)), _matmul_meta,
-               _matmul_vjp, amp="lower")
+def matmul_arrays(xp: Any, x: Any, y: Any) -> Any:
+    """The array product behind ``matmul`` (stacks of products split over the cores on the
+    CPU, see :func:`deepseek.backend.cpu.matmul`)."""
+    return cpu.matmul(x, y) if xp is np else xp.matmul(x, y)
+
+
+MATMUL = defop("matmul", _low_precision_in_f32(matmul_arrays), _matmul_meta, _matmul_vjp,
+               amp="lower")
 
 
 def _operands(name: str, a: Any, b: Any, other: str = "other") -> tuple:
