@@ -85,6 +85,47 @@ def test_conv_over_batch_chunks_and_threads(kw, monkeypatch):
         assert pool[1].get() == threads
 
 
+@pytest.mark.parametrize("name, shapes, kw", [
+    ("conv2d", [(3, 16, 7, 9), (17, 16, 3, 3)], {"padding": 1}),
+    ("conv2d", [(2, 16, 6, 5), (16, 16, 3, 3)], {"padding": (0, 2)}),
+    ("conv2d", [(2, 16, 5, 6), (16, 16, 3, 3)], {"padding": "same"}),
+    ("conv_transpose2d", [(2, 16, 5, 5), (16, 18, 3, 3)], {"padding": 1}),
+    ("conv_transpose2d", [(2, 16, 8, 7), (16, 16, 3, 3)], {"padding": 2}),
+])
+@pytest.mark.parametrize("chunk", [None, 1])
+def test_conv_winograd_path(name, shapes, kw, chunk, monkeypatch):
+    """3x3 stride-1 convolutions of 16 channels or more run through the Winograd transforms
+    (odd sizes, padding on one side, transposed ones with a crop): float64 values, first and
+    second-order gradients against torch, whole or in chunks of one sample over the threads."""
+    from deepseek.ops import conv
+
+    if chunk:
+        monkeypatch.setattr(conv, "_CHUNK_BYTES", chunk)
+    (x, w), (xt, wt) = _pair(*shapes)
+    ys = []
+    for lib, fn, a, b in ((ds, getattr(F, name), x, w), (torch, getattr(TF, name), xt, wt)):
+        ys.append(fn(a, b, **kw))
+        gx, gw = lib.autograd.grad((ys[-1] * ys[-1]).sum(), (a, b), create_graph=True)
+        ((gx * gx).sum() + (gw * gw).sum()).backward()
+    _close(*ys, name, atol=1e-10, rtol=1e-10)
+    _close(x.grad, xt.grad, f"{name} second-order grad of input", atol=1e-8, rtol=1e-10)
+    _close(w.grad, wt.grad, f"{name} second-order grad of weight", atol=1e-8, rtol=1e-10)
+
+
+def test_conv_winograd_kernels_run_for_large_channel_counts(monkeypatch):
+    """The Winograd path is the one taken (a broken transform would fail here, not fall back)."""
+    from deepseek.ops import _winograd
+
+    calls = []
+    for name in ("forward", "weight_gradient"):
+        real = getattr(_winograd, name)
+        monkeypatch.setattr(_winograd, name, lambda *a, _real=real, _n=name: (
+            calls.append(_n), _real(*a))[1])
+    (x, w), _ = _pair((2, 16, 6, 6), (16, 16, 3, 3))
+    F.conv2d(x, w, padding=1).sum().backward()
+    assert set(calls) == {"forward", "weight_gradient"}
+
+
 @pytest.mark.parametrize("stride", [1, 2])
 def test_conv_empty_batch(stride):
     """A batch of zero samples: empty output and input gradient, zero weight gradient."""

@@ -18,6 +18,7 @@ from .._errors import op_error
 from ..tensor import Tensor
 from ..backend import cpu
 from . import _conv_kernels as _kernels
+from . import _winograd
 from ._common import LOWP, require_tensor
 from ._opdef import apply, autocast_args, defop
 
@@ -177,11 +178,41 @@ def _add_bias(y: Any, bias: tuple) -> Any:
     return y
 
 
+def _winograd_forward(x: Any, w: Any, pads: Sequence[tuple], out: tuple) -> Any:
+    """A 3x3 stride-1 convolution by :mod:`._winograd`, over the batch in chunks of tiles."""
+    x = np.ascontiguousarray(x)
+    u = _winograd.filter_transform(w)
+    y = np.empty((x.shape[0], w.shape[0]) + out, x.dtype)
+    tiles = math.prod(_winograd.tile_counts(out))
+    _over_samples(np, x.shape[0], 16 * x.shape[1] * tiles * x.itemsize, lambda lo, hi:
+                  _winograd.forward(x[lo:hi], u, y[lo:hi], pads[0][0], pads[1][0]))
+    return y
+
+
+def _winograd_weight(x: Any, g: Any, pads: Sequence[tuple]) -> Any:
+    """The weight gradient of a 3x3 stride-1 convolution by :mod:`._winograd`, chunk sums
+    added in batch order."""
+    x, g = np.ascontiguousarray(x), np.ascontiguousarray(g)
+    partial: dict = {}
+
+    def body(lo: int, hi: int) -> None:
+        partial[lo] = _winograd.weight_gradient(x[lo:hi], g[lo:hi], pads[0][0], pads[1][0])
+
+    tiles = math.prod(_winograd.tile_counts(g.shape[2:]))
+    _over_samples(np, x.shape[0], 16 * (x.shape[1] + g.shape[1]) * tiles * x.itemsize, body)
+    du = np.zeros((16, g.shape[1], x.shape[1]), x.dtype)
+    for lo in sorted(partial):
+        du += partial[lo]
+    return _winograd.filter_gradient(du)
+
+
 def _conv_forward(xp: Any, x: Any, w: Any, *bias: Any, stride: tuple, padding: tuple,
                   dilation: tuple, groups: int) -> Any:
     x, w = _compute(x), _compute(w)
     kernel = w.shape[2:]
     out = conv_out_size("convolution", x.shape[2:], kernel, stride, padding, dilation)
+    if _winograd.usable(x, w, w.shape, stride, dilation, groups):
+        return _add_bias(_winograd_forward(x, w, padding, out), bias)
     n = x.shape[0]
     w = w.reshape(groups, w.shape[0] // groups, -1)
     y = xp.empty((n, groups, w.shape[1], math.prod(out)), x.dtype)  # (N, G, O/G, P)
@@ -226,9 +257,11 @@ def _conv_weight_forward(xp: Any, x: Any, g: Any, *, stride: tuple, padding: tup
                          dilation: tuple, groups: int, kernel: tuple) -> Any:
     x, g = _compute(x), _compute(g)
     out = g.shape[2:]
+    shape = (g.shape[1], x.shape[1] // groups) + tuple(kernel)
+    if _winograd.usable(x, g, shape, stride, dilation, groups):
+        return _winograd_weight(x, g, padding)
     g = _grouped(xp.ascontiguousarray(g), groups)  # (N, G, O/G, P)
     n, _, o, p = g.shape
-    shape = (groups * o, x.shape[1] // groups) + tuple(kernel)  # from (G, O/G, C/G * K)
     if o > p:  # few positions, many channels: one GEMM over (N * P), on transposed copies
         cols = _im2col(xp, x, kernel, out, stride, padding, dilation, groups)
         gw = xp.matmul(g.transpose(1, 2, 0, 3).reshape(groups, o, n * p),
