@@ -1,7 +1,9 @@
 """Peak memory and time of one training step, deepseek vs PyTorch, on W3 (GPT, 4 layers,
 context 128, batch 16) and a deeper GPT (8 layers, context 256, batch 8): eager, automatic
-checkpointing, bfloat16 autocast, offload under a limit of 0.6x the eager peak; then the largest
-batch of the deeper GPT that trains under a 1 GiB limit, per mode.
+checkpointing, bfloat16 autocast, offload under a limit of 0.6x the eager peak, and the whole step
+compiled by ``ds.jit`` (its row's torch cells are PyTorch eager's again: the compiled peak is
+to be no higher); then the largest batch of the deeper GPT that trains under a 1 GiB limit, per
+mode.
 
     python bench/memory.py [--quick]
 
@@ -71,6 +73,7 @@ class Run:
                         block.forward)
         self.opt = lib.optim.AdamW(self.model.parameters(), lr=3e-4)
         self.ctx = cfg["ctx"]
+        self.train = ds.jit(self._train) if mode == "jit" else self._train
 
     def batch(self, size: int) -> tuple:
         rng = np.random.default_rng(0)
@@ -78,7 +81,7 @@ class Run:
                      for _ in range(2))
 
     def step(self, x, y, limit: int = 0) -> float:
-        lib, F = self.lib, self.lib.nn.functional
+        lib = self.lib
         if self.mode == "bf16":
             cast = lib.autocast("cpu", dtype=lib.bfloat16)
         else:
@@ -88,12 +91,16 @@ class Run:
             budget = ds.memory.limit(limit, offload=self.mode.startswith("offload"))
         with budget:
             with cast:
-                out = self.model(x)
-                loss = F.cross_entropy(out.flatten(0, 1).float(), y.flatten())
-            self.opt.zero_grad()
-            loss.backward()
-            self.opt.step()
+                loss = self.train(x, y)
         return float(loss.item())
+
+    def _train(self, x, y):
+        loss = self.lib.nn.functional.cross_entropy(self.model(x).flatten(0, 1).float(),
+                                                    y.flatten())
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        return loss
 
     def state_bytes(self) -> int:
         """Parameters, gradients and optimizer state alive now (PyTorch)."""
@@ -198,15 +205,17 @@ def main() -> None:
     print(_row("workload / mode", "ds peak", "ds/eager", "torch peak", "torch/eager",
                "ds step", "torch step", "ds slowdown", "ds/torch RSS"))
     for name, (cfg, batch) in configs.items():
-        eager = teager = None
-        for mode in ("eager", "checkpoint", "bf16", "offload"):
+        eager = teager = torch_eager = None
+        for mode in ("eager", "checkpoint", "bf16", "offload", "jit"):
             limit = int(eager[0] * OFFLOAD_LIMIT) if mode == "offload" else 0
             peak, rss, t = measure(ds, cfg, batch, mode, limit)
             tpeak = trss = tt = None
-            if mode != "offload":  # PyTorch has no offload under a limit on the CPU
+            if mode == "jit":
+                tpeak, trss, tt = torch_eager
+            elif mode != "offload":  # PyTorch has no offload under a limit on the CPU
                 tpeak, trss, tt = measure(torch, cfg, batch, mode)
             if mode == "eager":
-                eager, teager = (peak, t), tpeak
+                eager, teager, torch_eager = (peak, t), tpeak, (tpeak, trss, tt)
             label = f"{name} {mode}" + (f" ({limit / MiB:.0f} MiB limit)" if limit else "")
             print(_row(label, f"{peak / MiB:.1f} MiB", f"{peak / eager[0]:.2f}",
                        f"{tpeak / MiB:.1f} MiB" if tpeak else "n/a",

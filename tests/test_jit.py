@@ -139,6 +139,44 @@ def test_guards_retrace_and_explain():
     assert "module train/eval flags" in text
 
 
+class _Trainer:
+    """A step as a method, its model and optimizer attributes of the object."""
+
+    def __init__(self, model, opt):
+        self.model, self.opt = model, opt
+
+    def step(self, x, y):
+        loss = F.cross_entropy(self.model(x), y)
+        self.opt.zero_grad()
+        loss.backward()
+        self.opt.step()
+        return loss
+
+
+@pytest.mark.parametrize("hide", [False, True], ids=["method", "in-a-dict"])
+def test_grad_guards_settle_wherever_the_model_lives(hide):
+    """A model found through a method's object, or only while tracing (inside a dict), is
+    guarded on entry from the second trace on: a step that leaves its gradients set compiles
+    twice (before and after they exist), not at every call."""
+    model = _mlp()
+    twin = copy.deepcopy(model)
+    reference = _Trainer(twin, ds.optim.SGD(twin.parameters(), lr=0.05, momentum=0.9))
+    opt = ds.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    if hide:
+        parts = {"trainer": _Trainer(model, opt)}
+        step = ds.jit(lambda x, y: parts["trainer"].step(x, y))
+    else:
+        step = ds.jit(_Trainer(model, opt).step)
+    x, y = _data()
+    for _ in range(6):
+        np.testing.assert_allclose(step(x, y).item(), reference.step(x, y).item(), rtol=1e-5)
+    assert step._traces == 2, ds.jit.explain(step)
+    if not hide:
+        model.eval()
+        step(x, y)
+        assert "module train/eval flags" in ds.jit.explain(step)
+
+
 def test_retrace_limit_warns_once_and_runs_eagerly():
     model = _mlp()
 
@@ -324,7 +362,35 @@ def test_memory_plan_reuses_buffers_between_runs():
     before = [b.__array_interface__["data"][0] for b in take()]
     compiled(x, y)
     assert before and before == [b.__array_interface__["data"][0] for b in take()]
-    assert compiled.memory_plan()["pooled_bytes"] == sum(b.nbytes for b in take())
+    arena = compiled.memory_plan()["pooled_bytes"]
+    ends = [b.__array_interface__["data"][0] - min(before) + b.nbytes for b in take()]
+    assert max(ends) <= arena <= sum(-(-b.nbytes // 64) * 64 for b in take())
+
+
+def test_arena_buffers_alive_at_once_never_overlap():
+    """Greedy-by-size offsets on random lifetimes and sizes: two buffers alive at the same node
+    never share a byte, and the arena is no larger than the buffers laid end to end."""
+    from deepseek.jit.codegen import _arena
+
+    class Buffer:
+        def __init__(self, nbytes):
+            self.nbytes = nbytes
+
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        spans = []
+        for _ in range(int(rng.integers(1, 40))):
+            first = int(rng.integers(0, 50))
+            spans.append([first, first + int(rng.integers(0, 20)),
+                          Buffer(int(rng.integers(1, 5000)))])
+        offsets, size = _arena(spans)
+        for i, (a0, a1, va) in enumerate(spans):
+            assert offsets[i] % 64 == 0 and offsets[i] + va.nbytes <= size
+            for j, (b0, b1, vb) in enumerate(spans[:i]):
+                if a0 <= b1 and b0 <= a1:  # alive at once
+                    assert (offsets[i] + va.nbytes <= offsets[j]
+                            or offsets[j] + vb.nbytes <= offsets[i]), (spans, offsets)
+        assert size <= sum(-(-v.nbytes // 64) * 64 for _, _, v in spans)
 
 
 def test_tracing_costs_about_one_eager_step_of_memory():

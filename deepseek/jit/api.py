@@ -38,7 +38,10 @@ def _objects(fn: Callable) -> list:
         return names
 
     visit(fn)
-    visit(getattr(fn, "__self__", None))
+    owner = getattr(fn, "__self__", None)
+    visit(owner)
+    for value in getattr(owner, "__dict__", {}).values():  # a method's model and optimizer
+        visit(value)
     target = getattr(fn, "forward", None) if not isinstance(fn, types.FunctionType) else fn
     target = getattr(target, "__func__", target)
     code = getattr(target, "__code__", None)
@@ -81,6 +84,9 @@ class CompiledFunction:
         self._warned = False
         self.log: list = []  # (what happened, why) for explain()
         self._objects = _objects(fn)
+        # tensors whose .grad a trace depended on, found only while tracing (not through
+        # _objects): later traces read their .grad state on entry, as for parameters
+        self._watched: dict = {}
 
     # ---- guards ----
     def _key(self, leaves: list, template: Any) -> tuple:
@@ -107,13 +113,16 @@ class CompiledFunction:
         return "; ".join(changed) or "a .grad was set or cleared since the trace"
 
     def _leaves(self) -> list:
-        """The parameters of the modules and optimizers ``fn`` uses."""
+        """The parameters of the modules and optimizers ``fn`` uses, and the tensors earlier
+        traces found gradients delivered to."""
         seen: dict = {}
         for obj in self._objects:
             params = obj.parameters() if hasattr(obj, "parameters") else (
                 p for g in obj.param_groups for p in g["params"])
             for p in params:
                 seen.setdefault(id(p), p)
+        for key, t in self._watched.items():
+            seen.setdefault(key, t)
         return list(seen.values())
 
     def _names(self) -> dict:
@@ -185,6 +194,8 @@ class CompiledFunction:
         exec(compile(source, f"<ds.jit {_name(self.fn)}>", "exec"), ns)  # noqa: S102
         entry.run, entry.source, entry.graph, entry.plan = ns[_name(self.fn)], source, graph, plan
         entry.leaf_guards = list(tracer.leaf_guards.values())
+        for t, _ in entry.leaf_guards:
+            self._watched.setdefault(id(t), t)
         plan["compile_seconds"] = time.perf_counter() - t0
         for v in graph.values:  # the traced arrays are no longer needed
             if v.kind != "const":

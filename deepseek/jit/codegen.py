@@ -64,9 +64,21 @@ class _Writer:
         return self.bind("k", v)
 
 
+_ALIGN = 64  # bytes: every planned buffer starts on a cache line
+
+
 def _plan(graph: Graph, mutable: set) -> tuple:
     """Liveness per storage: the node index after which each storage root is dead; which
-    values escape a run; and the buffer each pooled value gets."""
+    values escape a run; and the planned buffer of each pooled value.
+
+    Pooled values (GEMM and fused-kernel outputs that die within the run) live from the node
+    that writes them to the last use of their storage. A fused kernel's output may take over
+    the buffer of an input of its shape that dies there (the kernel reads each element before
+    writing it). The buffers are then laid out in one arena, largest first, each at the lowest
+    offset free for its whole life ("greedy by size"), so the arena is close to the most bytes
+    ever alive at once, whatever their shapes. Returns ``(assign, layout, size, last, root,
+    escaping)``: value id -> buffer index, each buffer's ``(shape, dtype, offset)``, and the
+    arena's bytes."""
     root = {v.id: storage_root(v) for v in graph.values}
     last: dict = {}
     for i, n in enumerate(graph.nodes):
@@ -81,32 +93,47 @@ def _plan(graph: Graph, mutable: set) -> tuple:
     for v in graph.values:
         if v.id in mutable:
             escaping.add(root[v.id])
-    free: dict = {}  # (shape, dtype) -> free buffer indices
-    buffers: list = []
-    assign: dict = {}
+    group: dict = {}  # pooled value id -> its buffer's index
+    spans: list = []  # per buffer: [first node, last node, value]
     for i, n in enumerate(graph.nodes):
-        dying = {root[v.id] for v in n.inputs if last.get(root[v.id]) == i}
-        early = set()
-        if n.kind == "fused":  # elementwise: an output may reuse the buffer of an input that
-            # dies here, when the kernel reads that buffer itself (not another view of it)
-            for v in n.inputs:
-                r = root[v.id]
-                if r in dying and v.id in assign and sum(root[u.id] == r for u in n.inputs) == 1:
-                    early.add(r)
-        _release(early, assign, free, buffers, root)
+        reusable = [v for v in n.inputs if n.kind == "fused" and v.id in group
+                    and last.get(root[v.id]) == i
+                    and sum(root[u.id] == root[v.id] for u in n.inputs) == 1]
         for v in _pooled_outputs(n):
             r = root[v.id]
-            if r in escaping or r not in last or v.id in assign:
+            if r in escaping or r not in last or v.id in group:
                 continue
-            key = (v.shape, v.dtype)
-            slot = free.get(key)
-            if slot:
-                assign[v.id] = slot.pop()
+            twin = next((u for u in reusable if (u.shape, u.dtype) == (v.shape, v.dtype)), None)
+            if twin is not None:
+                reusable.remove(twin)
+                group[v.id] = group[twin.id]
+                spans[group[v.id]][1] = last[r]
             else:
-                assign[v.id] = len(buffers)
-                buffers.append(key)
-        _release(dying - early, assign, free, buffers, root)
-    return assign, buffers, last, root, escaping
+                group[v.id] = len(spans)
+                spans.append([i, last[r], v])
+    offsets, size = _arena(spans)
+    layout = [(v.shape, v.dtype, offset) for (_, _, v), offset in zip(spans, offsets)]
+    return group, layout, size, last, root, escaping
+
+
+def _arena(spans: list) -> tuple:
+    """Offsets for buffers ``[first, last, value]`` so that no two alive at once overlap,
+    largest first at the lowest fitting offset; and the arena's size."""
+    offsets = [0] * len(spans)
+    placed: list = []  # (offset, end, first, last)
+    size = 0
+    for k in sorted(range(len(spans)), key=lambda k: -spans[k][2].nbytes):
+        first, end_node, v = spans[k]
+        need = -(-v.nbytes // _ALIGN) * _ALIGN
+        offset = 0
+        for lo, hi, _, _ in sorted(p for p in placed if p[2] <= end_node and first <= p[3]):
+            if lo - offset >= need:
+                break
+            offset = max(offset, hi)
+        offsets[k] = offset
+        placed.append((offset, offset + need, first, end_node))
+        size = max(size, offset + need)
+    return offsets, size
 
 
 def _uniform(v: Value) -> bool:
@@ -122,12 +149,6 @@ def _pooled_outputs(n: Node) -> list:
             and all(v.dtype == n.out.dtype for v in n.inputs)):
         return [n.out]
     return []
-
-
-def _release(roots: set, assign: dict, free: dict, buffers: list, root: dict) -> None:
-    for v_id, b in assign.items():
-        if root[v_id] in roots:
-            free.setdefault(buffers[b], []).append(b)
 
 
 def _kernel_for(n: Node) -> tuple:
@@ -172,20 +193,20 @@ def unfuse(graph: Graph, n: Node) -> None:
     graph.nodes[i:i + 1] = n.members
 
 
-def _take(buffers: list, pool: dict) -> list:
-    """Arrays for the planned buffers, from ``pool`` (``(shape, dtype) -> arrays``), which
-    grows as needed (on a compiled function's first run). The compiled versions of one
-    function never run at the same time and their buffers never outlive a run, so they share
-    one pool, emptied while tracing."""
-    seen: dict = {}
-    out = []
-    for key in buffers:
-        have = pool.setdefault(key, [])
-        j = seen[key] = seen.get(key, -1) + 1
-        if j == len(have):
-            have.append(np.empty(*key))
-        out.append(have[j])
-    return out
+def _take(layout: list, size: int, pool: dict) -> list:
+    """The planned buffers: views of the arena in ``pool``, which grows as needed (on a
+    compiled function's first run). The compiled versions of one function never run at the
+    same time and their buffers never outlive a run, so they share one arena, released while
+    tracing. The views are made once per arena."""
+    arena = pool.get("arena")
+    if arena is None or arena.nbytes < size:
+        arena = pool["arena"] = np.empty(size, np.uint8)
+    made = pool.get(id(layout))
+    if made is None or made[0] is not arena:
+        made = pool[id(layout)] = (arena, [
+            arena[offset:offset + math.prod(shape) * dtype.itemsize].view(dtype).reshape(shape)
+            for shape, dtype, offset in layout])
+    return made[1]
 
 
 def generate(graph: Graph, mutable: set, name: str = "compiled", names: dict = None,
@@ -201,14 +222,14 @@ def generate(graph: Graph, mutable: set, name: str = "compiled", names: dict = N
             n.kernel = (kernel, loop, in_shapes)
         else:
             unfuse(graph, n)
-    assign, buffers, last, root, escaping = _plan(graph, mutable)
+    assign, layout, size, last, root, escaping = _plan(graph, mutable)
     w = _Writer(names or {})
     pool = {} if pool is None else pool
     lines = [f"def {name}(inputs):"]
     body: list = []
-    if buffers:  # taken at each run, so that the pool can be released while retracing
-        w.ns["buffers"] = functools.partial(_take, buffers, pool)
-        body.append(f"[{', '.join(f'b{b}' for b in range(len(buffers)))}] = buffers()")
+    if layout:  # taken at each run, so that the pool can be released while retracing
+        w.ns["buffers"] = functools.partial(_take, layout, size, pool)
+        body.append(f"[{', '.join(f'b{b}' for b in range(len(layout)))}] = buffers()")
     used = {v.id for n in graph.nodes for v in n.inputs} | {v.id for v in graph.outputs}
     for v in graph.values:
         if v.kind == "const" and v.id not in used:  # folded away: drop the baked array
@@ -242,9 +263,8 @@ def generate(graph: Graph, mutable: set, name: str = "compiled", names: dict = N
     body.append(f"return [{', '.join(v.name for v in graph.outputs)}]")
     lines += ["    " + line for line in body]
     source = "\n".join(lines) + "\n"
-    pooled = sum(int(np.prod(shape)) * np.dtype(dtype).itemsize for shape, dtype in buffers)
-    plan = dict(buffers=len(buffers), pooled_bytes=pooled,
-                peak_bytes=_peak(graph, last, root, assign) + pooled)
+    plan = dict(buffers=len(layout), pooled_bytes=size,
+                peak_bytes=_peak(graph, last, root, assign) + size)
     return source, w.ns, plan
 
 

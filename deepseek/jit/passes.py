@@ -375,6 +375,123 @@ def fuse(graph: Graph, mutable: set) -> None:
     graph.nodes = nodes
 
 
+_REMAT_GAP = 16  # nodes between a value's last early read and its first late one
+_REMAT_MEMBERS = 4  # the most elementwise ops computed again for one value
+
+
+def rematerialize(graph: Graph, mutable: set) -> None:
+    """A fused kernel's output read again only much later (GELU's output, by the weight
+    gradient of the next linear layer) is computed again just before those late reads, from
+    values alive then anyway (the pre-activation GELU's backward keeps), instead of staying
+    alive in between: one elementwise pass for the memory of an activation (W3: 8 MiB a
+    layer). Values of the run's outputs or mutable storage stay as they are."""
+    while True:
+        seg = _segments(graph)
+        reads: dict = {}  # storage root -> positions of the nodes reading it
+        for i, n in enumerate(graph.nodes):
+            for v in n.inputs:
+                reads.setdefault(v.root, set()).add(i)
+        last = {r: max(p) for r, p in reads.items()}
+        keep = {v.root for v in graph.outputs} | {graph.values[m].root for m in mutable}
+        for i, f in enumerate(graph.nodes):
+            if f.kind != "fused":
+                continue
+            done = False
+            for o in f.outs:
+                at = sorted(reads.get(o.root, ()))
+                gaps = [(b - a, b) for a, b in zip(at, at[1:])]
+                if o.root in keep or not gaps or max(gaps)[0] < _REMAT_GAP:
+                    continue
+                late = max(gaps)[1]
+                if not all(_views(v, o) for n in graph.nodes[late:] for v in n.inputs
+                           if v.root == o.root):
+                    continue
+                chain = _recompute_chain(f, o, late, last, seg, i, mutable)
+                if chain is not None:
+                    _recompute(graph, f, o, chain, late)
+                    done = True
+                    break
+            if done:
+                break
+        else:
+            return
+
+
+def _views(v: Value, o: Value) -> bool:
+    """Whether ``v`` is ``o`` or made from it by view ops only."""
+    while v is not o:
+        n = v.node
+        if n is None or n.kind != "op" or not n.op.is_view:
+            return False
+        v = n.inputs[0]
+    return True
+
+
+def _recompute_chain(f: Node, o: Value, late: int, last: dict, seg: list, at: int,
+                     mutable: set) -> Any:
+    """The members of ``f`` that compute ``o`` again at node ``late`` from values alive there
+    anyway (and unchanged since node ``at``), in order; None if there are none or too many."""
+    producer = {m.out.id: m for m in f.members}
+    outs = {v.id for v in f.outs}
+    chain, todo = [], [producer[o.id]]
+    while todo:
+        m = todo.pop()
+        if m in chain:
+            continue
+        chain.append(m)
+        for v in m.inputs:
+            alive = v.kind in ("const", "input", "state") or last.get(v.root, -1) >= late
+            if v.id in producer and not (v.id in outs and alive):
+                todo.append(producer[v.id])
+            elif (v.id not in producer and not alive) or (v.id in mutable
+                                                          and seg[at] != seg[late]):
+                return None
+    if len(chain) > _REMAT_MEMBERS:
+        return None
+    return sorted(chain, key=f.members.index)
+
+
+def _fresh(graph: Graph, node: Node, like: Value, root: Any = None) -> Value:
+    """A new value of ``like``'s shape and dtype for a pass's node (its own storage unless it
+    views ``root``)."""
+    v = graph.value("node", np.broadcast_to(np.empty((), like.dtype), like.shape), node=node,
+                    root=root)
+    v.array, v.contiguous, v.owns = None, like.contiguous if root is not None else True, \
+        root is None
+    node.out = v
+    return v
+
+
+def _recompute(graph: Graph, f: Node, o: Value, chain: list, late: int) -> None:
+    """Insert a fused node computing ``o`` again by ``chain`` before node ``late``; the reads
+    of ``o`` from there on (and of early views of it, made again) take the new value."""
+    new: dict = {}  # old value id -> its recomputed value
+    g = Node("fused")
+    for m in chain:
+        copy = Node("op", m.op, [new.get(v.id, v) for v in m.inputs], dict(m.attrs))
+        g.inputs += [v for v in copy.inputs if v.node not in g.members and v not in g.inputs]
+        new[m.out.id] = _fresh(graph, copy, m.out)
+        g.members.append(copy)
+    g.outs = [new[o.id]]
+    inserted = [g]
+
+    def again(v: Value) -> Value:  # ``v`` (``o`` or a view of it) on the recomputed value
+        if v.id not in new:
+            view = v.node
+            copy = Node("op", view.op, [again(view.inputs[0])] + view.inputs[1:],
+                        dict(view.attrs))
+            new[v.id] = _fresh(graph, copy, v, root=g.outs[0].root)
+            inserted.append(copy)
+        return new[v.id]
+
+    for n in graph.nodes[late:]:
+        n.inputs = [again(v) if v.root == o.root else v for v in n.inputs]
+        if n.kind == "op" and n.out.root == o.root:  # a late view: now of the new value
+            n.out.root = g.outs[0].root
+            new[n.out.id] = n.out
+    graph.nodes[late:late] = inserted
+
+
 def optimize(graph: Graph, mutated: set, fusion: bool = True) -> set:
     """Run the passes in order; returns the ids of mutable values (for the memory plan)."""
     mutable = _mutable(graph, mutated)
@@ -388,4 +505,5 @@ def optimize(graph: Graph, mutated: set, fusion: bool = True) -> set:
     dce(graph)
     if fusion:
         fuse(graph, mutable)
+        rematerialize(graph, mutable)
     return mutable
