@@ -449,17 +449,22 @@ def test_tracing_costs_about_one_eager_step_of_memory():
     assert ds.max_memory_allocated() - base < 1.5 * eager_peak
 
 
-def test_fuse_layers_under_jit():
+@pytest.mark.parametrize("channels", [3, 16], ids=["im2col", "winograd"])
+def test_fuse_layers_under_jit(channels):
+    """The folded Conv-BN-ReLU runs as one convolution whose chunks get the bias and the ReLU
+    right after their GEMM (no separate ReLU pass), on both convolution paths."""
     ds.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU()).eval()
+    model = nn.Sequential(nn.Conv2d(channels, 16, 3, padding=1), nn.BatchNorm2d(16),
+                          nn.ReLU()).eval()
     with ds.no_grad():
         model[1].running_mean.uniform_(-1, 1)
         model[1].running_var.uniform_(0.5, 2)
         fused = ds.nn.fuse_layers(model)
         compiled = ds.jit(fused)
-        x = ds.randn(2, 3, 8, 8)
+        x = ds.randn(5, channels, 8, 8)
         for _ in range(2):
             np.testing.assert_allclose(compiled(x).numpy(), model(x).numpy(), atol=1e-5)
+    assert "activation='relu'" in compiled.code and " relu(" not in compiled.code
 
 
 def test_generated_code_golden():
@@ -499,10 +504,13 @@ def test_dropout_draws_fresh_numbers_each_run():
 
 
 def test_conv_training_matches_eager():
+    """Conv-BN-ReLU and a Conv-ReLU (whose ReLU becomes the convolution's epilogue) train as
+    in eager mode."""
     def build():
         ds.manual_seed(0)
         return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4),
-                             nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
+                             nn.ReLU(), nn.Conv2d(4, 4, 3, padding=1), nn.ReLU(),
+                             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
 
     eager, compiled, m1, m2 = _pair(lambda m: ds.optim.SGD(m.parameters(), lr=0.1,
                                                            momentum=0.9), build=build)
@@ -514,6 +522,7 @@ def test_conv_training_matches_eager():
                                    atol=1e-6)
     np.testing.assert_allclose(m2[1].running_mean.numpy(), m1[1].running_mean.numpy(),
                                rtol=1e-5, atol=1e-6)
+    assert "activation='relu'" in compiled.code
 
 
 def test_fuse_false_compiles_without_kernels():

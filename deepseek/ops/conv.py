@@ -171,21 +171,30 @@ def _grouped(x: Any, groups: int) -> Any:
     return x.reshape(x.shape[0], groups, x.shape[1] // groups, math.prod(x.shape[2:]))
 
 
-def _add_bias(y: Any, bias: tuple) -> Any:
-    """``y`` (N, C, *S) plus the channel bias, in place."""
+def _add_bias(y: Any, bias: tuple, activation: Optional[str] = None) -> Any:
+    """``y`` (N, C, *S) plus the channel bias, then ``activation`` (None or ``"relu"``, an
+    epilogue ds.jit asks for), in place."""
     if bias:
         y += bias[0].reshape((-1,) + (1,) * (y.ndim - 2)).astype(y.dtype, copy=False)
+    if activation == "relu":
+        np.maximum(y, 0, out=y)  # (CuPy arrays take NumPy's ufuncs too)
     return y
 
 
-def _winograd_forward(x: Any, w: Any, pads: Sequence[tuple], out: tuple) -> Any:
-    """A 3x3 stride-1 convolution by :mod:`._winograd`, over the batch in chunks of tiles."""
+def _winograd_forward(x: Any, w: Any, pads: Sequence[tuple], out: tuple,
+                      finish: Any) -> Any:
+    """A 3x3 stride-1 convolution by :mod:`._winograd`, over the batch in chunks of tiles,
+    ``finish`` applied to each chunk's outputs while they are in cache."""
     x = np.ascontiguousarray(x)
     u = _winograd.filter_transform(w)
     y = np.empty((x.shape[0], w.shape[0]) + out, x.dtype)
+
+    def body(lo: int, hi: int) -> None:
+        _winograd.forward(x[lo:hi], u, y[lo:hi], pads[0][0], pads[1][0])
+        finish(y[lo:hi])
+
     tiles = math.prod(_winograd.tile_counts(out))
-    _over_samples(np, x.shape[0], 16 * x.shape[1] * tiles * x.itemsize, lambda lo, hi:
-                  _winograd.forward(x[lo:hi], u, y[lo:hi], pads[0][0], pads[1][0]))
+    _over_samples(np, x.shape[0], 16 * x.shape[1] * tiles * x.itemsize, body)
     return y
 
 
@@ -207,12 +216,13 @@ def _winograd_weight(x: Any, g: Any, pads: Sequence[tuple]) -> Any:
 
 
 def _conv_forward(xp: Any, x: Any, w: Any, *bias: Any, stride: tuple, padding: tuple,
-                  dilation: tuple, groups: int) -> Any:
+                  dilation: tuple, groups: int, activation: Optional[str] = None) -> Any:
     x, w = _compute(x), _compute(w)
     kernel = w.shape[2:]
     out = conv_out_size("convolution", x.shape[2:], kernel, stride, padding, dilation)
+    finish = (lambda y: _add_bias(y, bias, activation))  # on each chunk, while in cache
     if _winograd.usable(x, w, w.shape, stride, dilation, groups):
-        return _add_bias(_winograd_forward(x, w, padding, out), bias)
+        return _winograd_forward(x, w, padding, out, finish)
     n = x.shape[0]
     w = w.reshape(groups, w.shape[0] // groups, -1)
     y = xp.empty((n, groups, w.shape[1], math.prod(out)), x.dtype)  # (N, G, O/G, P)
@@ -220,9 +230,10 @@ def _conv_forward(xp: Any, x: Any, w: Any, *bias: Any, stride: tuple, padding: t
     def body(lo: int, hi: int) -> None:
         cols = _im2col(xp, x[lo:hi], kernel, out, stride, padding, dilation, groups)
         xp.matmul(w, cols, out=y[lo:hi])
+        finish(y[lo:hi].reshape((hi - lo, -1) + out))
 
     _over_samples(xp, n, groups * w.shape[2] * y.shape[3] * y.itemsize, body)
-    return _add_bias(y.reshape((n, groups * w.shape[1]) + out), bias)
+    return y.reshape((n, groups * w.shape[1]) + out)
 
 
 def _conv_transpose_forward(xp: Any, y: Any, w: Any, *bias: Any, stride: tuple, padding: tuple,
@@ -283,7 +294,7 @@ def _conv_weight_forward(xp: Any, x: Any, g: Any, *, stride: tuple, padding: tup
 
 
 def _conv_meta(x: Any, w: Any, *bias: Any, stride: tuple, padding: tuple, dilation: tuple,
-               groups: int) -> tuple:
+               groups: int, activation: Optional[str] = None) -> tuple:
     out = conv_out_size("convolution", x.shape[2:], w.shape[2:], stride, padding, dilation)
     return (x.shape[0], w.shape[0]) + out, x.dtype
 
