@@ -91,12 +91,13 @@ def kernel_source(node: Node, loop: tuple, in_shapes: list, parallel: bool) -> s
         at = ", ".join(i if n != 1 or loop[d] == 1 else "0" for d, (i, n) in
                        enumerate(zip(idx, s)))
         lines.append(f"{pad}a{j} = x{j}[{at}]")
-    for m in node.members:
+    for k, m in enumerate(node.members):  # names by position: one source (and one compiled
+        # kernel) for every node doing the same work
         attrs = {k: repr(v) for k, v in m.attrs.items() if not isinstance(v, np.dtype)}
         text = _cheaper(m.op.expr.format(*(names[v.id] for v in m.inputs), **attrs),
                         m.out.dtype)
-        names[m.out.id] = f"t{m.out.id}"
-        lines.append(f"{pad}t{m.out.id} = {_cast(m.out.dtype, text)}")
+        names[m.out.id] = f"t{k}"
+        lines.append(f"{pad}t{k} = {_cast(m.out.dtype, text)}")
     at = ", ".join(idx)
     for j, v in enumerate(node.outs):
         lines.append(f"{pad}o{j}[{at}] = {names[v.id]}")

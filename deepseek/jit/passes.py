@@ -408,35 +408,36 @@ def rematerialize(graph: Graph, mutable: set) -> None:
     alive in between: one elementwise pass for the memory of an activation (W3: 8 MiB a
     layer). Values of the run's outputs or mutable storage stay as they are."""
     while True:
-        seg = _segments(graph)
-        reads: dict = {}  # storage root -> positions of the nodes reading it
-        for i, n in enumerate(graph.nodes):
-            for v in n.inputs:
-                reads.setdefault(v.root, set()).add(i)
-        last = {r: max(p) for r, p in reads.items()}
-        keep = {v.root for v in graph.outputs} | {graph.values[m].root for m in mutable}
-        for i, f in enumerate(graph.nodes):
-            if f.kind != "fused":
-                continue
-            done = False
-            for o in f.outs:
-                at = sorted(reads.get(o.root, ()))
-                gaps = [(b - a, b) for a, b in zip(at, at[1:])]
-                if o.root in keep or not gaps or max(gaps)[0] < _REMAT_GAP:
-                    continue
-                late = max(gaps)[1]
-                if not all(_views(v, o) for n in graph.nodes[late:] for v in n.inputs
-                           if v.root == o.root):
-                    continue
-                chain = _recompute_chain(f, o, late, last, seg, i, mutable)
-                if chain is not None:
-                    _recompute(graph, f, o, chain, late)
-                    done = True
-                    break
-            if done:
-                break
-        else:
+        found = _late_read(graph, mutable)
+        if found is None:
             return
+        _recompute(graph, *found)
+
+
+def _late_read(graph: Graph, mutable: set) -> Any:
+    """The first fused output worth computing again, as ``(the output, the members of its
+    kernel computing it, the node of its first late read)``, or None."""
+    seg = _segments(graph)
+    reads: dict = {}  # storage root -> positions of the nodes reading it
+    for i, n in enumerate(graph.nodes):
+        for v in n.inputs:
+            reads.setdefault(v.root, set()).add(i)
+    last = {r: max(p) for r, p in reads.items()}
+    keep = {v.root for v in graph.outputs} | {graph.values[m].root for m in mutable}
+    for i, f in enumerate(graph.nodes):
+        for o in f.outs if f.kind == "fused" else ():
+            at = sorted(reads.get(o.root, ()))
+            gaps = [(b - a, b) for a, b in zip(at, at[1:])]
+            if o.root in keep or not gaps or max(gaps)[0] < _REMAT_GAP:
+                continue
+            late = max(gaps)[1]
+            if not all(_views(v, o) for n in graph.nodes[late:] for v in n.inputs
+                       if v.root == o.root):
+                continue
+            chain = _recompute_chain(f, o, late, last, seg, i, mutable)
+            if chain is not None:
+                return o, chain, late
+    return None
 
 
 def _views(v: Value, o: Value) -> bool:
@@ -484,7 +485,7 @@ def _fresh(graph: Graph, node: Node, like: Value, root: Any = None) -> Value:
     return v
 
 
-def _recompute(graph: Graph, f: Node, o: Value, chain: list, late: int) -> None:
+def _recompute(graph: Graph, o: Value, chain: list, late: int) -> None:
     """Insert a fused node computing ``o`` again by ``chain`` before node ``late``; the reads
     of ``o`` from there on (and of early views of it, made again) take the new value."""
     new: dict = {}  # old value id -> its recomputed value
