@@ -10,6 +10,7 @@ import warnings
 from typing import Any, Callable, Optional
 
 from ..autograd.grad_mode import STATE
+from ..backend import allocator
 from ..tensor import Tensor
 from . import codegen
 from .passes import optimize
@@ -193,14 +194,18 @@ class CompiledFunction:
                                             self._pool)
         exec(compile(source, f"<ds.jit {_name(self.fn)}>", "exec"), ns)  # noqa: S102
         entry.run, entry.source, entry.graph, entry.plan = ns[_name(self.fn)], source, graph, plan
-        entry.leaf_guards = list(tracer.leaf_guards.values())
-        for t, _ in entry.leaf_guards:
+        entry.leaf_guards = [guard for key, guard in tracer.leaf_guards.items()
+                             if key not in tracer.unguarded]
+        for t, _ in tracer.leaf_guards.values():
             self._watched.setdefault(id(t), t)
         plan["compile_seconds"] = time.perf_counter() - t0
         for v in graph.values:  # the traced arrays are no longer needed
             if v.kind != "const":
                 v.array = None
         tracer.release()
+        # the traced run's buffers, cached by the allocator, go back to the system: the
+        # compiled runs take their memory from the planned arena instead
+        allocator.empty_cache()
         self.log.append(("traced", why))
         self._entries[key] = self._last = entry
         return result

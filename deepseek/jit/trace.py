@@ -82,6 +82,12 @@ class Tracer:
         self.created: set = set()  # ids of arrays wrapped into tensors during the trace
         self.leaf_guards: dict = {}  # id(tensor) -> (tensor, whether .grad was None at start)
         self.mutated: set = set()  # ids of values whose storage is written during the run
+        # tensors a zero_grad call left without .grad whatever it was, and of those the ones
+        # that call reached before any gradient was delivered to them: the graph does not
+        # depend on their .grad when the function starts, so they need no guard
+        self.cleared: set = set()
+        self.delivered: set = set()
+        self.unguarded: set = set()
         self._sweep_at = 256
         self._fresh = 0  # bytes of new arrays since the last sweep
         self.derived: set = set()  # values computed from constants only: kept for folding
@@ -170,6 +176,10 @@ class Tracer:
 
     def deliver_leaf(self, original: Callable, t: Tensor, g: Tensor, *args: Any) -> None:
         before = t.grad
+        if id(t) not in self.delivered:
+            self.delivered.add(id(t))
+            if id(t) in self.cleared:
+                self.unguarded.add(id(t))
         if id(t) not in self.leaf_guards:
             self.leaf_guards[id(t)] = (t, before is None)
         original(t, g, *args)
@@ -190,14 +200,17 @@ class Tracer:
         self.graph.nodes.append(Node("acc_grad", None, [target, self.value_of(g._data, g)]))
         self.mutated.add(target.id)
 
-    def call(self, fn: Callable, label: str, args: tuple, kwargs: dict, mutates: list) -> Any:
+    def call(self, fn: Callable, label: str, args: tuple, kwargs: dict, mutates: list,
+             clears: list) -> Any:
         self.graph.nodes.append(Node("call", None, (), {"fn": fn, "args": args,
                                                         "kwargs": kwargs, "label": label}))
         for t in mutates:
             v = self.env.get(id(t._data))
             if v is not None:
                 self.mutated.add(v.id)
-        return fn(*args, **kwargs)
+        result = fn(*args, **kwargs)
+        self.cleared.update(id(t) for t in clears if t.grad is None)
+        return result
 
     def release(self) -> None:
         """Drop the traced run's arrays (the graph keeps what it needs)."""
@@ -222,7 +235,7 @@ class Tracer:
         def traced_deliver(t, g, *a):
             return tracer.deliver_leaf(deliver, t, g, *a)
 
-        def opaque(cls, name, mutates):
+        def opaque(cls, name, mutates, clears=None):
             original = cls.__dict__[name]
 
             def run(obj, *args, **kwargs):
@@ -231,28 +244,34 @@ class Tracer:
                 if name == "step" and isinstance(obj, Optimizer) and (
                         args or kwargs.get("closure") is not None):
                     tracer.unsupported("optimizer.step(closure): call the closure yourself")
+                to_none = kwargs.get("set_to_none", args[0] if args else True)
                 _opdef.TRACER[0] = None
                 try:
                     return tracer.call(original.__get__(obj), f"{type(obj).__name__}.{name}()",
-                                       args, kwargs, mutates(obj))
+                                       args, kwargs, mutates(obj),
+                                       clears(obj) if clears and to_none else [])
                 finally:
                     _opdef.TRACER[0] = tracer
 
             return cls, name, original, run
 
         params = (lambda opt: [p for g in opt.param_groups for p in g["params"]])
+        # a flattened group's gradients are views of one buffer, zeroed, never set to None
+        unflat = (lambda opt: [p for i, g in enumerate(opt.param_groups) if i not in opt._flat
+                               for p in g["params"]])
         none = (lambda obj: [])
         self._patches = [
             (Tensor, "_wrap", Tensor.__dict__["_wrap"], classmethod(traced_wrap)),
             (_autograd, "_deliver_leaf", deliver, traced_deliver),
-            opaque(Module, "zero_grad", none),
+            opaque(Module, "zero_grad", none, lambda m: list(m.parameters())),
         ]
         # optimizer and scheduler steps run as they are: they read hyperparameters (a
         # scheduler's new lr) at every call, and keep their state in Python
-        for base, name, mutates in ((Optimizer, "step", params), (Optimizer, "zero_grad", none),
-                                    (LRScheduler, "step", none)):
+        for base, name, mutates, clears in ((Optimizer, "step", params, None),
+                                            (Optimizer, "zero_grad", none, unflat),
+                                            (LRScheduler, "step", none, None)):
             for cls in _defining(base, name):
-                self._patches.append(opaque(cls, name, mutates))
+                self._patches.append(opaque(cls, name, mutates, clears))
         for owner, name, _, new in self._patches:
             setattr(owner, name, new)
         self._saved = (_opdef.TRACER[0], _ITEM_HOOK[0])
