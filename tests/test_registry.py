@@ -17,9 +17,12 @@ from opinfo import all_rows
 ATTRS = {"_to_copy": {"dtype": np.dtype(np.float64)}, "round": {"decimals": 0},
          "logit": {"eps": None}, "nan_to_num": {"nan": 0.0, "posinf": None, "neginf": None},
          "hardtanh": {"min_val": -1.0, "max_val": 1.0}, "leaky_relu": {"negative_slope": 0.01},
-         "elu": {"alpha": 1.0, "scale": 1.0, "input_scale": 1.0}, "gelu": {"approximate": "none"},
+         "elu": {"alpha": 1.0, "scale": 1.0, "input_scale": 1.0},
          "softplus": {"beta": 1.0, "threshold": 20.0}, "softshrink": {"lambd": 0.5},
          "hardshrink": {"lambd": 0.5}, "threshold": {"threshold": 0.5, "value": -1.0}}
+# ops whose expr has a branch per value of an attribute: each branch is checked
+VARIANTS = {"gelu": [{"approximate": "none"}, {"approximate": "tanh"}],
+            "gelu_backward": [{"approximate": "none"}, {"approximate": "tanh"}]}
 DOMAIN = {"log": (0.1, 3), "log2": (0.1, 3), "log10": (0.1, 3), "log1p": (-0.5, 3),
           "sqrt": (0.1, 3), "rsqrt": (0.1, 3), "asin": (-0.9, 0.9), "acos": (-0.9, 0.9),
           "logit": (0.05, 0.95), "erfinv": (-0.9, 0.9), "reciprocal": (0.2, 3),
@@ -42,11 +45,11 @@ def _arity(op) -> int:
     return max(int(i) for i in re.findall(r"\{(\d+)\}", op.expr)) + 1
 
 
-@pytest.mark.parametrize("name", sorted(n for n, op in REGISTRY.items()
-                                        if op.kind == "elementwise"))
-def test_expr_matches_forward(name):
+@pytest.mark.parametrize("name, attrs", [
+    (n, attrs) for n, op in sorted(REGISTRY.items()) if op.kind == "elementwise"
+    for attrs in VARIANTS.get(n, [ATTRS.get(n, {})])])
+def test_expr_matches_forward(name, attrs):
     op = REGISTRY[name]
-    attrs = ATTRS.get(name, {})
     rng = np.random.default_rng(0)
     lo, hi = DOMAIN.get(name, (-2, 2))
     env = {"math": math, "_scalar": _scalar, "abs": abs, "min": min, "max": max,
