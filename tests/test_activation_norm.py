@@ -15,7 +15,7 @@ import torch.nn.functional as TF
 
 import deepseek as ds
 import deepseek.nn.functional as F
-from deepseek.ops import REGISTRY, activation
+from deepseek.ops import REGISTRY, _scalar, activation
 
 RNG = np.random.default_rng(0)
 
@@ -376,7 +376,8 @@ def test_expr_matches_forward(name):
         arrays = (values, weight)[:2 if name == "_prelu_kernel" else 1]
         want = op.forward(np, *arrays, **attrs)
         source = op.expr.format("x", "w", **{k: repr(v) for k, v in attrs.items()})
-        got = [eval(source, {"math": math}, {"x": float(v), "w": 0.25}) for v in values]
+        got = [eval(source, {"math": math, "_scalar": _scalar}, {"x": float(v), "w": 0.25})
+               for v in values]
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, err_msg=source)
 
 

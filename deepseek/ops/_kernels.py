@@ -503,22 +503,17 @@ def batch_norm_backward(x: np.ndarray, w: np.ndarray, g: np.ndarray, eps: float,
 
 
 # ---------------------------------------------------------------- GELU, elementwise on flat arrays
-_BLOCK = 4096  # elements per parallel work item of the flat kernels
-
-
 def _gelu_flat(x, out, tanh):  # pragma: no cover  (compiled)
     """GELU; the tanh form as ``x * sigmoid(2 u)``, ``u = sqrt(2 / pi) (x + 0.044715 x^3)``."""
     one, half = x.dtype.type(1), x.dtype.type(0.5)
     k2, c = x.dtype.type(-2 * _GELU_K), x.dtype.type(_GELU_C)
     s = x.dtype.type(-_SQRT1_2)
-    n = x.shape[0]
-    for block in prange((n + _BLOCK - 1) // _BLOCK):
-        for i in range(block * _BLOCK, min(n, (block + 1) * _BLOCK)):
-            v = x[i]
-            if tanh:
-                out[i] = v / (one + fast_exp(k2 * (v + c * v * v * v)))
-            else:
-                out[i] = half * v * fast_erfc(v * s)
+    for i in prange(x.shape[0]):  # one flat loop: nested blocks kept it from vectorizing
+        v = x[i]
+        if tanh:
+            out[i] = v / (one + fast_exp(k2 * (v + c * v * v * v)))
+        else:
+            out[i] = half * v * fast_erfc(v * s)
 
 
 def _gelu_flat_backward(x, g, out, tanh):  # pragma: no cover  (compiled)
@@ -527,16 +522,14 @@ def _gelu_flat_backward(x, g, out, tanh):  # pragma: no cover  (compiled)
     k2, c, k, c3 = (x.dtype.type(-2 * _GELU_K), x.dtype.type(_GELU_C), x.dtype.type(_GELU_K),
                     x.dtype.type(3 * _GELU_C))
     s, a = x.dtype.type(-_SQRT1_2), x.dtype.type(_INV_SQRT_2PI)
-    n = x.shape[0]
-    for block in prange((n + _BLOCK - 1) // _BLOCK):
-        for i in range(block * _BLOCK, min(n, (block + 1) * _BLOCK)):
-            v = x[i]
-            if tanh:  # with sig = sigmoid(2u): gelu' = sig + 2 x sig (1 - sig) u'
-                sig = one / (one + fast_exp(k2 * (v + c * v * v * v)))
-                du = k * (one + c3 * v * v)
-                out[i] = g[i] * (sig + (v + v) * sig * (one - sig) * du)
-            else:
-                out[i] = g[i] * (half * fast_erfc(v * s) + v * fast_exp(v * v * -half) * a)
+    for i in prange(x.shape[0]):
+        v = x[i]
+        if tanh:  # with sig = sigmoid(2u): gelu' = sig + 2 x sig (1 - sig) u'
+            sig = one / (one + fast_exp(k2 * (v + c * v * v * v)))
+            du = k * (one + c3 * v * v)
+            out[i] = g[i] * (sig + (v + v) * sig * (one - sig) * du)
+        else:
+            out[i] = g[i] * (half * fast_erfc(v * s) + v * fast_exp(v * v * -half) * a)
 
 
 gelu_flat = _Kernel(_gelu_flat)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from ._kernels import fast_exp as exp  # noqa: F401  (vectorizes in kernels)
 from ._special import erfinv_scalar as erfinv  # noqa: F401
 
 _F64_MAX = 1.7976931348623157e308

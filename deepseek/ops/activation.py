@@ -217,19 +217,21 @@ def _log_sigmoid_vjp(ctx: Any, g: Tensor) -> tuple:
 ELU = _activation("elu", _elu_forward,
                   "({0} * {scale} if {0} > 0 else math.expm1({0} * {input_scale}) * {alpha} * "
                   "{scale})", _elu_vjp)
+# the tanh form as x * sigmoid(2 u), u = sqrt(2 / pi) (x + 0.044715 x^3): an exp that
+# vectorizes in kernels (_scalar.exp) instead of libm's tanh
+_SIGMOID_2U = "(1.0 / (1.0 + _scalar.exp(-1.5957691216057308 * ({0} + 0.044715 * {0} ** 3))))"
 GELU = _activation("gelu", _gelu_forward,
-                   "(0.5 * {0} * (1.0 + math.tanh(0.7978845608028654 * ({0} + 0.044715 * {0} ** "
-                   "3))) if {approximate} == 'tanh' else 0.5 * {0} * (1.0 + math.erf({0} * "
-                   "0.7071067811865476)))", _gelu_vjp)
-_GELU_TANH = "math.tanh(0.7978845608028654 * ({1} + 0.044715 * {1} ** 3))"
+                   f"({{0}} * {_SIGMOID_2U} if {{approximate}} == 'tanh' else 0.5 * {{0}} * "
+                   "(1.0 + math.erf({0} * 0.7071067811865476)))", _gelu_vjp)
+_SIG = _SIGMOID_2U.replace("{0}", "{1}")
 GELU_BACKWARD = defop(
     "gelu_backward", _quiet(_upcast_lowp(_gelu_backward_forward)),
     lambda g, x, approximate="none": (broadcast_shapes("gelu_backward", g, x), x.dtype),
     _gelu_backward_vjp, kind="elementwise",
-    expr=(f"({{0}} * (({_GELU_TANH} + 1.0) * 0.5 + {{1}} * (1.0 - {_GELU_TANH} * {_GELU_TANH})"
-          " * ({1} * {1} * 0.134145 + 1.0) * 0.3989422804014327) if {approximate} == 'tanh'"
-          " else {0} * ((math.erf({1} * 0.7071067811865476) + 1.0) * 0.5 + {1} *"
-          " math.exp({1} * {1} * -0.5) * 0.3989422804014327))"),
+    expr=(f"({{0}} * ({_SIG} + ({{1}} + {{1}}) * {_SIG} * (1.0 - {_SIG}) * 0.7978845608028654 "
+          "* (1.0 + 0.134145 * {1} * {1})) if {approximate} == 'tanh' else {0} * "
+          "((math.erf({1} * 0.7071067811865476) + 1.0) * 0.5 + {1} * math.exp({1} * {1} * -0.5)"
+          " * 0.3989422804014327))"),
     doc="GELU's input gradient ``g * gelu'(x)``.")
 SILU = _activation("silu", lambda xp, x: x * _sigmoid_np(x), "{0} / (1.0 + math.exp(-{0}))",
                    _silu_vjp)
