@@ -616,3 +616,23 @@ def test_random_networks_train_as_in_eager(seed):
         np.testing.assert_allclose(p2.detach().numpy(), p1.detach().numpy(), rtol=1e-4,
                                    atol=1e-6)
     assert "activation='relu'" in compiled.code
+
+
+def test_a_gradient_read_in_the_function_is_the_current_one():
+    """``p.grad`` read inside a compiled function (gradient accumulation scaled by hand) is
+    looked up on the parameter at every run, not the tensor object seen while tracing, which
+    ``zero_grad()`` replaces."""
+    model = _mlp()
+
+    @ds.jit
+    def grad_norm():
+        return sum((p.grad * p.grad).sum() for p in model.parameters())
+
+    x, y = _data()
+    for scale in (1.0, 3.0):
+        model.zero_grad()
+        (F.cross_entropy(model(x), y) * scale).backward()
+        want = sum(float((p.grad.numpy().astype(np.float64) ** 2).sum())
+                   for p in model.parameters())
+        np.testing.assert_allclose(grad_norm().item(), want, rtol=1e-5)
+    assert grad_norm._traces == 1

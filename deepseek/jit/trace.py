@@ -141,6 +141,11 @@ class Tracer:
             return v
         a = np.asarray(a)
         if isinstance(owner, Tensor) and id(a) not in self.created:
+            # a parameter's .grad is read through the parameter when the function runs: the
+            # tensor object itself is replaced whenever zero_grad sets .grad to None
+            leaf = next((t for t, _ in self.leaf_guards.values() if t.grad is owner), None)
+            if leaf is not None:
+                return self._bind(a, "grad", leaf)
             return self._bind(a, "state", owner)
         return self._bind(a, "const", a)
 
