@@ -98,9 +98,7 @@ def transposed_gemms(graph: Graph, mutable: set) -> None:
         ts = []
         for v in m.inputs[::-1]:
             t = Node("op", p.op, [v], {"dims": (1, 0)})
-            t.out = graph.value("node", np.broadcast_to(np.empty((), v.dtype), v.shape[::-1]),
-                                node=t, root=v.root)
-            t.out.array, t.out.contiguous, t.out.owns = None, False, False
+            _new_value(graph, t, v, v.shape[::-1], owns=False, root=v.root)
             ts.append(t)
             nodes.append(t)
         n.op, n.inputs, n.attrs = m.op, [t.out for t in ts], {}
@@ -160,11 +158,14 @@ def slice_grads_to_cat(graph: Graph, mutable: set) -> None:
 
 
 def _new_value(graph: Graph, node: Node, like: Value, shape: tuple, owns: bool,
-               root: Any = None) -> Value:
-    """A value for a node a pass made: no traced array, ``root`` its storage token."""
+               root: Any = None, contiguous: Any = None) -> Value:
+    """The output of a node a pass made, of ``like``'s dtype: no traced array, ``root`` the
+    storage token it shares (None: storage of its own), contiguous when it ``owns`` its
+    storage unless told."""
     v = graph.value("node", np.broadcast_to(np.empty((), like.dtype), shape), node=node,
-                    root=like.root if root is None else root)
-    v.array, v.contiguous, v.owns = None, owns, owns
+                    root=root)
+    v.array, v.owns = None, owns
+    v.contiguous = owns if contiguous is None else contiguous
     node.out = v
     return v
 
@@ -206,11 +207,11 @@ def cat_of_copies(graph: Graph, mutable: set) -> None:
         lifted = ys[0].shape[:last] + (1,) + ys[0].shape[last:]
         for i, y in enumerate(ys):
             e = Node("op", VIEW, [y], {"shape": lifted})
-            ys[i] = _new_value(graph, e, y, lifted, owns=False)
+            ys[i] = _new_value(graph, e, y, lifted, owns=False, root=y.root)
             nodes.append(e)
         joined = Node("op", CAT, ys, {"dim": last})
         _new_value(graph, joined, n.out, lifted[:last] + (len(ys),) + lifted[last + 1:],
-                   owns=True)
+                   owns=True, root=n.out.root)
         nodes.append(joined)
         n.op, n.inputs, n.attrs = VIEW, [joined.out], {"shape": n.out.shape}
         n.out.owns = n.out.contiguous = False
@@ -474,17 +475,6 @@ def _recompute_chain(f: Node, o: Value, late: int, last: dict, seg: list, at: in
     return sorted(chain, key=f.members.index)
 
 
-def _fresh(graph: Graph, node: Node, like: Value, root: Any = None) -> Value:
-    """A new value of ``like``'s shape and dtype for a pass's node (its own storage unless it
-    views ``root``)."""
-    v = graph.value("node", np.broadcast_to(np.empty((), like.dtype), like.shape), node=node,
-                    root=root)
-    v.array, v.contiguous, v.owns = None, like.contiguous if root is not None else True, \
-        root is None
-    node.out = v
-    return v
-
-
 def _recompute(graph: Graph, o: Value, chain: list, late: int) -> None:
     """Insert a fused node computing ``o`` again by ``chain`` before node ``late``; the reads
     of ``o`` from there on (and of early views of it, made again) take the new value."""
@@ -493,7 +483,7 @@ def _recompute(graph: Graph, o: Value, chain: list, late: int) -> None:
     for m in chain:
         copy = Node("op", m.op, [new.get(v.id, v) for v in m.inputs], dict(m.attrs))
         g.inputs += [v for v in copy.inputs if v.node not in g.members and v not in g.inputs]
-        new[m.out.id] = _fresh(graph, copy, m.out)
+        new[m.out.id] = _new_value(graph, copy, m.out, m.out.shape, owns=True)
         g.members.append(copy)
     g.outs = [new[o.id]]
     inserted = [g]
@@ -503,7 +493,8 @@ def _recompute(graph: Graph, o: Value, chain: list, late: int) -> None:
             view = v.node
             copy = Node("op", view.op, [again(view.inputs[0])] + view.inputs[1:],
                         dict(view.attrs))
-            new[v.id] = _fresh(graph, copy, v, root=g.outs[0].root)
+            new[v.id] = _new_value(graph, copy, v, v.shape, owns=False,
+                                   root=g.outs[0].root, contiguous=v.contiguous)
             inserted.append(copy)
         return new[v.id]
 
