@@ -58,43 +58,70 @@ def filter_gradient(du: np.ndarray) -> np.ndarray:
                      optimize=True)
 
 
+# The kernels index with unsigned integers (``_u``) wherever an index is computed from arguments:
+# Numba wraps negative indices, and that check on a signed index keeps LLVM from vectorizing
+# the loop (a strided copy: 10x slower). Loops write one array each, in long runs where they
+# can: stores to 16 planes in runs of a tile row cost more than the arithmetic.
+_u = numba.uint64
+_ROW_PAIRS = ((0, 2), (1, 2), (2, 1), (1, 3))  # row k of B^T d: d[a] + d[b] (k = 1), d[a] - d[b]
+
+
 @numba.njit(**_OPTIONS)
 def _input_tiles(x, v, top, left, th, tw):  # pragma: no cover  (compiled)
     """``v[:, c, tile]`` = ``B^T d B`` of every 4x4 tile ``d`` of ``x`` (n, C, H, W) read from
     row ``2 i - top`` and column ``2 j - left`` (zeros outside ``x``); tiles in (sample, i, j)
-    order. The four rows of a tile row are read split into even and odd columns, so that every
-    loop after that runs at unit stride (and vectorizes)."""
+    order. Each plane is first split into its even and odd columns, zero-padded, so that every
+    loop after that runs at unit stride; ``B^T d`` is taken at every row, not only even ones,
+    in one long loop instead of a short one per tile row."""
     n, c, h, w = x.shape
-    even = np.zeros((4, tw + 1), x.dtype)  # even[a, j]: column 2 j of row a, odd: 2 j + 1
-    odd = np.zeros((4, tw + 1), x.dtype)
-    te = np.empty((4, tw + 1), x.dtype)
-    to = np.empty((4, tw + 1), x.dtype)
+    half, hp = tw + 1, 2 * th + 2
+    even = np.zeros(hp * half, x.dtype)  # even[r * half + j]: padded row r, column 2 j
+    odd = np.zeros(hp * half, x.dtype)  # column 2 j + 1; the padding stays zero
+    te = np.empty(hp * half, x.dtype)  # a row of B^T d, of the even and the odd columns
+    to = np.empty(hp * half, x.dtype)
+    span, uhalf, utw, two = _u((hp - 3) * half), _u(half), _u(tw), _u(2)
+    rows = range(max(0, -top), min(h, hp - top))
+    e0, e1 = max(0, (left + 1) // 2), min(half, (w - 1 + left) // 2 + 1)  # x has column 2j
+    o0, o1 = max(0, left // 2), min(half, (w - 2 + left) // 2 + 1)  # x has column 2j + 1
+    both = range(_u(max(e0, o0)), _u(max(min(e1, o1), e0, o0)))
+    shift_e, shift_o = _u(-left), _u(1 - left)  # modulo 2**64, as the index sums are
     for s in range(n):
         for ch in range(c):
-            for i in range(th):
-                for a in range(4):
-                    r = 2 * i - top + a
-                    inside = 0 <= r < h
-                    for j in range(tw + 1):
-                        q = 2 * j - left
-                        even[a, j] = x[s, ch, r, q] if inside and 0 <= q < w else 0
-                        odd[a, j] = x[s, ch, r, q + 1] if inside and 0 <= q + 1 < w else 0
-                for j in range(tw + 1):  # B^T d: combinations of rows
-                    te[0, j] = even[0, j] - even[2, j]
-                    te[1, j] = even[1, j] + even[2, j]
-                    te[2, j] = even[2, j] - even[1, j]
-                    te[3, j] = even[1, j] - even[3, j]
-                    to[0, j] = odd[0, j] - odd[2, j]
-                    to[1, j] = odd[1, j] + odd[2, j]
-                    to[2, j] = odd[2, j] - odd[1, j]
-                    to[3, j] = odd[1, j] - odd[3, j]
-                base = (s * th + i) * tw
-                for k in range(4):  # (B^T d) B: combinations of columns 2j .. 2j + 3
-                    for j in range(tw):
-                        v[4 * k, ch, base + j] = te[k, j] - te[k, j + 1]
-                        v[4 * k + 1, ch, base + j] = to[k, j] + te[k, j + 1]
-                        v[4 * k + 2, ch, base + j] = te[k, j + 1] - to[k, j]
-                        v[4 * k + 3, ch, base + j] = to[k, j] - to[k, j + 1]
+            for r in rows:
+                at = _u(r + top) * uhalf
+                for j in both:  # together, so that LLVM loads the row in vectors and splits them
+                    even[at + j] = x[s, ch, r, two * j + shift_e]
+                    odd[at + j] = x[s, ch, r, two * j + shift_o]
+                for j in (e0, e1 - 1):  # the edges
+                    if e0 <= j < e1 and not both.start <= j < both.stop:
+                        even[at + j] = x[s, ch, r, 2 * j - left]
+                for j in (o0, o1 - 1):
+                    if o0 <= j < o1 and not both.start <= j < both.stop:
+                        odd[at + j] = x[s, ch, r, 2 * j + 1 - left]
+            for k in range(4):
+                a, b = _u(_ROW_PAIRS[k][0]) * uhalf, _u(_ROW_PAIRS[k][1]) * uhalf
+                if k == 1:
+                    for m in range(span):
+                        te[m] = even[m + a] + even[m + b]
+                    for m in range(span):
+                        to[m] = odd[m + a] + odd[m + b]
+                else:
+                    for m in range(span):
+                        te[m] = even[m + a] - even[m + b]
+                    for m in range(span):
+                        to[m] = odd[m + a] - odd[m + b]
+                k4 = _u(4 * k)
+                for i in range(_u(th)):  # (B^T d) B: combinations of columns 2j .. 2j + 3
+                    at, e = _u(s * th * tw) + i * utw, two * i * uhalf
+                    f = e + _u(1)  # (a signed literal would make the sums signed again)
+                    for j in range(utw):
+                        v[k4, ch, at + j] = te[e + j] - te[f + j]
+                    for j in range(utw):
+                        v[k4 + 1, ch, at + j] = to[e + j] + te[f + j]
+                    for j in range(utw):
+                        v[k4 + 2, ch, at + j] = te[f + j] - to[e + j]
+                    for j in range(utw):
+                        v[k4 + 3, ch, at + j] = to[e + j] - to[f + j]
 
 
 @numba.njit(**_OPTIONS)
@@ -122,28 +149,55 @@ def _output_tiles(m, y, th, tw):  # pragma: no cover  (compiled)
 @numba.njit(**_OPTIONS)
 def _gradient_tiles(g, z, th, tw):  # pragma: no cover  (compiled)
     """``z[:, o, tile]`` = ``A g A^T`` of every 2x2 block of the output gradient ``g``
-    (n, O, oh, ow), zeros past its edge: the transpose of :func:`_output_tiles`."""
+    (n, O, oh, ow), zeros past its edge: the transpose of :func:`_output_tiles`. Each plane's
+    blocks are first split into their four entries, so that every plane of ``z`` is written
+    in one run. The rows of A are (1 0), (1 1), (1 -1) and (0 -1)."""
     n, o, oh, ow = g.shape
-    r = np.zeros((4, 2 * tw), g.dtype)
+    plane = _u(th * tw)
+    ge = np.zeros((2, th * tw), g.dtype)  # ge[r, tile]: the block's row r, even column
+    go = np.zeros((2, th * tw), g.dtype)  # odd column (zero past an odd width's edge)
+    re = np.empty(th * tw, g.dtype)  # a row of A g, even and odd column
+    ro = np.empty(th * tw, g.dtype)
     for s in range(n):
         for oc in range(o):
-            for i in range(th):
-                odd = 2 * i + 1 < oh
-                for q in range(ow):  # A g: combinations of the block's two rows
-                    g0 = g[s, oc, 2 * i, q]
-                    g1 = g[s, oc, 2 * i + 1, q] if odd else g0 * 0
-                    r[0, q] = g0
-                    r[1, q] = g0 + g1
-                    r[2, q] = g0 - g1
-                    r[3, q] = -g1
-                base = (s * th + i) * tw
-                for k in range(4):  # (A g) A^T: combinations of the two columns
-                    for j in range(tw):
-                        e0, e1 = r[k, 2 * j], r[k, 2 * j + 1]
-                        z[4 * k, oc, base + j] = e0
-                        z[4 * k + 1, oc, base + j] = e0 + e1
-                        z[4 * k + 2, oc, base + j] = e0 - e1
-                        z[4 * k + 3, oc, base + j] = -e1
+            for q in range(oh):
+                at, r = _u(q // 2) * _u(tw), q % 2
+                for j in range(_u(ow // 2)):  # (one loop: see _input_tiles)
+                    ge[r, at + j] = g[s, oc, q, _u(2) * j]
+                    go[r, at + j] = g[s, oc, q, _u(2) * j + _u(1)]
+                if ow % 2:
+                    ge[r, at + _u(tw - 1)] = g[s, oc, q, ow - 1]
+            base = _u(s) * plane
+            for k in range(4):  # A g
+                if k == 0:
+                    for t in range(plane):
+                        re[t] = ge[0, t]
+                    for t in range(plane):
+                        ro[t] = go[0, t]
+                elif k == 1:
+                    for t in range(plane):
+                        re[t] = ge[0, t] + ge[1, t]
+                    for t in range(plane):
+                        ro[t] = go[0, t] + go[1, t]
+                elif k == 2:
+                    for t in range(plane):
+                        re[t] = ge[0, t] - ge[1, t]
+                    for t in range(plane):
+                        ro[t] = go[0, t] - go[1, t]
+                else:
+                    for t in range(plane):
+                        re[t] = -ge[1, t]
+                    for t in range(plane):
+                        ro[t] = -go[1, t]
+                k4 = _u(4 * k)  # (A g) A^T
+                for t in range(plane):
+                    z[k4, oc, base + t] = re[t]
+                for t in range(plane):
+                    z[k4 + _u(1), oc, base + t] = re[t] + ro[t]
+                for t in range(plane):
+                    z[k4 + _u(2), oc, base + t] = re[t] - ro[t]
+                for t in range(plane):
+                    z[k4 + _u(3), oc, base + t] = -ro[t]
 
 
 def forward(x: np.ndarray, u: np.ndarray, y: np.ndarray, top: int, left: int) -> None:
