@@ -513,6 +513,33 @@ def test_norm_backward_parts_and_all_in_one_call(norm, parallel, monkeypatch):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batch_norm_takes_the_statistics_it_is_given(dtype):
+    """native_batch_norm and its backward given batch_norm_stats' statistics (as training
+    passes them) compute exactly what they compute without, and really use them: other
+    statistics give other results."""
+    from deepseek.ops import normalization as N
+    from deepseek.ops._opdef import apply
+
+    x = ds.tensor((RNG.standard_normal((4, 3, 5, 6)) * 3 + 100).astype(dtype))
+    w, b, g = (ds.tensor(RNG.standard_normal(s).astype(dtype)) for s in
+               ((3, 1, 1), (3, 1, 1), (4, 3, 5, 6)))
+    dims = (0, 2, 3)
+    stats = apply(N.BATCH_STATS, x, dims=dims)
+    assert stats.dtype == ds.float64
+    for given in ((), (stats,)):
+        out = apply(N.BATCH_NORM, x, w, b, *given, dims=dims, eps=1e-5).numpy()
+        grads = apply(N.BATCH_NORM_BACKWARD, x, w, g, *given, part="all", dims=dims,
+                      eps=1e-5).numpy()
+        if not given:
+            want = out, grads
+    np.testing.assert_array_equal(out, want[0])
+    np.testing.assert_array_equal(grads, want[1])
+    other = stats * ds.tensor(np.array([[1.0], [4.0]]))  # the variance 4x
+    out = apply(N.BATCH_NORM, x, w, b, other, dims=dims, eps=1e-5).numpy()
+    np.testing.assert_allclose((out - b.numpy()) * 2, want[0] - b.numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_kernel_exp_and_erfc_accuracy_and_limits(dtype):
     """Softmax through the vectorized exp stays within a few ulp of torch, with 0 for -inf and
     a tiny-absolute tolerance where it flushes below the normal range; GELU's float32 erfc is

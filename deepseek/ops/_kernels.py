@@ -443,9 +443,11 @@ def _channel_stats(x, out):  # pragma: no cover  (compiled)
         out[c, 0], out[c, 1] = _channel_mean_var(x, c)
 
 
-def _channel_norm(x, w, b, eps, out):  # pragma: no cover  (compiled)
+def _channel_norm(x, w, b, eps, stats, out):  # pragma: no cover  (compiled)
+    """``stats[c]``: channel ``c``'s mean and biased variance, or computed here (``stats``
+    empty)."""
     for c in prange(x.shape[1]):
-        mean, var = _channel_mean_var(x, c)
+        mean, var = (stats[c, 0], stats[c, 1]) if stats.shape[0] else _channel_mean_var(x, c)
         rstd = 1.0 / math.sqrt(var + eps)
         scale = x.dtype.type(w[c] * rstd)
         shift = x.dtype.type(b[c] - mean * w[c] * rstd)
@@ -454,11 +456,12 @@ def _channel_norm(x, w, b, eps, out):  # pragma: no cover  (compiled)
                 out[i, c, j] = x[i, c, j] * scale + shift
 
 
-def _channel_norm_backward(x, w, g, eps, gx, affine):  # pragma: no cover  (compiled)
-    """``affine[:, c]``: the weight and bias gradients; ``gx`` (unless empty) the input's."""
+def _channel_norm_backward(x, w, g, eps, stats, gx, affine):  # pragma: no cover  (compiled)
+    """``affine[:, c]``: the weight and bias gradients; ``gx`` (unless empty) the input's;
+    ``stats`` as in :func:`_channel_norm`."""
     n = x.shape[0] * x.shape[2]
     for c in prange(x.shape[1]):
-        mean, var = _channel_mean_var(x, c)
+        mean, var = (stats[c, 0], stats[c, 1]) if stats.shape[0] else _channel_mean_var(x, c)
         rstd = 1.0 / math.sqrt(var + eps)
         sum_g, sum_gx = _channel_sums(x, g, c, mean, rstd)
         affine[0, c], affine[1, c] = sum_gx, sum_g
@@ -483,22 +486,32 @@ def batch_stats(x: np.ndarray) -> np.ndarray:
     return out.T
 
 
-def batch_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
-    """Batch norm of ``x`` (N, C, S) with per-channel ``w``/``b`` (length C or 1)."""
+def _channel_stats_arg(stats: tuple) -> np.ndarray:
+    """The kernels' ``stats``: (C, 2) float64 from a given (2, C) :func:`batch_stats`, else
+    empty."""
+    return np.ascontiguousarray(stats[0].T, np.float64) if stats else np.empty((0, 2))
+
+
+def batch_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float,
+               *stats: np.ndarray) -> np.ndarray:
+    """Batch norm of ``x`` (N, C, S) with per-channel ``w``/``b`` (length C or 1) and, when
+    given, the (2, C) statistics of :func:`batch_stats`."""
     c = x.shape[1]
     out = np.empty(x.shape, x.dtype)
-    channel_norm(x, _vector(w.reshape(-1), c), _vector(b.reshape(-1), c), eps, out)
+    channel_norm(x, _vector(w.reshape(-1), c), _vector(b.reshape(-1), c), eps,
+                 _channel_stats_arg(stats), out)
     return out
 
 
 def batch_norm_backward(x: np.ndarray, w: np.ndarray, g: np.ndarray, eps: float,
-                        part: str) -> np.ndarray:
+                        part: str, *stats: np.ndarray) -> np.ndarray:
     """Batch norm's gradients (see :func:`_gradient_buffers`) for ``x`` and ``g`` (N, C, S),
-    with ``w`` of length C (or a scalar)."""
+    with ``w`` of length C (or a scalar) and, when given, the statistics of the forward."""
     c = x.shape[1]
     result, gx = _gradient_buffers(x, c, part)
     affine = np.empty((2, c))
-    channel_norm_backward(x, _vector(w.reshape(-1), c), g, eps, gx, affine)
+    channel_norm_backward(x, _vector(w.reshape(-1), c), g, eps, _channel_stats_arg(stats), gx,
+                          affine)
     return _store_affine(result, part, affine)
 
 

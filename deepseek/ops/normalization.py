@@ -54,7 +54,7 @@ def _norm_forward(xp: Any, x: Any, w: Any, b: Any, dims: tuple, eps: float) -> A
 
 
 def _norm_meta(name: str):
-    def meta(x: Any, w: Any, b: Any, dims: tuple, eps: float) -> tuple:
+    def meta(x: Any, w: Any, b: Any, *stats: Any, dims: tuple, eps: float) -> tuple:
         if broadcast_shapes(name, x, w, b) != x.shape:
             raise op_error(RuntimeError, name, "weight and bias must broadcast to the input",
                            x, w, b)
@@ -64,7 +64,7 @@ def _norm_meta(name: str):
 
 
 def _norm_vjp(ctx: Any, g: Tensor) -> tuple:
-    x, w, _ = ctx.inputs
+    x, w = ctx.inputs[:2]
     dims, eps = ctx.attrs["dims"], ctx.attrs["eps"]
     acc = _acc(x._data.dtype)
     x, w, g = to_dtype(x, acc), to_dtype(w, acc), to_dtype(g, acc)
@@ -83,21 +83,22 @@ def _norm_vjp(ctx: Any, g: Tensor) -> tuple:
 def _fused_vjp(backward: OpDef):
     """The vjp of a normalization whose gradients one primitive computes (``part='input'``,
     ``'affine'``: weight and bias gradients stacked, or ``'all'``: both, flat, when they share
-    a dtype); composed under ``create_graph``, so it can be differentiated again."""
+    a dtype); composed under ``create_graph``, so it can be differentiated again. Statistics
+    the forward was given go to the backward too."""
 
     def vjp(ctx: Any, g: Tensor) -> tuple:
         if STATE.enabled:
             return _norm_vjp(ctx, g)
-        x, w, b = ctx.inputs
+        x, w, b, *stats = ctx.inputs
         need, attrs = ctx.needs_input_grad, ctx.attrs
         affine = None
         if need[0] and (need[1] or need[2]) and x._data.dtype == _acc(x._data.dtype):
-            both = apply(backward, x, w, g, part="all", **attrs)  # one pass for all three
+            both = apply(backward, x, w, g, *stats, part="all", **attrs)  # one pass for all
             gx, affine = both[:x.numel()].view(x.shape), both[x.numel():].view(2, -1)
         else:
-            gx = apply(backward, x, w, g, part="input", **attrs) if need[0] else None
+            gx = apply(backward, x, w, g, *stats, part="input", **attrs) if need[0] else None
             if need[1] or need[2]:
-                affine = apply(backward, x, w, g, part="affine", **attrs)
+                affine = apply(backward, x, w, g, *stats, part="affine", **attrs)
         gw = affine[0].reshape(w.shape) if need[1] else None
         gb = affine[1].reshape(b.shape) if need[2] else None
         return gx, gw, gb
@@ -125,7 +126,7 @@ def _norm_backward_composed(xp: Any, x: Any, w: Any, g: Any, part: str, dims: tu
 
 
 def _backward_meta(param_shape: Callable):
-    def meta(x: Any, w: Any, g: Any, *, part: str, dims: tuple, eps: float) -> tuple:
+    def meta(x: Any, w: Any, g: Any, *stats: Any, part: str, dims: tuple, eps: float) -> tuple:
         if part == "input":
             return x.shape, x.dtype
         if part == "all":
@@ -160,22 +161,25 @@ def _channels(xp: Any, x: Any, dims: tuple, *params: Any) -> Any:
         else None
 
 
-def _batch_norm_forward(xp: Any, x: Any, w: Any, b: Any, dims: tuple, eps: float) -> Any:
+# Training passes the statistics batch_norm_stats computed (for the running averages) to
+# native_batch_norm and its backward, which would otherwise compute them again, each.
+def _batch_norm_forward(xp: Any, x: Any, w: Any, b: Any, *stats: Any, dims: tuple,
+                        eps: float) -> Any:
     x3 = _channels(xp, x, dims, w, b)
     if x3 is None:
         return _norm_forward(xp, x, w, b, dims, eps)
-    return _kernels.batch_norm(x3, w, b, eps).reshape(x.shape)
+    return _kernels.batch_norm(x3, w, b, eps, *stats).reshape(x.shape)
 
 
-def _batch_norm_backward_forward(xp: Any, x: Any, w: Any, g: Any, *, part: str, dims: tuple,
-                                 eps: float) -> Any:
+def _batch_norm_backward_forward(xp: Any, x: Any, w: Any, g: Any, *stats: Any, part: str,
+                                 dims: tuple, eps: float) -> Any:
     g = xp.broadcast_to(g, x.shape)
     x3 = _channels(xp, x, dims, w)
     if x3 is None or g.dtype not in (x.dtype, x3.dtype):
         per_channel = (0,) + tuple(range(2, x.ndim))  # instance norm normalizes over fewer
         return _norm_backward_composed(xp, x, w, g, part, dims, eps, per_channel)
     g3 = xp.ascontiguousarray(g.astype(x3.dtype, copy=False)).reshape(x3.shape)
-    out = _kernels.batch_norm_backward(x3, w, g3, eps, part)
+    out = _kernels.batch_norm_backward(x3, w, g3, eps, part, *stats)
     return out.reshape(x.shape) if part == "input" else out
 
 
@@ -183,11 +187,13 @@ def _batch_stats_forward(xp: Any, x: Any, dims: tuple) -> Any:
     x3 = _channels(xp, x, dims)
     if x3 is None:
         return xp.stack([x.mean(axis=dims), x.var(axis=dims)])
-    return _kernels.batch_stats(x3).astype(x.dtype)
+    return _kernels.batch_stats(x3)
 
 
 def _batch_stats_meta(x: Any, dims: tuple) -> tuple:
-    return (2,) + tuple(n for d, n in enumerate(x.shape) if d not in dims), x.dtype
+    # float64: what the channel kernels compute and take, so that given statistics normalize
+    # exactly as ones computed in place
+    return (2,) + tuple(n for d, n in enumerate(x.shape) if d not in dims), np.dtype(np.float64)
 
 
 def _channel_shape(shape: tuple, dims: tuple) -> tuple:
@@ -248,12 +254,13 @@ LAYER_NORM, LAYER_NORM_BACKWARD = _fused_norm("layer_norm", _layer_norm_forward,
 
 
 def _normalize(op: OpDef, x: Tensor, weight: Tensor | None, bias: Tensor | None,
-               shape: tuple, dims: tuple, eps: float) -> Tensor:
-    """``op`` over ``dims`` of ``x`` with ``weight``/``bias`` viewed as ``shape`` (1 if None)."""
+               shape: tuple, dims: tuple, eps: float, *stats: Tensor) -> Tensor:
+    """``op`` over ``dims`` of ``x`` with ``weight``/``bias`` viewed as ``shape`` (1 if None)
+    and the statistics of :func:`_batch_stats`, when given."""
     acc = _acc(x._data.dtype)
     w = np.ones((), acc) if weight is None else weight.reshape(shape)
     b = np.zeros((), acc) if bias is None else bias.reshape(shape)
-    return apply(op, x, w, b, dims=dims, eps=float(eps))
+    return apply(op, x, w, b, *stats, dims=dims, eps=float(eps))
 
 
 def _apply_stats(x: Tensor, mean: Tensor, var: Tensor, weight: Tensor | None,
@@ -268,20 +275,23 @@ def _apply_stats(x: Tensor, mean: Tensor, var: Tensor, weight: Tensor | None,
     return to_dtype(out, x._data.dtype)
 
 
-def _update_running(running: Tensor | None, stat: Tensor, momentum: float) -> None:
-    """``running = (1 - momentum) * running + momentum * stat``, in place."""
-    if running is None:
-        return
+def _update_running(running_mean: Tensor | None, running_var: Tensor | None, stats: Tensor,
+                    n: int, momentum: float) -> None:
+    """``running = (1 - momentum) * running + momentum * stat``, in place, for the mean and
+    the unbiased variance of ``n`` values from :func:`_batch_stats`."""
     with no_grad():
-        running.mul_(1 - momentum).add_(mul(to_dtype(stat, running._data.dtype), momentum))
+        for running, stat in ((running_mean, stats[0]), (running_var, stats[1])):
+            if running is None:
+                continue
+            if running is running_var:
+                stat = stat * (n / (n - 1) if n > 1 else math.inf)
+            running.mul_(1 - momentum).add_(mul(to_dtype(stat, running._data.dtype), momentum))
 
 
-def _batch_stats(x: Tensor, dims: tuple) -> tuple:
-    """Mean and unbiased variance over ``dims`` (no gradient), in the accumulation dtype."""
-    n = math.prod(x.shape[d] for d in dims)
+def _batch_stats(x: Tensor, dims: tuple) -> Tensor:
+    """Mean and biased variance over ``dims``, stacked (no gradient)."""
     with no_grad():
-        stats = apply(BATCH_STATS, to_dtype(x, _acc(x._data.dtype)), dims=dims)
-        return stats[0], stats[1] * (n / (n - 1) if n > 1 else math.inf)
+        return apply(BATCH_STATS, to_dtype(x, _acc(x._data.dtype)), dims=dims)
 
 
 def _check_same_dtype(name: str, x: Tensor, **params: Tensor | None) -> None:
@@ -375,11 +385,10 @@ def batch_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None,
                                "evaluation mode", x._data)
         return _apply_stats(x, running_mean, running_var, weight, bias, shape, eps)
     dims = (0,) + tuple(range(2, x.ndim))
-    if running_mean is not None or running_var is not None:
-        mean, var = _batch_stats(x, dims)
-        _update_running(running_mean, mean, momentum)
-        _update_running(running_var, var, momentum)
-    return _normalize(BATCH_NORM, x, weight, bias, shape, dims, eps)
+    stats = _batch_stats(x, dims)
+    _update_running(running_mean, running_var, stats, math.prod(x.shape[d] for d in dims),
+                    momentum)
+    return _normalize(BATCH_NORM, x, weight, bias, shape, dims, eps, stats)
 
 
 def instance_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None,
@@ -400,9 +409,8 @@ def instance_norm(input: Tensor, weight: Tensor | None, bias: Tensor | None,
         return _apply_stats(x, running_mean, running_var, weight, bias, shape, eps)
     dims = tuple(range(2, x.ndim))
     if running_mean is not None or running_var is not None:
-        mean, var = _batch_stats(x, dims)
-        _update_running(running_mean, mean.mean(0), momentum)
-        _update_running(running_var, var.mean(0), momentum)
+        n = math.prod(x.shape[2:])
+        _update_running(running_mean, running_var, _batch_stats(x, dims).mean(1), n, momentum)
     return _normalize(BATCH_NORM, x, weight, bias, shape, dims, eps)
 
 
