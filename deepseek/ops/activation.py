@@ -21,6 +21,8 @@ from ._opdef import OpDef, apply, apply_inplace, defop, tensor_method
 from ._special import erf as _erf
 from .elementwise import _quiet, _sigmoid_np, _upcast_lowp, mul, to_dtype, where
 
+_where = _kernels.where  # np.where without its per-element branch
+
 __all__ = [
     "celu",
     "celu_",
@@ -107,24 +109,25 @@ RELU = _activation("relu", lambda xp, x: xp.maximum(x, 0), "max({0}, 0)", _relu_
 HARDTANH = _activation("hardtanh", lambda xp, x, min_val, max_val: xp.clip(x, min_val, max_val),
                        "min(max({0}, {min_val}), {max_val})", _hardtanh_vjp)
 LEAKY_RELU = _activation(
-    "leaky_relu", lambda xp, x, negative_slope: xp.where(x > 0, x, x * negative_slope),
+    "leaky_relu", lambda xp, x, negative_slope: _where(xp, x > 0, x, x * negative_slope),
     "({0} if {0} > 0 else {0} * {negative_slope})", _leaky_relu_vjp)
-THRESHOLD = _activation("threshold", lambda xp, x, threshold, value: xp.where(x > threshold, x,
-                                                                             value),
+THRESHOLD = _activation("threshold",
+                        lambda xp, x, threshold, value: _where(xp, x > threshold, x, value),
                         "({0} if {0} > {threshold} else {value})", _threshold_vjp)
 SOFTSHRINK = _activation(
     "softshrink",
-    lambda xp, x, lambd: xp.where(x > lambd, x - lambd, xp.where(x < -lambd, x + lambd, 0)),
+    lambda xp, x, lambd: _where(xp, x > lambd, x - lambd,
+                                _where(xp, x < -lambd, x + lambd, 0)),
     "({0} - {lambd} if {0} > {lambd} else ({0} + {lambd} if {0} < -{lambd} else 0.0))",
     _shrink_vjp)
 HARDSHRINK = _activation("hardshrink",
-                         lambda xp, x, lambd: xp.where((x >= -lambd) & (x <= lambd), 0, x),
+                         lambda xp, x, lambd: _where(xp, (x >= -lambd) & (x <= lambd), 0, x),
                          "(0.0 if -{lambd} <= {0} <= {lambd} else {0})", _shrink_vjp)
 
 
 # ---------------------------------------------------------------- smooth activations
 def _elu_forward(xp: Any, x: Any, alpha: float, scale: float, input_scale: float) -> Any:
-    return xp.where(x > 0, x * scale, xp.expm1(x * input_scale) * (alpha * scale))
+    return _where(xp, x > 0, x * scale, xp.expm1(x * input_scale) * (alpha * scale))
 
 
 def _elu_vjp(ctx: Any, g: Tensor) -> tuple:
@@ -190,7 +193,7 @@ def _mish_vjp(ctx: Any, g: Tensor) -> tuple:
 
 def _softplus_forward(xp: Any, x: Any, beta: float, threshold: float) -> Any:
     bx = x * beta
-    return xp.where(bx > threshold, x, xp.logaddexp(0, bx) / beta)
+    return _where(xp, bx > threshold, x, xp.logaddexp(0, bx) / beta)
 
 
 def _softplus_vjp(ctx: Any, g: Tensor) -> tuple:
@@ -326,7 +329,7 @@ def _prelu_vjp(ctx: Any, g: Tensor) -> tuple:
             where(positive, 0.0, g * x) if need[1] else None)
 
 
-PRELU = defop("_prelu_kernel", lambda xp, x, w: xp.where(x > 0, x, w * x),
+PRELU = defop("_prelu_kernel", lambda xp, x, w: _where(xp, x > 0, x, w * x),
               lambda x, w: (broadcast_shapes("prelu", x, w), x.dtype), _prelu_vjp,
               kind="elementwise", expr="({0} if {0} > 0 else {1} * {0})")
 
@@ -359,7 +362,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
 
 def _rrelu_noise_forward(xp: Any, x: Any, *, lower: float, upper: float, generator: Any) -> Any:
     slopes = _gen(generator).uniform(lower, upper, x.shape)
-    return xp.where(x <= 0, slopes, 1.0)
+    return _where(xp, x <= 0, slopes, 1.0)
 
 
 # The slopes are drawn by an op of their own (the generator an attribute), so that a traced

@@ -12,6 +12,7 @@ from .._errors import op_error
 from ..tensor import Tensor
 from ._common import (BOOL, LOWP, broadcast_shapes, cast, is_float, promote, require_tensor,
                       scalar_array)
+from . import _kernels
 from ._opdef import apply, apply_inplace, defop, tensor_method
 
 _F32 = np.dtype(np.float32)
@@ -691,8 +692,8 @@ def _where_vjp(ctx: Any, g: Tensor) -> tuple:
     return (None, where(c, g, zero) if need[1] else None, where(c, zero, g) if need[2] else None)
 
 
-WHERE = defop("where", lambda xp, c, x, y: xp.where(c, x, y), _where_meta, _where_vjp,
-              kind="elementwise", expr="({1} if {0} else {2})")
+WHERE = defop("where", _kernels.where, _where_meta, _where_vjp, kind="elementwise",
+              expr="({1} if {0} else {2})")
 
 
 @tensor_method
