@@ -512,6 +512,31 @@ def test_norm_backward_parts_and_all_in_one_call(norm, parallel, monkeypatch):
                                                               got["affine"].ravel()]))
 
 
+@pytest.mark.parametrize("parallel", [False, True], ids=["serial", "parallel"])
+def test_where_kernel_is_numpys_where(parallel, monkeypatch):
+    """The select kernel behind the where op and the activations gives np.where's result, dtype
+    and shape for every operand form it takes (full, one element, a Python number; inf and
+    nan pass through untouched) and every one it leaves to NumPy (broadcasting, strides,
+    mixed dtypes)."""
+    from deepseek.ops import _kernels
+
+    monkeypatch.setattr(_kernels, "PARALLEL_MIN", 0 if parallel else 1 << 62)
+    for dtype in (np.float32, np.float64):
+        x = RNG.standard_normal((3, 4, 5)).astype(dtype)
+        x[0, 0, :2] = np.inf, np.nan
+        y = RNG.standard_normal((3, 4, 5)).astype(dtype)
+        c = RNG.random((3, 4, 5)) > 0.5
+        one = np.asarray(-2.5, dtype)
+        cases = [(c, x, y), (c, x, one), (c, one, y), (c, one, one[None]), (c, x, 0.0),
+                 (c, 3, y), (c, x, np.ones((1, 1, 1, 1), dtype)), (c[:, :1], x, y),
+                 (c.transpose(2, 1, 0), x.transpose(2, 1, 0), 1.0), (c, x, y.astype(np.float16)),
+                 (c[0, 0, 0], x, y)]
+        for args in cases:
+            got, want = _kernels.where(np, *args), np.where(*args)
+            assert got.dtype == want.dtype and got.shape == want.shape
+            np.testing.assert_array_equal(got, want)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_batch_norm_takes_the_statistics_it_is_given(dtype):
     """native_batch_norm and its backward given batch_norm_stats' statistics (as training
