@@ -636,3 +636,51 @@ def test_a_gradient_read_in_the_function_is_the_current_one():
                    for p in model.parameters())
         np.testing.assert_allclose(grad_norm().item(), want, rtol=1e-5)
     assert grad_norm._traces == 1
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered")  # the scale overflowing, on purpose
+def test_grad_scaler_scales_by_its_current_scale_and_its_step_is_reported():
+    """Under autocast, scaler.scale(loss).backward() compiles and multiplies by the scale at
+    each run (here it grows every step until the gradients overflow, then backs off), with step
+    and update after the compiled call, as in eager; step inside the compiled function, whose
+    inf check decides on the data, is a clear error."""
+    x, y = _data()
+    x = x * 1e3
+    runs = []
+    for compiled in (False, True):
+        model = _mlp()
+        opt = ds.optim.SGD(model.parameters(), lr=1e-6)
+        scaler = ds.amp.GradScaler("cpu", init_scale=2.0**118, growth_interval=1)
+
+        def forward_backward(x, y):
+            with ds.autocast("cpu", dtype=ds.bfloat16):
+                loss = F.cross_entropy(model(x), y)
+            scaler.scale(loss).backward()
+            return loss
+
+        fn = ds.jit(forward_backward) if compiled else forward_backward
+        seen = []
+        for _ in range(10):
+            loss = fn(x, y)
+            scaler.step(opt)
+            scaler.update()
+            opt.zero_grad()
+            seen.append((float(loss), scaler.get_scale()))
+        seen.append(float(sum(p.detach().abs().sum() for p in model.parameters())))
+        runs.append(seen)
+    scales = [s for _, s in runs[0][:-1]]
+    assert max(scales) > scales[0] and scales[-1] < max(scales)  # it grew, then backed off
+    np.testing.assert_allclose(np.array(runs[1][:-1]), np.array(runs[0][:-1]), rtol=1e-6)
+    np.testing.assert_allclose(runs[1][-1], runs[0][-1], rtol=1e-6)
+    assert fn._traces == 1
+
+    @ds.jit
+    def whole_step(x, y):
+        loss = F.cross_entropy(model(x), y)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        return loss
+
+    with pytest.raises(ds.jit.TraceError, match="GradScaler.unscale_"):
+        whole_step(x, y)

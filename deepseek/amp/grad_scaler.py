@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ..ops._opdef import TRACER
 from ..tensor import Tensor
 from .master import move_grads_to_masters
 
@@ -20,6 +21,15 @@ _READY, _UNSCALED, _STEPPED = "ready", "unscaled", "stepped"
 _NO_SCALE = ("Attempted {} but the scale is not initialized. This may indicate your script did "
              "not use scaler.scale(loss or outputs) earlier in the iteration: call "
              "scaler.scale(loss).backward() before scaler.unscale_/step/update.")
+
+
+def _not_traced(why: str) -> None:
+    """Under ds.jit's tracing: a clear error, not a graph that silently leaves this out."""
+    if TRACER[0] is not None:
+        TRACER[0].unsupported(f"GradScaler.{why}. Compile the forward and backward (with "
+                              "scaler.scale(loss).backward() inside) and call "
+                              "scaler.step(optimizer) and scaler.update() after the compiled "
+                              "function returns")
 
 
 def _new_state() -> dict:
@@ -82,6 +92,9 @@ class GradScaler:
         self._growth_interval = int(growth_interval)
         self._init_growth_tracker = 0
         self._min_scale = float(min_scale)
+        # the scale as a tensor too, written in place: ds.jit reads it at every run of a
+        # compiled function that scales a loss, instead of baking in the scale it traced with
+        self._factor = Tensor._wrap(np.ones((), _F32))
         self._scale: np.float32 | None = None  # float32, as PyTorch's scale tensor
         self._growth_tracker: int | None = None
         self._skipped_in_a_row = 0
@@ -95,6 +108,16 @@ class GradScaler:
             state["optimizer"] = optimizer
         return state
 
+    @property
+    def _scale(self) -> np.float32 | None:
+        return self._scale_value
+
+    @_scale.setter
+    def _scale(self, value: np.float32 | None) -> None:
+        self._scale_value = value
+        if value is not None:
+            self._factor._data[()] = value
+
     def _check_initialized(self, funcname: str) -> None:
         if self._scale is None:
             raise RuntimeError(_NO_SCALE.format(funcname))
@@ -107,8 +130,7 @@ class GradScaler:
         if self._scale is None:
             self._scale = np.float32(self._init_scale)
             self._growth_tracker = self._init_growth_tracker
-        factor = Tensor._wrap(np.asarray(self._scale, _F32))
-        return self._scale_all(outputs, factor)
+        return self._scale_all(outputs, self._factor)
 
     def _scale_all(self, outputs: Any, factor: Tensor) -> Any:
         if isinstance(outputs, Tensor):
@@ -122,6 +144,8 @@ class GradScaler:
         ``step``), recording whether any is inf/NaN. Call it to clip or inspect gradients."""
         if not self._enabled:
             return
+        _not_traced("unscale_ (which step calls) reads the gradients for inf/NaN, and whether "
+                    "the optimizer steps depends on that")
         self._check_initialized("unscale_")
         state = self._optimizer_state(optimizer)
         if state["stage"] == _UNSCALED:
@@ -173,6 +197,7 @@ class GradScaler:
         a one-element tensor), and start a new iteration."""
         if not self._enabled:
             return
+        _not_traced("update changes the scale in Python, which compiled runs would skip")
         self._check_initialized("update")
         states = list(self._per_optimizer_states.values())
         self._per_optimizer_states = {}

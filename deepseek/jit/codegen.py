@@ -60,7 +60,9 @@ class _Writer:
         if _literal(v):
             return repr(tuple(v) if isinstance(v, tuple) else v)  # ds.Size prints otherwise
         if isinstance(v, np.dtype):
-            return f"np.dtype({v.str!r})"
+            if np.dtype(v.str) == v:
+                return f"np.dtype({v.str!r})"
+            return self.bind(v.name, v)  # ml_dtypes' (bfloat16, float8): '<V2' is raw bytes
         return self.bind("k", v)
 
 
