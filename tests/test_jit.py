@@ -684,3 +684,28 @@ def test_grad_scaler_scales_by_its_current_scale_and_its_step_is_reported():
 
     with pytest.raises(ds.jit.TraceError, match="GradScaler.unscale_"):
         whole_step(x, y)
+
+
+@pytest.mark.parametrize("rnn", [nn.LSTM, nn.GRU])
+def test_recurrent_training_matches_eager(rnn):
+    """A recurrent layer's cell is fused kernels read again steps later, which the
+    recomputation rewires: the kernels reading a recomputed value read it (not the old one)."""
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn, self.head = rnn(6, 8, num_layers=2, batch_first=True), nn.Linear(8, 4)
+
+        def forward(self, x):
+            return self.head(self.rnn(x)[0][:, -1])
+
+    ds.manual_seed(0)
+    eager, compiled, m1, m2 = _pair(lambda m: ds.optim.SGD(m.parameters(), lr=0.1,
+                                                           momentum=0.9), build=Net)
+    rng = np.random.default_rng(0)
+    x = ds.from_numpy(rng.standard_normal((8, 5, 6)).astype(np.float32))
+    y = ds.from_numpy(rng.integers(0, 4, 8))
+    for _ in range(4):
+        np.testing.assert_allclose(float(compiled(x, y)), float(eager(x, y)), rtol=1e-5)
+    for p1, p2 in zip(m1.parameters(), m2.parameters()):
+        np.testing.assert_allclose(p2.detach().numpy(), p1.detach().numpy(), rtol=1e-4,
+                                   atol=1e-6)

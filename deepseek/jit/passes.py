@@ -499,7 +499,10 @@ def _recompute(graph: Graph, o: Value, chain: list, late: int) -> None:
         return new[v.id]
 
     for n in graph.nodes[late:]:
-        n.inputs = [again(v) if v.root == o.root else v for v in n.inputs]
+        was, n.inputs = n.inputs, [again(v) if v.root == o.root else v for v in n.inputs]
+        swap = {a.id: b for a, b in zip(was, n.inputs) if a is not b}
+        for m in n.members:  # a fused kernel's members read its inputs too
+            m.inputs = [swap.get(v.id, v) for v in m.inputs]
         if n.kind == "op" and n.out.root == o.root:  # a late view: now of the new value
             n.out.root = g.outs[0].root
             new[n.out.id] = n.out
