@@ -9,6 +9,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from ._errors import op_error
+from .ops import _opdef
 from .ops._opdef import apply, defop, tensor_method
 from .tensor import Tensor
 
@@ -107,18 +108,35 @@ def _finish(data: np.ndarray, device: Any, requires_grad: bool) -> Tensor:
     return f(data, device, requires_grad)
 
 
+# Every draw is an op, with the generator as an attribute, so that ds.jit records it and a
+# compiled run draws fresh numbers from the same stream (a drawn array would be baked in).
+RAND = defop("rand", lambda xp, *, size, dtype, generator: _sample(
+    lambda t: _gen(generator).random(size, dtype=t), dtype),
+    lambda *, size, dtype, generator: (size, dtype), doc="Uniform samples on [0, 1).")
+RANDN = defop("randn", lambda xp, *, size, dtype, generator: _sample(
+    lambda t: _gen(generator).standard_normal(size, dtype=t), dtype),
+    lambda *, size, dtype, generator: (size, dtype), doc="Standard normal samples.")
+RANDINT = defop("randint", lambda xp, *, low, high, size, dtype, generator: _gen(
+    generator).integers(low, high, size=size, dtype=np.int64).astype(dtype),
+    lambda *, low, high, size, dtype, generator: (size, dtype),
+    doc="Integers uniform on [low, high).")
+RANDPERM = defop("randperm", lambda xp, *, n, dtype, generator: _gen(
+    generator).permutation(n).astype(dtype), lambda *, n, dtype, generator: ((n,), dtype),
+    doc="A random permutation of 0..n-1.")
+
+
 def rand(*size: Any, generator: Optional[Generator] = None, dtype: Any = None,
          device: Any = None, requires_grad: bool = False, out: Any = None) -> Tensor:
     """Uniform samples on ``[0, 1)``."""
-    s, d, g = _size(size), _float_dtype(dtype), _gen(generator)
-    return _finish(_sample(lambda t: g.random(s, dtype=t), d), device, requires_grad)
+    drawn = apply(RAND, size=_size(size), dtype=_float_dtype(dtype), generator=generator)
+    return _finish(drawn._data, device, requires_grad)
 
 
 def randn(*size: Any, generator: Optional[Generator] = None, dtype: Any = None,
           device: Any = None, requires_grad: bool = False, out: Any = None) -> Tensor:
     """Standard normal samples."""
-    s, d, g = _size(size), _float_dtype(dtype), _gen(generator)
-    return _finish(_sample(lambda t: g.standard_normal(s, dtype=t), d), device, requires_grad)
+    drawn = apply(RANDN, size=_size(size), dtype=_float_dtype(dtype), generator=generator)
+    return _finish(drawn._data, device, requires_grad)
 
 
 def randint(low: int = 0, high: Optional[int] = None, size: Sequence[int] = None, *,
@@ -133,22 +151,25 @@ def randint(low: int = 0, high: Optional[int] = None, size: Sequence[int] = None
         raise op_error(RuntimeError, "randint", f"random_ expects 'from' to be less than 'to', but "
                        f"got from={low} >= to={high}")
     d = _dt.to_dtype(dtype).np if dtype is not None else np.dtype(np.int64)
-    arr = _gen(generator).integers(low, high, size=_size((tuple(size),)), dtype=np.int64)
-    return _finish(arr.astype(d), device, requires_grad)
+    drawn = apply(RANDINT, low=int(low), high=int(high), size=_size((tuple(size),)), dtype=d,
+                  generator=generator)
+    return _finish(drawn._data, device, requires_grad)
 
 
 def randperm(n: int, *, generator: Optional[Generator] = None, dtype: Any = None,
              device: Any = None, requires_grad: bool = False) -> Tensor:
     """A random permutation of ``0..n-1``."""
     d = _dt.to_dtype(dtype).np if dtype is not None else np.dtype(np.int64)
-    return _finish(_gen(generator).permutation(n).astype(d), device, requires_grad)
+    drawn = apply(RANDPERM, n=int(n), dtype=d, generator=generator)
+    return _finish(drawn._data, device, requires_grad)
 
 
 def normal(mean: Any = 0.0, std: Any = 1.0, size: Optional[Sequence[int]] = None, *,
            generator: Optional[Generator] = None, dtype: Any = None, device: Any = None,
            requires_grad: bool = False, out: Any = None) -> Tensor:
     """Normal samples with ``mean`` and ``std`` (numbers or tensors, broadcast)."""
-    g = _gen(generator)
+    from .autograd.grad_mode import no_grad
+
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         m = mean._data if isinstance(mean, Tensor) else mean
         sd = std._data if isinstance(std, Tensor) else std
@@ -156,14 +177,17 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Optional[Sequence[int]] = None
             raise op_error(RuntimeError, "normal", "normal expects all elements of std >= 0.0")
         ref = mean if isinstance(mean, Tensor) else std
         shape = np.broadcast_shapes(np.shape(m), np.shape(sd))
-        z = g.standard_normal(shape, dtype=np.float32 if ref._data.dtype != np.float64
-                              else np.float64)
-        return _finish((m + sd * z).astype(ref._data.dtype), ref._device, False)
+        z = apply(RANDN, size=tuple(shape), generator=generator, dtype=np.dtype(
+            np.float32 if ref._data.dtype != np.float64 else np.float64))
+        with no_grad():
+            return (z * std + mean).to(ref.dtype)
     if std < 0:
         raise op_error(RuntimeError, "normal", f"normal expects std >= 0.0, but found std {std}")
     s, d = _size((tuple(size),)) if size is not None else (), _float_dtype(dtype)
-    return _finish((mean + std * _sample(lambda t: g.standard_normal(s, dtype=t), d)).astype(d),
-                   device, requires_grad)
+    z = apply(RANDN, size=s, dtype=d, generator=generator)
+    with no_grad():
+        return _finish((z * std + mean).to(_dt.from_numpy_dtype(d))._data, device,
+                       requires_grad)
 
 
 # Samplers that read a tensor are ops of their own, with the generator as an attribute, so that a
@@ -269,6 +293,10 @@ def _fill(self: Tensor, values: np.ndarray) -> Tensor:
     if self._requires_grad and self.grad_fn is None and STATE.enabled:
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
                            "operation.")
+    if _opdef.TRACER[0] is not None:
+        _opdef.TRACER[0].unsupported("an in-place random fill (normal_, uniform_ ...): compiled "
+                                     "runs would not draw again. Draw with ds.randn_like / "
+                                     "ds.rand_like instead")
     np.copyto(self._data, values, casting="unsafe")
     self._version_box[0] += 1
     return self

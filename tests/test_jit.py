@@ -709,3 +709,47 @@ def test_recurrent_training_matches_eager(rnn):
     for p1, p2 in zip(m1.parameters(), m2.parameters()):
         np.testing.assert_allclose(p2.detach().numpy(), p1.detach().numpy(), rtol=1e-4,
                                    atol=1e-6)
+
+
+def test_index_and_mask_tensors_are_inputs_not_constants():
+    """A mask or index the function is given or computes is read at every run (an attribute
+    of the op would be baked in): masked_fill, index_put with computed indices, setitem."""
+    def f(x, mask):
+        y = x.masked_fill(mask, 0.0) + x.index_put((x.argsort()[:2],), ds.tensor([9.0, 9.0]))
+        y[x > 1] = -1.0
+        return y
+
+    compiled = ds.jit(f)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        x = ds.from_numpy(rng.standard_normal(6).astype(np.float32) * 2)
+        mask = ds.from_numpy(rng.random(6) > 0.5)
+        np.testing.assert_array_equal(compiled(x, mask).numpy(), f(x, mask).numpy())
+    assert compiled._traces == 1
+
+
+@pytest.mark.parametrize("make", [
+    lambda x: x[x > 0], lambda x: ds.masked_select(x, x > 0), lambda x: ds.nonzero(x),
+    lambda x: ds.unique(x), lambda x: x[x.argmax()], lambda x: x + ds.empty_like(x).normal_(),
+], ids=["bool-index", "masked_select", "nonzero", "unique", "tensor-int-index", "fill_"])
+def test_data_dependent_shapes_and_fills_are_reported(make):
+    with pytest.raises(ds.jit.TraceError, match=r"\[ds.jit\]"):
+        ds.jit(make)(ds.tensor([1.0, -2.0, 3.0]))
+
+
+def test_random_draws_are_fresh_at_every_run_and_follow_the_seed():
+    """randn, rand_like, randint, randperm, normal and two bernoulli draws of one input (which
+    must not merge) draw again at every compiled run, the same numbers as eager from the same
+    seed."""
+    def f(x):
+        return (x + ds.randn(3) + ds.rand_like(x) + ds.randint(0, 9, (3,)) + ds.randperm(3)
+                + ds.normal(x, 2.0) + (x.sigmoid().bernoulli() - x.sigmoid().bernoulli()) * 10)
+
+    compiled = ds.jit(f)
+    x = ds.tensor([0.5, -1.0, 2.0])
+    ds.manual_seed(3)
+    want = [f(x).numpy() for _ in range(3)]
+    ds.manual_seed(3)
+    got = [compiled(x).numpy() for _ in range(3)]
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert not np.allclose(got[1], got[2])

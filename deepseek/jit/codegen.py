@@ -18,7 +18,7 @@ import numpy as np
 from ..backend import cpu
 from ..tensor import Tensor
 from . import kernels
-from .ir import Graph, Node, Value
+from .ir import Graph, Node, Slot, Value, op_inputs, slots
 from .passes import storage_root
 
 __all__ = ["generate"]
@@ -56,7 +56,14 @@ class _Writer:
         self.bound[id(obj)] = name
         return name
 
-    def attr(self, v: Any) -> str:
+    def attr(self, v: Any, inputs: list = ()) -> str:
+        """Source for the attribute ``v``; a :class:`Slot` in it names the input it stands
+        for."""
+        if isinstance(v, Slot):
+            return inputs[v.index].name
+        if type(v) in (tuple, list) and slots(v):
+            inner = ", ".join(self.attr(x, inputs) for x in v)
+            return f"({inner},)" if type(v) is tuple else f"[{inner}]"
         if _literal(v):
             return repr(tuple(v) if isinstance(v, tuple) else v)  # ds.Size prints otherwise
         if isinstance(v, np.dtype):
@@ -286,8 +293,8 @@ def _peak(graph: Graph, last: dict, root: dict, assign: dict) -> int:
 
 
 def _call_args(n: Node, w: _Writer) -> str:
-    return ", ".join(["np"] + [v.name for v in n.inputs]
-                     + [f"{k}={w.attr(a)}" for k, a in n.attrs.items()])
+    return ", ".join(["np"] + [v.name for v in op_inputs(n)]
+                     + [f"{k}={w.attr(a, n.inputs)}" for k, a in n.attrs.items()])
 
 
 def _emit(n: Node, w: _Writer, assign: dict) -> list:

@@ -41,6 +41,36 @@ class Value:
         return self.name
 
 
+class Slot:
+    """In a node's attributes, an array the function computes (an index or a mask): the
+    node's ``index``-th input, passed in its place when the op runs (an attribute would be
+    baked in)."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def __repr__(self) -> str:
+        return f"<input {self.index}>"
+
+
+def slots(attrs: Any) -> list:
+    """The :class:`Slot` s in ``attrs`` (nested in tuples, lists and dicts)."""
+    if isinstance(attrs, Slot):
+        return [attrs]
+    if isinstance(attrs, (tuple, list)):
+        return [s for a in attrs for s in slots(a)]
+    if isinstance(attrs, dict):
+        return [s for a in attrs.values() for s in slots(a)]
+    return []
+
+
+def op_inputs(n: "Node") -> list:
+    """``n``'s inputs the op takes as arguments (the rest fill its attributes' slots)."""
+    return n.inputs[:min((s.index for s in slots(n.attrs)), default=len(n.inputs))]
+
+
 class Node:
     """One step of the graph.
 

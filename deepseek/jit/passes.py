@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..ops.movement import CAT, VIEW
-from .ir import Graph, Node, Value
+from .ir import Graph, Node, Slot, Value
 from .kernels import PARALLEL_MIN
 
 __all__ = ["optimize", "storage_root", "FUSABLE_DTYPES"]
@@ -35,8 +35,9 @@ def _mutable(graph: Graph, mutated: set) -> set:
 
 
 def _pure(n: Node) -> bool:
-    """An op that always gives the same result for the same inputs (no generator)."""
-    return n.kind == "op" and not any(type(a).__name__ == "Generator" for a in n.attrs.values())
+    """An op that always gives the same result for the same inputs (no draw from a
+    generator, the default one included)."""
+    return n.kind == "op" and "generator" not in n.attrs
 
 
 def _replace(graph: Graph, old: Value, new: Value) -> None:
@@ -109,7 +110,8 @@ def transposed_gemms(graph: Graph, mutable: set) -> None:
 def _slice_of(n: Node) -> Any:
     """``(dim, start, stop)`` when ``n`` writes its values into a zero constant at one
     contiguous slice of one dim (how a slice's gradient arrives), else None."""
-    if n is None or n.kind != "op" or n.op.name != "index_put" or n.attrs["accumulate"]:
+    if (n is None or n.kind != "op" or n.op.name != "index_put" or n.attrs["accumulate"]
+            or len(n.inputs) != 2):
         return None
     zeros, values = n.inputs
     key = n.attrs["key"]
@@ -273,6 +275,8 @@ def _key(a: Any) -> Any:
         return (a.dtype.str, a.shape, a.tobytes()) if a.size <= 64 else id(a)
     if isinstance(a, (list, tuple)):
         return tuple(_key(x) for x in a)
+    if isinstance(a, Slot):
+        return ("slot", a.index)
     return a if isinstance(a, (int, float, str, bool, type(None), np.dtype)) else id(a)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from ..autograd import graph as _autograd
 from ..ops import _opdef
 from ..tensor import _ITEM_HOOK, Tensor
-from .ir import Graph, Node, Value
+from .ir import Graph, Node, Slot, Value
 
 __all__ = ["TraceError", "Tracer", "flatten", "unflatten"]
 
@@ -152,6 +152,9 @@ class Tracer:
     def record(self, op: Any, arrays: list, args: tuple, attrs: dict, out: np.ndarray,
                cast: bool, inplace: bool = False) -> None:
         ins = [self.value_of(a, arg) for a, arg in zip(arrays, args)]
+        if op.data_shape and any(v.kind != "const" for v in ins):
+            self._data_shape(op.name)
+        attrs = self._lift(op, attrs, ins)
         if inplace:
             self.graph.nodes.append(Node("inplace", op, ins, dict(attrs)))
             self.mutated.add(ins[0].id)
@@ -161,6 +164,36 @@ class Tracer:
         self.graph.nodes.append(node)
         if all(v.kind == "const" or v.id in self.derived for v in ins):
             self.derived.add(node.out.id)
+
+    def _lift(self, op: Any, a: Any, ins: list) -> Any:
+        """``a`` (attributes) with each array the function computed replaced by a
+        :class:`Slot`, its value appended to ``ins``."""
+        if type(a) in (tuple, list):
+            return type(a)(self._lift(op, x, ins) for x in a)
+        if isinstance(a, dict):
+            return {k: self._lift(op, x, ins) for k, x in a.items()}
+        if not isinstance(a, np.ndarray):
+            return a
+        v = self.env.get(id(a))
+        if v is None:
+            base = a.base
+            while isinstance(base, np.ndarray) and id(base) not in self.env:
+                base = base.base
+            if isinstance(base, np.ndarray) and self.env[id(base)].kind != "const":
+                raise TraceError(f"[ds.jit] {op.name}: an array argument made from a traced "
+                                 "tensor by NumPy, not by recorded ops")
+            return a
+        if v.kind == "const":
+            return a
+        if op.name == "index" and a.dtype == np.bool_:
+            self._data_shape("indexing with a boolean mask")
+        ins.append(v)
+        return Slot(len(ins) - 1)
+
+    def _data_shape(self, what: str) -> None:
+        raise TraceError(f"[ds.jit] {what}: the shape of its result depends on the data, so a "
+                         "compiled graph cannot bake it in. Run this part eagerly, or use a "
+                         "fixed-shape form (masked_fill, where).")
 
     def wrapped(self, data: np.ndarray) -> None:
         if id(data) not in self.env:

@@ -35,14 +35,16 @@ class OpDef:
         amp: autocast category: ``"lower"`` (run in the low dtype), ``"fp32"``, ``"promote"``.
         save_inputs / save_output: what the vjp reads, so nothing else is kept alive
             (``save_inputs`` may be a tuple of input positions; the others read as None).
+        data_shape: the output's shape depends on the inputs' values (``nonzero``), which a
+            compiled graph cannot bake in.
     """
 
     __slots__ = ("name", "forward", "meta", "vjp", "kind", "expr", "amp", "save_inputs",
-                 "save_output", "doc", "is_view")
+                 "save_output", "doc", "is_view", "data_shape")
 
     def __init__(self, name: str, forward: Callable, meta: Callable, vjp: Optional[Callable],
                  kind: str, expr: Optional[str], amp: Optional[str], save_inputs: bool,
-                 save_output: bool, doc: str) -> None:
+                 save_output: bool, doc: str, data_shape: bool = False) -> None:
         self.name = name
         self.forward = forward
         self.meta = meta
@@ -54,6 +56,7 @@ class OpDef:
         self.save_output = save_output
         self.doc = doc
         self.is_view = kind == "view"
+        self.data_shape = data_shape
 
     def __repr__(self) -> str:
         return f"OpDef({self.name!r}, kind={self.kind!r})"
@@ -64,7 +67,8 @@ REGISTRY: dict[str, OpDef] = {}
 
 def defop(name: str, forward: Callable, meta: Callable, vjp: Optional[Callable] = None, *,
           kind: str = "opaque", expr: Optional[str] = None, amp: Optional[str] = None,
-          save_inputs: bool = True, save_output: bool = False, doc: str = "") -> OpDef:
+          save_inputs: bool = True, save_output: bool = False, doc: str = "",
+          data_shape: bool = False) -> OpDef:
     """Register a primitive. Names are unique; a second definition is an error."""
     if name in REGISTRY:
         raise ValueError(f"[defop] an op named {name!r} is already registered")
@@ -72,7 +76,8 @@ def defop(name: str, forward: Callable, meta: Callable, vjp: Optional[Callable] 
         raise ValueError(f"[defop] {name}: kind must be one of {KINDS}, got {kind!r}")
     if amp not in AMP_CATEGORIES:
         raise ValueError(f"[defop] {name}: amp must be one of {AMP_CATEGORIES}, got {amp!r}")
-    op = OpDef(name, forward, meta, vjp, kind, expr, amp, save_inputs, save_output, doc)
+    op = OpDef(name, forward, meta, vjp, kind, expr, amp, save_inputs, save_output, doc,
+               data_shape)
     REGISTRY[name] = op
     return op
 

@@ -58,7 +58,8 @@ def _entry(k: Any) -> Any:
     if isinstance(k, (Tensor, np.ndarray, list, tuple)):
         a = _index_array(k)
         # a 0-d integer tensor selects like an int (before any advanced indexing), as in PyTorch
-        return int(a) if a.ndim == 0 and a.dtype != BOOL else a
+        # (read through the tensor, so that ds.jit reports a traced one)
+        return int(k if isinstance(k, Tensor) else a) if a.ndim == 0 and a.dtype != BOOL else a
     raise IndexError("[index] " + _BAD_INDEX.format(type(k).__name__))
 
 
@@ -400,7 +401,7 @@ def _nonzero_meta(x: Any) -> tuple:
     return (int(np.count_nonzero(x)), x.ndim), INT64
 
 
-NONZERO = defop("nonzero", lambda xp, x: xp.argwhere(x), _nonzero_meta)
+NONZERO = defop("nonzero", lambda xp, x: xp.argwhere(x), _nonzero_meta, data_shape=True)
 
 
 @tensor_method
@@ -714,7 +715,9 @@ def _mask_key(op: str, x: Tensor, mask: Any, inplace: bool) -> tuple:
             raise op_error(RuntimeError, op, f"the mask {list(mask.shape)} must be broadcastable "
                            f"to self's shape {list(x.shape)}", x._data, mask._data)
         x = x.expand(shape)
-    return x, (np.broadcast_to(mask._data, shape),)
+    if tuple(mask.shape) != shape:
+        mask = mask.expand(shape)  # recorded, so that ds.jit sees the mask it came from
+    return x, (mask._data,)
 
 
 @tensor_method
@@ -743,7 +746,7 @@ def masked_select(input: Tensor, mask: Tensor) -> Tensor:
 def _masked_scatter(op: str, x: Tensor, mask: Tensor, source: Tensor, inplace: bool) -> Tensor:
     x, key = _mask_key(op, x, mask, inplace)
     source = require_tensor(op, source, "source")
-    n = int(np.count_nonzero(key[0]))
+    n = int(Tensor._wrap(key[0]).sum().item())  # (an item: ds.jit reports a traced mask)
     if source.numel() < n:
         raise op_error(RuntimeError, op, f"Number of elements of source < number of ones in mask "
                        f"({source.numel()} < {n})", x._data, source._data)

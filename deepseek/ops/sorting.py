@@ -104,7 +104,7 @@ def _unique_meta(x: Any, dim: Optional[int], consecutive: bool, part: str) -> tu
     return (-1,), INT64
 
 
-UNIQUE = defop("_unique2", _unique_forward, _unique_meta)
+UNIQUE = defop("_unique2", _unique_forward, _unique_meta, data_shape=True)
 
 
 def _unique(op: str, input: Tensor, consecutive: bool, return_inverse: bool,

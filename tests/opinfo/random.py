@@ -27,6 +27,14 @@ ROWS = [
            + (x * 0).bernoulli(p=1.0), [S(T((3, 4)))], ops=("bernoulli",), grad=False),
     OpInfo("poisson_zero_rate", lambda lib, x: lib.poisson(x * 0), [S(T((3, 4)))],
            ops=("poisson",), grad=False),
+    # draws times 0 (or from a range of one value): shapes and dtypes must agree
+    OpInfo("creation_draws", lambda lib, x: x + 0 * (lib.rand(x.shape, dtype=x.dtype)
+                                                   + lib.randn(*x.shape, dtype=x.dtype)
+                                                   + lib.randn_like(x) + lib.rand_like(x))
+           + lib.randint(3, 4, x.shape, dtype=x.dtype) + lib.randperm(1, dtype=x.dtype)
+           + 0 * lib.normal(x, 2.0) + 0 * lib.normal(1.0, 2.0, x.shape, dtype=x.dtype),
+           [S(T((3, 4)))], ops=("rand", "randn", "randint", "randperm"), dtypes=FLOAT,
+           grad=False),
     OpInfo("multinomial_one_hot", lambda lib, x: lib.multinomial(
         lib.nn.functional.one_hot(x.argmax(-1), 5).to(x.dtype), 1), [S(T((3, 5)))],
         ops=("multinomial",), grad=False),
