@@ -717,7 +717,7 @@ def test_index_and_mask_tensors_are_inputs_not_constants():
     def f(x, mask):
         y = x.masked_fill(mask, 0.0) + x.index_put((x.argsort()[:2],), ds.tensor([9.0, 9.0]))
         y[x > 1] = -1.0
-        return y
+        return y + x.scatter(0, ds.tensor([0, 2]), x.sum(), reduce="add")
 
     compiled = ds.jit(f)
     rng = np.random.default_rng(0)
@@ -731,7 +731,9 @@ def test_index_and_mask_tensors_are_inputs_not_constants():
 @pytest.mark.parametrize("make", [
     lambda x: x[x > 0], lambda x: ds.masked_select(x, x > 0), lambda x: ds.nonzero(x),
     lambda x: ds.unique(x), lambda x: x[x.argmax()], lambda x: x + ds.empty_like(x).normal_(),
-], ids=["bool-index", "masked_select", "nonzero", "unique", "tensor-int-index", "fill_"])
+    lambda x: x.repeat_interleave((x > 0).long()),
+], ids=["bool-index", "masked_select", "nonzero", "unique", "tensor-int-index", "fill_",
+        "repeat_interleave"])
 def test_data_dependent_shapes_and_fills_are_reported(make):
     with pytest.raises(ds.jit.TraceError, match=r"\[ds.jit\]"):
         ds.jit(make)(ds.tensor([1.0, -2.0, 3.0]))

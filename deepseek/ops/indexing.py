@@ -651,9 +651,10 @@ def _scatter(op: str, x: Tensor, dim: int, index: Any, src: Any, value: Any, red
     if reduce is None:
         return run(SCATTER, x, index, src, dim=d)
     _check_reduce(op, reduce, ("add", "multiply"))
-    if not isinstance(src, Tensor) or not src.ndim:
-        src = x.new_full(index.shape, float(np.asarray(src)) if is_float(x._data.dtype)
-                         else np.asarray(src).item())
+    if isinstance(src, Tensor) and not src.ndim:  # (recorded: ds.jit reads it at every run)
+        src = cast(src, x._data.dtype).expand(index.shape).contiguous()
+    elif not isinstance(src, Tensor):
+        src = x.new_full(index.shape, float(src) if is_float(x._data.dtype) else src)
     return run(SCATTER_REDUCE, x, index, src, dim=d, reduce="sum" if reduce == "add" else "prod",
                include_self=True)
 

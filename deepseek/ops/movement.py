@@ -687,7 +687,10 @@ def repeat_interleave(input: Tensor, repeats: Any = None, dim: Optional[int] = N
         shape = tuple(x.shape)
         big = expand(unsqueeze(x, d + 1), shape[:d + 1] + (int(repeats),) + shape[d + 1:])
         return reshape(big, shape[:d] + (shape[d] * int(repeats),) + shape[d + 1:])
-    counts = repeats._data if isinstance(repeats, Tensor) else np.asarray(repeats)
+    # (a tensor's counts are read through tolist: its result's shape depends on them, which
+    # ds.jit reports)
+    counts = np.asarray(repeats.tolist() if isinstance(repeats, Tensor) else repeats,
+                        dtype=np.int64)
     if counts.ndim != 1 or counts.shape[0] != x.shape[d]:
         raise op_error(RuntimeError, "repeat_interleave", f"repeats must have the same size as "
                        f"input along dim {d}, got {list(counts.shape)} repeats for size "
