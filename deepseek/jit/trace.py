@@ -180,8 +180,9 @@ class Tracer:
             while isinstance(base, np.ndarray) and id(base) not in self.env:
                 base = base.base
             if isinstance(base, np.ndarray) and self.env[id(base)].kind != "const":
-                raise TraceError(f"[ds.jit] {op.name}: an array argument made from a traced "
-                                 "tensor by NumPy, not by recorded ops")
+                raise TraceError(f"[ds.jit] {op.name}: an index made from a traced tensor "
+                                 "by NumPy outside the recorded ops (as Embedding's max_norm "
+                                 "does), which a compiled graph would bake in")
             return a
         if v.kind == "const":
             return a
