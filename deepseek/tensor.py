@@ -357,6 +357,16 @@ class Tensor:
 _ITEM_HOOK: list = [None]
 
 
+def host_values(t: Tensor, what: str) -> np.ndarray:
+    """``t``'s values as a host array, for Python-side bookkeeping (lengths, offsets, which
+    rows are maxima): ``what`` names the read in ds.jit's report of a traced ``t``, whose
+    values a compiled graph would otherwise bake in."""
+    hook = _ITEM_HOOK[0]
+    if hook is not None:
+        hook(t, what)
+    return t._to_host()
+
+
 class _RemovableHandle:
     __slots__ = ("_list", "_fn")
 

@@ -732,8 +732,13 @@ def test_index_and_mask_tensors_are_inputs_not_constants():
     lambda x: x[x > 0], lambda x: ds.masked_select(x, x > 0), lambda x: ds.nonzero(x),
     lambda x: ds.unique(x), lambda x: x[x.argmax()], lambda x: x + ds.empty_like(x).normal_(),
     lambda x: x.repeat_interleave((x > 0).long()),
+    lambda x: F.one_hot((x > 0).long()),
+    lambda x: F.embedding_bag((x > 0).long(), x[:, None].expand(3, 2), (x > 5).long()),
+    lambda x: F.embedding_bag((x > 0).long()[None], x[:, None].expand(3, 2), mode="max"),
+    lambda x: nn.utils.rnn.pack_padded_sequence(x[:, None, None], (x > 0).long() + 1,
+                                                enforce_sorted=False),
 ], ids=["bool-index", "masked_select", "nonzero", "unique", "tensor-int-index", "fill_",
-        "repeat_interleave"])
+        "repeat_interleave", "one_hot", "bag-offsets", "bag-max", "packed-lengths"])
 def test_data_dependent_shapes_and_fills_are_reported(make):
     with pytest.raises(ds.jit.TraceError, match=r"\[ds.jit\]"):
         ds.jit(make)(ds.tensor([1.0, -2.0, 3.0]))

@@ -205,8 +205,11 @@ class Tracer:
         v = self.env.get(id(t._data))
         if v is None and id(t._data) in self.created or v is not None and v.kind == "const":
             return  # a constant: its value is fixed, so reading it is no decision on data
+        shape = list(t.shape)
+        read = (f".{what}() on a tensor of shape {shape}" if what.isidentifier()
+                else f"reading {what} (a tensor of shape {shape})")
         raise TraceError(
-            f"[ds.jit] .{what}() on a tensor of shape {list(t.shape)} while tracing: the result "
+            f"[ds.jit] {read} while tracing: the result "
             "depends on the data, so a compiled graph cannot bake it in. Return the tensor "
             "instead and read it outside the compiled function, or run this code eagerly.")
 

@@ -16,7 +16,7 @@ from ...ops._common import INT64, require_tensor
 from ...ops._opdef import autocast_args
 from ...ops.linalg import MATMUL, _operands
 from ...ops.loss import _vector_norm, cosine_similarity, pairwise_distance, pdist
-from ...tensor import Tensor
+from ...tensor import Tensor, host_values
 
 __all__ = ["linear", "bilinear", "embedding", "embedding_bag", "one_hot", "cosine_similarity",
            "pairwise_distance", "pdist"]
@@ -146,7 +146,7 @@ def _bag_layout(idx: Tensor, offsets: Optional[Tensor], include_last_offset: boo
                        f"Tensor of dimension {idx.ndim}")
     if offsets is None or offsets.ndim != 1:
         raise op_error(ValueError, "embedding_bag", "offsets has to be a 1D Tensor")
-    starts = offsets._data.astype(INT64)
+    starts = host_values(offsets, "embedding_bag's offsets").astype(INT64)
     n = idx.shape[0]
     end = n
     if include_last_offset:
@@ -187,12 +187,13 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Optional[Tensor] = Non
     if max_norm is not None:
         _renorm_rows(w, flat, max_norm, norm_type)
     rows = _attention.embedding(w, flat, pad, scale_grad_by_freq)
-    keep = valid & (flat._data != pad)
+    keep = valid if padding_idx is None else valid & (
+        host_values(flat, "embedding_bag's indices, with a padding_idx") != pad)
     if per_sample_weights is not None:
         rows = rows * per_sample_weights.reshape(-1, 1)
     dim = w.shape[1]
     if mode == "max":
-        values = np.where(keep[:, None], rows._data, -np.inf)
+        values = np.where(keep[:, None], host_values(rows, "embedding_bag's maxima"), -np.inf)
         best = np.full((n_bags, dim), -np.inf, values.dtype)
         np.maximum.at(best, bag, values)
         # the first row reaching each bag's maximum carries it (and its gradient)
@@ -227,7 +228,7 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
         if d.size == 0:
             raise op_error(RuntimeError, "one_hot", "Can not infer total number of classes from "
                            "empty tensor.", d)
-        num_classes = int(d.max()) + 1
+        num_classes = int(host_values(t, "one_hot's num_classes=-1").max()) + 1
     if d.size and d.min() < 0:
         raise op_error(RuntimeError, "one_hot", "Class values must be non-negative.", d)
     if d.size and d.max() >= num_classes:

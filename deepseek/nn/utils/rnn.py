@@ -12,7 +12,7 @@ from ..._creation import full, tensor
 from ..._errors import op_error
 from ...ops._common import require_tensor
 from ...ops.movement import cat
-from ...tensor import Tensor
+from ...tensor import Tensor, host_values
 
 __all__ = ["PackedSequence", "pack_padded_sequence", "pad_packed_sequence", "pad_sequence",
            "pack_sequence", "unpad_sequence", "unpack_sequence", "invert_permutation"]
@@ -49,7 +49,7 @@ def invert_permutation(permutation: Optional[Tensor]) -> Optional[Tensor]:
     """The inverse of an index permutation (None stays None)."""
     if permutation is None:
         return None
-    p = np.asarray(permutation._data)
+    p = np.asarray(host_values(permutation, "invert_permutation"))
     inv = np.empty_like(p)
     inv[p] = np.arange(len(p))
     return tensor(inv)
@@ -57,7 +57,8 @@ def invert_permutation(permutation: Optional[Tensor]) -> Optional[Tensor]:
 
 def _lengths(lengths: Any) -> np.ndarray:
     if isinstance(lengths, Tensor):
-        return np.asarray(lengths._to_host(), dtype=np.int64).reshape(-1)
+        return np.asarray(host_values(lengths, "a packed sequence's lengths"),
+                          dtype=np.int64).reshape(-1)
     return np.asarray(list(lengths), dtype=np.int64)
 
 
@@ -112,7 +113,8 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
                         ) -> tuple:
     """Undo ``pack_padded_sequence``: the padded batch and the int64 ``lengths``, in the
     original batch order."""
-    sizes = np.asarray(sequence.batch_sizes._data, dtype=np.int64)
+    sizes = np.asarray(host_values(sequence.batch_sizes, "a packed sequence's batch sizes"),
+                       dtype=np.int64)
     steps, batch = len(sizes), int(sizes[0]) if len(sizes) else 0
     if total_length is not None:
         if total_length < steps:
@@ -124,7 +126,8 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     b = np.arange(batch)
     if sequence.unsorted_indices is not None:
-        b = np.asarray(sequence.unsorted_indices._data)  # output column j is sorted row b[j]
+        # output column j is sorted row b[j]
+        b = np.asarray(host_values(sequence.unsorted_indices, "a packed sequence's order"))
     index = np.where(b[None, :] < sizes[:, None], offsets[:, None] + b[None, :],
                      sequence.data.shape[0])
     lengths = (sizes[:, None] > b[None, :]).sum(0)
