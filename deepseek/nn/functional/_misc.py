@@ -101,7 +101,7 @@ def _check_indices(op: str, idx: Tensor, weight: Tensor, out_of_range: type = In
 
 def _renorm_rows(weight: Tensor, indices: Tensor, max_norm: float, norm_type: float) -> None:
     """Scale the rows of ``weight`` used by ``indices`` to norm <= ``max_norm``, in place."""
-    rows = np.unique(host_values(indices, "Embedding's max_norm renormalization"))
+    rows = np.unique(host_values(indices, "the indices Embedding's max_norm renormalizes"))
     with no_grad():
         norms = _vector_norm(weight[rows], norm_type, 1, keepdim=True)
         over = (norms > max_norm)._data[:, 0]
