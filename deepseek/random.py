@@ -9,6 +9,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from ._errors import op_error
+from .autograd.grad_mode import no_grad
 from .ops import _opdef
 from .ops._opdef import apply, defop, tensor_method
 from .tensor import Tensor
@@ -168,8 +169,6 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Optional[Sequence[int]] = None
            generator: Optional[Generator] = None, dtype: Any = None, device: Any = None,
            requires_grad: bool = False, out: Any = None) -> Tensor:
     """Normal samples with ``mean`` and ``std`` (numbers or tensors, broadcast)."""
-    from .autograd.grad_mode import no_grad
-
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         m = mean._data if isinstance(mean, Tensor) else mean
         sd = std._data if isinstance(std, Tensor) else std

@@ -510,25 +510,29 @@ def test_dropout_draws_fresh_numbers_each_run():
     assert len(set(got)) == 5
 
 
-def test_conv_training_matches_eager():
+@pytest.mark.parametrize("momentum", [0.1, None], ids=["momentum", "cumulative"])
+def test_conv_training_matches_eager(momentum):
     """Conv-BN-ReLU and a Conv-ReLU (whose ReLU becomes the convolution's epilogue) train as
-    in eager mode."""
+    in eager mode, the running statistics included (a cumulative average's factor changes
+    every step)."""
     def build():
         ds.manual_seed(0)
-        return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4),
+        return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1, bias=False),
+                             nn.BatchNorm2d(4, momentum=momentum),
                              nn.ReLU(), nn.Conv2d(4, 4, 3, padding=1), nn.ReLU(),
                              nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 3))
 
     eager, compiled, m1, m2 = _pair(lambda m: ds.optim.SGD(m.parameters(), lr=0.1,
                                                            momentum=0.9), build=build)
     rng = np.random.default_rng(0)
-    x = ds.from_numpy(rng.standard_normal((4, 3, 6, 6)).astype(np.float32))
     y = ds.from_numpy(rng.integers(0, 3, 4))
-    for _ in range(10):
+    for i in range(10):
+        x = ds.from_numpy((rng.standard_normal((4, 3, 6, 6)) + i).astype(np.float32))
         np.testing.assert_allclose(compiled(x, y).item(), eager(x, y).item(), rtol=1e-5,
                                    atol=1e-6)
-    np.testing.assert_allclose(m2[1].running_mean.numpy(), m1[1].running_mean.numpy(),
-                               rtol=1e-5, atol=1e-6)
+    for stat in ("running_mean", "running_var"):
+        np.testing.assert_allclose(getattr(m2[1], stat).numpy(), getattr(m1[1], stat).numpy(),
+                                   rtol=1e-5, atol=1e-6)
     assert "activation='relu'" in compiled.code
 
 
@@ -737,8 +741,10 @@ def test_index_and_mask_tensors_are_inputs_not_constants():
     lambda x: F.embedding_bag((x > 0).long()[None], x[:, None].expand(3, 2), mode="max"),
     lambda x: nn.utils.rnn.pack_padded_sequence(x[:, None, None], (x > 0).long() + 1,
                                                 enforce_sorted=False),
+    lambda x: x.masked_scatter(x > 0, ds.zeros(3)),
 ], ids=["bool-index", "masked_select", "nonzero", "unique", "tensor-int-index", "fill_",
-        "repeat_interleave", "one_hot", "bag-offsets", "bag-max", "packed-lengths"])
+        "repeat_interleave", "one_hot", "bag-offsets", "bag-max", "packed-lengths",
+        "masked_scatter"])
 def test_data_dependent_shapes_and_fills_are_reported(make):
     with pytest.raises(ds.jit.TraceError, match=r"\[ds.jit\]"):
         ds.jit(make)(ds.tensor([1.0, -2.0, 3.0]))

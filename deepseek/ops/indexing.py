@@ -7,7 +7,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .._errors import op_error
-from ..tensor import Tensor
+from ..tensor import Tensor, host_values
 from . import _kernels
 from ._common import BOOL, INT64, LOWP, cast, is_float, require_tensor, wrap_dim
 from ._opdef import apply, apply_inplace, defop, tensor_method
@@ -747,7 +747,7 @@ def masked_select(input: Tensor, mask: Tensor) -> Tensor:
 def _masked_scatter(op: str, x: Tensor, mask: Tensor, source: Tensor, inplace: bool) -> Tensor:
     x, key = _mask_key(op, x, mask, inplace)
     source = require_tensor(op, source, "source")
-    n = int(Tensor._wrap(key[0]).sum().item())  # (an item: ds.jit reports a traced mask)
+    n = int(np.count_nonzero(host_values(Tensor._wrap(key[0]), f"{op}'s mask")))
     if source.numel() < n:
         raise op_error(RuntimeError, op, f"Number of elements of source < number of ones in mask "
                        f"({source.numel()} < {n})", x._data, source._data)

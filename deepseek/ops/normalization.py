@@ -276,9 +276,10 @@ def _apply_stats(x: Tensor, mean: Tensor, var: Tensor, weight: Tensor | None,
 
 
 def _update_running(running_mean: Tensor | None, running_var: Tensor | None, stats: Tensor,
-                    n: int, momentum: float) -> None:
+                    n: int, momentum: float | Tensor) -> None:
     """``running = (1 - momentum) * running + momentum * stat``, in place, for the mean and
-    the unbiased variance of ``n`` values from :func:`_batch_stats`."""
+    the unbiased variance of ``n`` values from :func:`_batch_stats` (``momentum`` a number or
+    a 0-d tensor)."""
     with no_grad():
         for running, stat in ((running_mean, stats[0]), (running_var, stats[1])):
             if running is None:

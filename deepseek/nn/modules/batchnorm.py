@@ -82,7 +82,8 @@ class _BatchNorm(_NormBase):
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
             self.num_batches_tracked.add_(1)
             if self.momentum is None:  # a cumulative moving average
-                factor = 1.0 / float(self.num_batches_tracked)
+                # (a tensor, not a float: ds.jit reads the count at every run)
+                factor = 1.0 / self.num_batches_tracked
         use_batch_stats = self.training or (self.running_mean is None
                                             and self.running_var is None)
         use_running = not self.training or self.track_running_stats
