@@ -82,8 +82,8 @@ class _BatchNorm(_NormBase):
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
             self.num_batches_tracked.add_(1)
             if self.momentum is None:  # a cumulative moving average
-                # (a tensor, not a float: ds.jit reads the count at every run)
-                factor = 1.0 / self.num_batches_tracked
+                # (a float64 tensor, not a Python float: ds.jit reads the count at every run)
+                factor = 1.0 / self.num_batches_tracked.double()
         use_batch_stats = self.training or (self.running_mean is None
                                             and self.running_var is None)
         use_running = not self.training or self.track_running_stats
