@@ -99,3 +99,25 @@ def test_to_dtype_accepts_names_and_types():
     assert x.to(np.float16).dtype == ds.float16
     with pytest.raises(TypeError):
         x.to(dtype="complex64")
+
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "transposed", "strided"])
+def test_bfloat16_casts_match_torch_bit_for_bit(layout):
+    """float32 <-> bfloat16 (a kernel for big arrays): round to nearest even, ties, the edges of
+    the range (to inf, subnormals, -0), NaN and inf, in every layout."""
+    rng = np.random.default_rng(0)
+    special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, -np.nan, 3.3895314e38, 3.4028235e38,
+                        1e-40, -1e-45, 1.0 + 2**-8, 1.0 + 3 * 2**-8, 1.0 + 2**-8 + 2**-20],
+                       np.float32)
+    bits = rng.integers(0, 2**32, 64 * 128, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    x = np.concatenate([special, bits[special.size:]]).reshape(64, 128)
+    x = {"contiguous": x, "transposed": x.T, "strided": x[:, ::2]}[layout]
+    got = ds.from_numpy(x).to(ds.bfloat16)
+    want = torch.from_numpy(np.ascontiguousarray(x)).to(torch.bfloat16)
+    nan = np.isnan(x)
+    np.testing.assert_array_equal(got.numpy().view(np.uint16)[~nan],
+                                  want.view(torch.int16).numpy().view(np.uint16)[~nan])
+    assert np.isnan(got.float().numpy()[nan]).all()
+    back, want_back = got.float().numpy(), want.float().numpy()
+    np.testing.assert_array_equal(back.view(np.uint32)[~nan], want_back.view(np.uint32)[~nan])

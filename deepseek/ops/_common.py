@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from .. import dtypes as _dt
 from .._errors import op_error
 from ..tensor import Tensor
+from . import _kernels
 
 BOOL = np.dtype(np.bool_)
 INT64 = np.dtype(np.int64)
 LOWP = (np.dtype(np.float16), _dt.bfloat16.np)
+
+_F32 = np.dtype(np.float32)
+
+
+def in_float32(fn: Callable) -> Callable:
+    """An op forward that computes float16/bfloat16 operands in float32 and rounds once, as
+    PyTorch's CPU kernels do (BLAS accumulation for the products)."""
+
+    def forward(xp: Any, *arrays: Any, **attrs: Any) -> Any:
+        dt = arrays[0].dtype
+        if dt in LOWP:
+            wide = (_kernels.astype(a, _F32) for a in arrays)
+            return _kernels.astype(fn(xp, *wide, **attrs), dt)
+        return fn(xp, *arrays, **attrs)
+
+    return forward
 
 
 def is_float(d: Any) -> bool:

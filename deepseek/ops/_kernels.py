@@ -16,6 +16,7 @@ import os
 import types as _pytypes
 from typing import Any, Callable
 
+import ml_dtypes
 import numba
 import numpy as np
 from llvmlite import ir
@@ -605,6 +606,50 @@ def where(xp: Any, c: Any, x: Any, y: Any) -> Any:
             select_flat(c.reshape(-1), x.reshape(-1), y.reshape(-1), out.reshape(-1))
             return out
     return xp.where(c, x, y)
+
+
+# ---------------------------------------------------------------- float32 <-> bfloat16
+_F32 = np.dtype(np.float32)
+_BF16 = np.dtype(ml_dtypes.bfloat16)
+_CAST_MIN = 4096  # elements below which ml_dtypes' cast is as quick as a kernel call
+
+
+def _bf16_from_f32(bits, out):  # pragma: no cover  (compiled)
+    """float32 bit patterns to bfloat16 ones, rounded to nearest even (a NaN stays a quiet
+    NaN of its sign), as ml_dtypes rounds."""
+    for i in prange(bits.shape[0]):
+        u = bits[i]
+        if (u & 0x7FFFFFFF) > 0x7F800000:
+            out[i] = np.uint16((u >> 16) | 0x40)
+        else:
+            out[i] = np.uint16((u + 0x7FFF + ((u >> 16) & 1)) >> 16)
+
+
+def _f32_from_bf16(bits, out):  # pragma: no cover  (compiled)
+    """bfloat16 bit patterns to float32 ones (exact)."""
+    for i in prange(bits.shape[0]):
+        out[i] = np.uint32(bits[i]) << 16
+
+
+bf16_from_f32 = _Kernel(_bf16_from_f32)
+f32_from_bf16 = _Kernel(_f32_from_bf16)
+
+
+def astype(a: Any, dtype: np.dtype) -> Any:
+    """``a.astype(dtype)``, float32 <-> bfloat16 through the kernels above for NumPy arrays:
+    ml_dtypes casts element by element (1.5 ms on 2M float32, 0.15 ms here). A transposed
+    array stays transposed, as ``astype`` keeps it; other strided ones are copied first."""
+    if type(a) is not np.ndarray or a.size < _CAST_MIN or {a.dtype, dtype} != {_F32, _BF16}:
+        return a.astype(dtype)
+    if not a.flags.c_contiguous:
+        return astype(a.T, dtype).T if a.flags.f_contiguous else astype(np.ascontiguousarray(a),
+                                                                          dtype)
+    out = np.empty(a.shape, dtype)
+    if dtype == _BF16:
+        bf16_from_f32(a.reshape(-1).view(np.uint32), out.reshape(-1).view(np.uint16))
+    else:
+        f32_from_bf16(a.reshape(-1).view(np.uint16), out.reshape(-1).view(np.uint32))
+    return out
 
 
 # ---------------------------------------------------------------- cross entropy over the last dim

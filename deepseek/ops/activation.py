@@ -16,10 +16,10 @@ from .._errors import op_error
 from ..random import Generator, _gen
 from ..tensor import Tensor
 from . import _kernels
-from ._common import LOWP, broadcast_shapes, is_float, require_tensor, wrap_dim
+from ._common import LOWP, broadcast_shapes, in_float32, is_float, require_tensor, wrap_dim
 from ._opdef import OpDef, apply, apply_inplace, defop, tensor_method
 from ._special import erf as _erf
-from .elementwise import _quiet, _sigmoid_np, _upcast_lowp, mul, to_dtype, where
+from .elementwise import _quiet, _sigmoid_np, mul, to_dtype, where
 
 _where = _kernels.where  # np.where without its per-element branch
 
@@ -72,7 +72,7 @@ def run_activation(op: OpDef, input: Any, inplace: bool = False, name: str | Non
 
 def _activation(name: str, forward: Callable, expr: str, vjp: Callable, *,
                 save_output: bool = False) -> OpDef:
-    return defop(name, _quiet(_upcast_lowp(forward)), lambda x, **attrs: (x.shape, x.dtype), vjp,
+    return defop(name, _quiet(in_float32(forward)), lambda x, **attrs: (x.shape, x.dtype), vjp,
                  kind="elementwise", expr=expr, save_inputs=not save_output,
                  save_output=save_output)
 
@@ -228,7 +228,7 @@ GELU = _activation("gelu", _gelu_forward,
                    "(1.0 + math.erf({0} * 0.7071067811865476)))", _gelu_vjp)
 _SIG = _SIGMOID_2U.replace("{0}", "{1}")
 GELU_BACKWARD = defop(
-    "gelu_backward", _quiet(_upcast_lowp(_gelu_backward_forward)),
+    "gelu_backward", _quiet(in_float32(_gelu_backward_forward)),
     lambda g, x, approximate="none": (broadcast_shapes("gelu_backward", g, x), x.dtype),
     _gelu_backward_vjp, kind="elementwise",
     expr=(f"({{0}} * ({_SIG} + ({{1}} + {{1}}) * {_SIG} * (1.0 - {_SIG}) * 0.7978845608028654 "
@@ -428,9 +428,7 @@ def _log_softmax_forward(xp: Any, x: Any, dim: int) -> Any:
 
 
 def _softmax_backward_forward(xp: Any, y: Any, g: Any, dim: int, log: bool = False) -> Any:
-    """The input gradient of (log-)softmax from its output ``y`` (float16/bfloat16 in float32)."""
-    if y.dtype in LOWP:
-        y, g = y.astype(_F32), g.astype(_F32)
+    """The input gradient of (log-)softmax from its output ``y``."""
     if y.ndim and dim % y.ndim == y.ndim - 1 and y.size and _kernels.usable(xp, y, g):
         return _kernels.softmax_backward(y, g, log)
     if log:
@@ -462,11 +460,11 @@ def _softmax_backward_meta(y: Any, g: Any, dim: int) -> tuple:
     return y.shape, y.dtype
 
 
-SOFTMAX_BACKWARD = defop("_softmax_backward_data", _quiet(_softmax_backward_forward),
+SOFTMAX_BACKWARD = defop("_softmax_backward_data", _quiet(in_float32(_softmax_backward_forward)),
                          _softmax_backward_meta, _softmax_backward_vjp, kind="opaque",
                          doc="Softmax's input gradient from its output ``y`` and ``g``.")
 LOG_SOFTMAX_BACKWARD = defop(
-    "_log_softmax_backward_data", _quiet(partial(_softmax_backward_forward, log=True)),
+    "_log_softmax_backward_data", _quiet(in_float32(partial(_softmax_backward_forward, log=True))),
     _softmax_backward_meta, _softmax_backward_vjp, kind="opaque",
     doc="Log-softmax's input gradient from its output ``y`` and ``g``.")
 

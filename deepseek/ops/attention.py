@@ -12,7 +12,7 @@ import numpy as np
 
 from .._errors import op_error
 from ..tensor import Tensor
-from ._common import BOOL, LOWP, broadcast_shapes, is_float, require_tensor
+from ._common import BOOL, broadcast_shapes, in_float32, is_float, require_tensor
 from ._opdef import apply, defop
 from .elementwise import where
 from . import _kernels
@@ -22,7 +22,6 @@ from .normalization import dropout_mask
 
 __all__ = ["embedding"]
 
-_F32 = np.dtype(np.float32)
 
 
 # ---------------------------------------------------------------- scaled dot-product attention
@@ -70,22 +69,19 @@ def _rows_bias(bias: Any, scores: tuple) -> Any:
 def _sdpa_softmax_forward(xp: Any, s: Any, bias: Any, *, scale: float) -> Any:
     """``softmax(s * scale + bias)`` over the last dim; a row masked everywhere (all -inf)
     gives zeros, as PyTorch's attention does."""
-    dtype = s.dtype
-    if dtype in LOWP:  # PyTorch's CPU kernels accumulate low precision in float32
-        s, bias = s.astype(_F32), bias.astype(_F32)
     shape = np.broadcast_shapes(s.shape, bias.shape)
     table = _rows_bias(bias, shape) if _kernels.usable(xp, s, bias) else None
     if table is not None and s.size:
         out = np.empty(shape, s.dtype)
         _kernels.softmax_rows(_kernels.rows(s, shape[-1]), out.reshape(-1, shape[-1]),
                               s.dtype.type(scale), table, False, True)
-        return out.astype(dtype, copy=False)
+        return out
     with np.errstate(all="ignore"):
         x = s * scale + bias
         m = x.max(axis=-1, keepdims=True)
         e = xp.exp(x - xp.where(xp.isfinite(m), m, 0))
         z = e.sum(axis=-1, keepdims=True)
-        return (e / xp.where(z == 0, 1, z)).astype(dtype, copy=False)
+        return e / xp.where(z == 0, 1, z)
 
 
 def _sdpa_softmax_vjp_parts(p: Tensor, g: Tensor, scale: float, need_bias: bool) -> tuple:
@@ -99,7 +95,7 @@ def _sdpa_softmax_vjp(ctx: Any, g: Tensor) -> tuple:
 
 
 SDPA_SOFTMAX = defop(
-    "_sdpa_softmax", _sdpa_softmax_forward,
+    "_sdpa_softmax", in_float32(_sdpa_softmax_forward),
     lambda s, bias, *, scale: (broadcast_shapes("scaled_dot_product_attention", s, bias),
                                s.dtype),
     _sdpa_softmax_vjp, kind="opaque", amp="fp32", save_output=True,
@@ -107,12 +103,9 @@ SDPA_SOFTMAX = defop(
 
 
 def _sdpa_forward(xp: Any, q: Any, k: Any, v: Any, bias: Any, drop: Any, *, scale: float) -> Any:
-    dtype = q.dtype
-    if dtype in LOWP:  # PyTorch's CPU kernels accumulate low precision in float32
-        q, k, v = (a.astype(_F32) for a in (q, k, v))
     p = _sdpa_softmax_forward(xp, matmul_arrays(xp, q, xp.swapaxes(k, -1, -2)), bias,
                               scale=scale)
-    return matmul_arrays(xp, p if drop.ndim == 0 else p * drop, v).astype(dtype, copy=False)
+    return matmul_arrays(xp, p if drop.ndim == 0 else p * drop, v)
 
 
 def _sdpa_vjp(ctx: Any, g: Tensor) -> tuple:
@@ -130,8 +123,8 @@ def _sdpa_vjp(ctx: Any, g: Tensor) -> tuple:
     return grad_q, grad_k, grad_v, grad_bias, None
 
 
-SDPA = defop("scaled_dot_product_attention", _sdpa_forward, _sdpa_meta, _sdpa_vjp, amp="lower",
-             doc="softmax(q k^T * scale + bias) * drop @ v over the last two dims.")
+SDPA = defop("scaled_dot_product_attention", in_float32(_sdpa_forward), _sdpa_meta, _sdpa_vjp,
+             amp="lower", doc="softmax(q k^T * scale + bias) * drop @ v over the last two dims.")
 
 
 def _repeat_heads(x: Tensor, n_heads: int) -> Tensor:

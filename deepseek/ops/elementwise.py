@@ -10,8 +10,8 @@ import numpy as np
 from .. import dtypes as _dt
 from .._errors import op_error
 from ..tensor import Tensor
-from ._common import (BOOL, LOWP, broadcast_shapes, cast, is_float, promote, require_tensor,
-                      scalar_array)
+from ._common import (BOOL, LOWP, broadcast_shapes, cast, in_float32, is_float, promote,
+                      require_tensor, scalar_array)
 from . import _kernels
 from ._opdef import apply, apply_inplace, defop, tensor_method
 
@@ -32,18 +32,6 @@ def _ew_meta(name: str, out_dtype: Optional[np.dtype] = None) -> Callable:
     return meta
 
 
-def _upcast_lowp(fn: Callable) -> Callable:
-    """Compute float16/bfloat16 in float32 and round once, as PyTorch's CPU kernels do."""
-
-    def forward(xp: Any, *xs: Any, **attrs: Any) -> Any:
-        dt = xs[0].dtype
-        if dt in LOWP:
-            return fn(xp, *(x.astype(_F32) for x in xs), **attrs).astype(dt)
-        return fn(xp, *xs, **attrs)
-
-    return forward
-
-
 def _quiet(fn: Callable) -> Callable:
     """Silence NumPy's divide/invalid warnings: like PyTorch, results are inf/nan, not warnings."""
 
@@ -56,7 +44,7 @@ def _quiet(fn: Callable) -> Callable:
 
 # ---------------------------------------------------------------- the cast
 def _cast_forward(xp: Any, x: Any, dtype: np.dtype) -> Any:
-    return x.astype(dtype)
+    return _kernels.astype(x, dtype)
 
 
 def _cast_vjp(ctx: Any, g: Tensor) -> tuple:
@@ -81,7 +69,7 @@ def _unary(name: str, fn: Callable, expr: str, vjp: Optional[Callable], *, to_fl
            doc: str = "") -> tuple:
     forward = (lambda xp, x: fn(x))
     if to_float:
-        forward = _upcast_lowp(forward)
+        forward = in_float32(forward)
     if quiet:
         forward = _quiet(forward)
     meta = _same if out_dtype is None else (lambda x: (x.shape, out_dtype))
@@ -207,7 +195,7 @@ def _polygamma_forward(xp: Any, x: Any, n: int) -> Any:
     return polygamma(n, x)
 
 
-POLYGAMMA = defop("polygamma", _quiet(_upcast_lowp(_polygamma_forward)), _same,
+POLYGAMMA = defop("polygamma", _quiet(in_float32(_polygamma_forward)), _same,
                   lambda c, g: (g * polygamma(c.attrs["n"] + 1, c.inputs[0]),))
 
 
@@ -309,7 +297,7 @@ def _logit_vjp(ctx: Any, g: Tensor) -> tuple:
     return (grad,)
 
 
-LOGIT = defop("logit", _quiet(_upcast_lowp(_logit_forward)), _same, _logit_vjp,
+LOGIT = defop("logit", _quiet(in_float32(_logit_forward)), _same, _logit_vjp,
               kind="elementwise",
               expr="math.log(_scalar.clamp({0}, {eps}) / (1.0 - _scalar.clamp({0}, {eps})))")
 
@@ -383,6 +371,8 @@ def _binary(name: str, fn: Callable, expr: str, vjp: Optional[Callable], *,
             save_inputs: bool = True, save_output: bool = False, no_float: bool = False,
             float_only: bool = False, amp: Optional[str] = None, doc: str = "") -> tuple:
     forward = (lambda xp, x, y: fn(x, y))
+    if out_dtype is None:
+        forward = in_float32(forward)
     if quiet:
         forward = _quiet(forward)
 

@@ -14,7 +14,7 @@ from .. import dtypes as _dt
 from .._errors import op_error
 from ..backend import cpu
 from ..tensor import Tensor
-from ._common import LOWP, broadcast_shapes, is_float, require_tensor, wrap_dim
+from ._common import LOWP, broadcast_shapes, in_float32, is_float, require_tensor, wrap_dim
 from ._opdef import apply, autocast_args, autocast_exempt, defop, tensor_method
 
 _F32 = np.dtype(np.float32)
@@ -29,18 +29,6 @@ class _Shape:
 
     def __init__(self, shape: tuple) -> None:
         self.shape, self.dtype = shape, None
-
-
-def _low_precision_in_f32(fn: Any):
-    """Run ``fn`` on float16/bfloat16 operands in float32 (BLAS accumulation), rounding once."""
-
-    def forward(xp: Any, *arrays: Any, **attrs: Any) -> Any:
-        dt = arrays[0].dtype
-        if dt in LOWP:
-            return fn(xp, *(a.astype(_F32) for a in arrays), **attrs).astype(dt)
-        return fn(xp, *arrays, **attrs)
-
-    return forward
 
 
 def _same_dtype(name: str, arrays: Sequence[Any]) -> np.dtype:
@@ -80,7 +68,7 @@ def matmul_arrays(xp: Any, x: Any, y: Any) -> Any:
     return cpu.matmul(x, y) if xp is np else xp.matmul(x, y)
 
 
-MATMUL = defop("matmul", _low_precision_in_f32(matmul_arrays), _matmul_meta, _matmul_vjp,
+MATMUL = defop("matmul", in_float32(matmul_arrays), _matmul_meta, _matmul_vjp,
                amp="lower")
 
 
@@ -368,7 +356,7 @@ def _einsum_vjp(ctx: Any, g: Tensor) -> tuple:
     return tuple(grads)
 
 
-EINSUM = defop("einsum", _low_precision_in_f32(_einsum_forward), _einsum_meta, _einsum_vjp,
+EINSUM = defop("einsum", in_float32(_einsum_forward), _einsum_meta, _einsum_vjp,
                amp="lower")
 
 
@@ -539,7 +527,7 @@ DET = defop("linalg_det", lambda xp, a: xp.linalg.det(a), _square_meta("linalg.d
 SOLVE = defop("linalg_solve", _solve_forward, _solve_meta, _solve_vjp, amp="fp32",
               save_output=True)
 SVDVALS = defop("linalg_svdvals",
-                _low_precision_in_f32(lambda xp, a: xp.linalg.svd(a, compute_uv=False)),
+                in_float32(lambda xp, a: xp.linalg.svd(a, compute_uv=False)),
                 _svdvals_meta, _svdvals_vjp, amp="fp32")
 
 

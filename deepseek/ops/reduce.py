@@ -13,7 +13,7 @@ import numpy as np
 from .. import dtypes as _dt
 from .._errors import op_error
 from ..tensor import Tensor
-from ._common import BOOL, INT64, LOWP, is_float, require_tensor, wrap_dim, wrap_dims
+from ._common import BOOL, INT64, LOWP, in_float32, is_float, require_tensor, wrap_dim, wrap_dims
 from ._opdef import apply, defop, tensor_method
 from .elementwise import isnan, to_dtype, where
 
@@ -109,8 +109,8 @@ def _sum_vjp(ctx: Any, g: Tensor) -> tuple:
     return (expand_back(g, ctx.shapes[0], ctx.attrs["dims"], ctx.attrs["keepdim"]),)
 
 
-SUM = defop("sum", _sum_forward, _reduce_meta("sum"), _sum_vjp, kind="reduce", amp="fp32",
-            save_inputs=False)
+SUM = defop("sum", in_float32(_sum_forward), _reduce_meta("sum"), _sum_vjp, kind="reduce",
+            amp="fp32", save_inputs=False)
 
 
 @tensor_method
@@ -151,7 +151,7 @@ def _mean_vjp(ctx: Any, g: Tensor) -> tuple:
     return (expand_back(g / n if n else g * np.nan, shape, dims, ctx.attrs["keepdim"]),)
 
 
-MEAN = defop("mean", _mean_forward, _reduce_meta("mean", float_only=True), _mean_vjp,
+MEAN = defop("mean", in_float32(_mean_forward), _reduce_meta("mean", float_only=True), _mean_vjp,
              kind="reduce", amp="fp32", save_inputs=False)
 
 
