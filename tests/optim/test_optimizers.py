@@ -38,6 +38,10 @@ CASES = [
     ("RAdam", dict(lr=0.01)),
     ("RAdam", dict(lr=0.01, weight_decay=0.1)),
     ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, betas=(0.9, 0.9))),
+    ("Rprop", dict()),
+    ("Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.08), maximize=True)),
+    ("ASGD", dict()),
+    ("ASGD", dict(lr=0.05, lambd=0.01, alpha=0.5, t0=2, weight_decay=0.1, maximize=True)),
 ]
 IDS = [f"{name}-{i}" for i, (name, _) in enumerate(CASES)]
 
@@ -183,6 +187,8 @@ def test_module_parameters() -> None:
     (lambda p: ds.optim.Adagrad(p, lr_decay=-1), "Adagrad: Invalid lr_decay value: -1"),
     (lambda p: ds.optim.Adadelta(p, rho=1.5), "Adadelta: Invalid rho value: 1.5"),
     (lambda p: ds.optim.NAdam(p, momentum_decay=-1), "NAdam: Invalid momentum_decay value: -1"),
+    (lambda p: ds.optim.Rprop(p, etas=(1.5, 2.0)), "Rprop: Invalid eta values: 1.5, 2.0"),
+    (lambda p: ds.optim.ASGD(p, lr=-0.1), "ASGD: Invalid learning rate: -0.1"),
     (lambda p: ds.optim.SGD([], lr=0.1), "optimizer got an empty parameter list"),
 ])
 def test_hyperparameter_errors(make, message: str) -> None:
