@@ -84,24 +84,47 @@ def test_outputs_match_the_unfused_model(case: str, dtype: str) -> None:
         np.testing.assert_array_equal(v.numpy(), before[k], err_msg=k)
 
 
-@pytest.mark.parametrize("kind", ["conv", "linear"])
+@pytest.mark.parametrize("kind", ["conv", "conv-nobias", "conv-transpose", "linear",
+                                  "linear-one-feature"])
 def test_matches_torch_fusion(kind: str) -> None:
-    if kind == "conv":
-        pair = lambda lib: lib.nn.Sequential(lib.nn.Conv2d(3, 4, 3), lib.nn.BatchNorm2d(4))  # noqa: E731
-        torch_fuse = fuse_conv_bn_eval
-    else:
-        pair = lambda lib: lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.BatchNorm1d(4))  # noqa: E731
-        torch_fuse = fuse_linear_bn_eval
-    ours = _randomize_norms(pair(ds))
-    theirs = pair(torch).eval()
+    """fuse_layers and ds.nn.utils.fusion's functions against torch.nn.utils.fusion's: values,
+    shapes, dtypes and which parameters require gradients."""
+    layers = {
+        "conv": lambda nn: (nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4)),
+        "conv-nobias": lambda nn: (nn.Conv1d(3, 4, 3, bias=False), nn.BatchNorm1d(4)),
+        "conv-transpose": lambda nn: (nn.ConvTranspose2d(3, 4, 3), nn.BatchNorm2d(4)),
+        "linear": lambda nn: (nn.Linear(3, 4), nn.BatchNorm1d(4)),
+        "linear-one-feature": lambda nn: (nn.Linear(3, 4), nn.BatchNorm1d(1)),
+    }[kind]
+    ours = _randomize_norms(ds.nn.Sequential(*layers(ds.nn)))
+    theirs = torch.nn.Sequential(*layers(torch.nn)).eval()
     theirs.load_state_dict({k: torch.tensor(v.numpy().copy())
                             for k, v in ours.state_dict().items()})
-    fused = ds.nn.fuse_layers(ours)[0]
-    expected = torch_fuse(theirs[0], theirs[1])
-    for name in ("weight", "bias"):
-        a, b = getattr(fused, name), getattr(expected, name).detach().numpy()
-        assert tuple(a.shape) == b.shape and str(a.dtype).split(".")[-1] == str(b.dtype)
-        np.testing.assert_allclose(a.detach().numpy(), b, rtol=1e-6, atol=1e-6, err_msg=name)
+    linear = kind.startswith("linear")
+    ours_fuse, torch_fuse = ((fusion.fuse_linear_bn_eval, fuse_linear_bn_eval) if linear else
+                             (fusion.fuse_conv_bn_eval, fuse_conv_bn_eval))
+    extra = {"transpose": True} if kind == "conv-transpose" else {}
+    expected = torch_fuse(theirs[0], theirs[1], **extra)
+    candidates = [ours_fuse(ours[0], ours[1], **extra)]
+    if kind in ("conv", "linear"):
+        candidates.append(ds.nn.fuse_layers(ours)[0])
+    for fused in candidates:
+        for name in ("weight", "bias"):
+            a, b = getattr(fused, name), getattr(expected, name)
+            assert tuple(a.shape) == tuple(b.shape) and str(a.dtype).split(".")[-1] == str(
+                b.dtype).split(".")[-1]
+            assert a.requires_grad == b.requires_grad, name
+            np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-6,
+                                       atol=1e-6, err_msg=name)
+    assert ours[0].weight is not candidates[0].weight  # a copy: the original is untouched
+
+
+def test_fusion_functions_refuse_training_mode() -> None:
+    conv, bn = ds.nn.Conv2d(2, 2, 1), ds.nn.BatchNorm2d(2)
+    with pytest.raises(AssertionError, match="Fusion only for eval"):
+        fusion.fuse_conv_bn_eval(conv, bn)
+    with pytest.raises(AssertionError, match="bn.num_features must be 1"):
+        fusion.fuse_linear_bn_eval(ds.nn.Linear(2, 3).eval(), ds.nn.BatchNorm1d(2).eval())
 
 
 def test_left_alone() -> None:

@@ -1,7 +1,7 @@
 """``deepseek.nn.modules``: the layers, one file per ``torch.nn.modules`` file."""
 
 from . import (activation, batchnorm, channelshuffle, container, conv, distance, dropout,
-               flatten, instancenorm, linear, loss, module, normalization, padding,
+               flatten, fold, instancenorm, linear, loss, module, normalization, padding,
                pixelshuffle, pooling, rnn, sparse, transformer, upsampling)
 from .activation import *  # noqa: F401,F403
 from .batchnorm import *  # noqa: F401,F403
@@ -11,6 +11,7 @@ from .conv import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .flatten import *  # noqa: F401,F403
+from .fold import *  # noqa: F401,F403
 from .instancenorm import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
@@ -26,5 +27,6 @@ from .upsampling import *  # noqa: F401,F403
 
 __all__ = [name for m in (module, container, linear, activation, loss, conv, pooling, batchnorm,
                           instancenorm, normalization, dropout, sparse, rnn, transformer,
-                          padding, pixelshuffle, upsampling, distance, flatten, channelshuffle)
+                          padding, pixelshuffle, upsampling, distance, flatten, fold,
+                          channelshuffle)
            for name in m.__all__]

@@ -1,4 +1,5 @@
-"""Pooling layers: max, average, adaptive average and adaptive max over 1-3 spatial dims."""
+"""Pooling layers: max, average, power-average, adaptive average and adaptive max over 1-3
+spatial dims."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from .. import functional as F
 from .module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
+           "LPPool1d", "LPPool2d", "LPPool3d",
            "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
            "AdaptiveMaxPool2d", "AdaptiveMaxPool3d"]
 
@@ -118,6 +120,47 @@ class AvgPool2d(_AvgPoolNd):
 
 class AvgPool3d(_AvgPoolNd):
     """3-d average pooling over ``(N, C, D, H, W)``."""
+
+    _dims = 3
+
+
+class _LPPoolNd(Module):
+    """Power-average pooling, ``(sum over a window of x^p)^(1/p)``. Args: norm_type ``p``,
+    kernel_size, stride (default kernel_size), ceil_mode (False)."""
+
+    _dims = 0
+
+    def __init__(self, norm_type: float, kernel_size: Any, stride: Any = None,
+                 ceil_mode: bool = False) -> None:
+        super().__init__()
+        self.norm_type = norm_type
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.ceil_mode = ceil_mode
+
+    def forward(self, input: Tensor) -> Tensor:
+        return getattr(F, f"lp_pool{self._dims}d")(input, self.norm_type, self.kernel_size,
+                                                   self.stride, self.ceil_mode)
+
+    def extra_repr(self) -> str:
+        return (f"norm_type={self.norm_type}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, ceil_mode={self.ceil_mode}")
+
+
+class LPPool1d(_LPPoolNd):
+    """1-d power-average pooling over ``(N, C, L)``."""
+
+    _dims = 1
+
+
+class LPPool2d(_LPPoolNd):
+    """2-d power-average pooling over ``(N, C, H, W)``."""
+
+    _dims = 2
+
+
+class LPPool3d(_LPPoolNd):
+    """3-d power-average pooling over ``(N, C, D, H, W)``."""
 
     _dims = 3
 
