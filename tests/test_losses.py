@@ -107,6 +107,21 @@ ERRORS = [
     (lambda lib, x: lib.nn.functional.scaled_dot_product_attention(
         x.reshape(1, 3, 1, 5), x.reshape(1, 3, 1, 5)[:, :2], x.reshape(1, 3, 1, 5)[:, :2],
         enable_gqa=True), RuntimeError, "Number of heads in key and value must divide"),
+    (lambda lib, x: lib.nn.functional.max_unpool1d(*lib.nn.functional.max_pool1d(
+        x, 2, return_indices=True), 2, output_size=[9]), ValueError, "invalid output_size"),
+    (lambda lib, x: lib.nn.functional.max_unpool2d(x[None], lib.zeros(1, 3, 4).long(), 2),
+     RuntimeError, "Expected shape of indices to be same as that of the input tensor"),
+    (lambda lib, x: lib.nn.functional.multi_margin_loss(x, lib.tensor([0, 1, 2]), p=3),
+     ValueError, "only p == 1 and p == 2 supported"),
+    (lambda lib, x: lib.nn.functional.multi_margin_loss(x, lib.tensor([0, 1])), RuntimeError,
+     r"Expected target size \[3\], but got \[2\]"),
+    (lambda lib, x: lib.nn.functional.multi_margin_loss(x, lib.tensor([0, 1, 2]),
+                                                        weight=lib.ones(5, 1)),
+     ValueError, "weight must be one-dimensional"),
+    (lambda lib, x: lib.nn.functional.multilabel_margin_loss(x, lib.tensor([0, 1])),
+     RuntimeError, "inconsistent target size"),
+    (lambda lib, x: lib.nn.functional.triplet_margin_with_distance_loss(x, x, x, margin=0),
+     ValueError, "margin must be greater than 0, got 0"),
 ]
 
 
@@ -231,3 +246,19 @@ def test_embedding_bag_errors():
         F.embedding_bag(ds.tensor([[0, 1]]), w, mode="mean", per_sample_weights=ds.ones(1, 2))
     with pytest.raises(ValueError, match="mode has to be one of sum, mean or max"):
         F.embedding_bag(ds.tensor([[0, 1]]), w, mode="median")
+
+
+@pytest.mark.parametrize("shape", [(4, 5), (5,)])
+def test_margin_losses_weighted_and_unbatched(shape):
+    """multi_margin_loss with class weights, both margin losses on one unbatched sample."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape)
+    y = rng.integers(0, 5, shape[:-1])
+    w = rng.uniform(0.5, 2.0, 5)
+    for reduction in ("none", "sum", "mean"):
+        assert_matches(lambda lib, a, t: lib.nn.functional.multi_margin_loss(
+            a, t, p=2, margin=0.7, weight=lib.tensor(w), reduction=reduction), x, y)
+    labels = np.array([[4, 1, -1, 2, 3], [0, 0, 2, -1, -1], [-1, 1, 2, 3, 4],
+                       [0, 1, 2, 3, 4]])[: shape[0] if len(shape) == 2 else 1].reshape(shape)
+    assert_matches(lambda lib, a, t: lib.nn.functional.multilabel_margin_loss(
+        a, t, reduction="none"), x, labels)

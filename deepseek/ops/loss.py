@@ -20,7 +20,8 @@ from ._opdef import apply, defop
 from .elementwise import minimum, where
 
 __all__ = ["binary_cross_entropy_with_logits", "kl_div", "cosine_embedding_loss",
-           "margin_ranking_loss", "triplet_margin_loss", "poisson_nll_loss",
+           "margin_ranking_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
+           "multi_margin_loss", "multilabel_margin_loss", "poisson_nll_loss",
            "hinge_embedding_loss", "cosine_similarity", "pairwise_distance", "pdist"]
 
 _F32 = np.dtype(np.float32)
@@ -348,16 +349,21 @@ def _class_loss(op: str, opdef: Any, input: Any, target: Any, weight: Any, ignor
     if weight is None:
         w = Tensor._wrap(np.ones(n_classes, dtype=x._data.dtype))
     else:
-        w = cast(require_tensor(op, weight, "weight"), x._data.dtype)
-        if w._requires_grad:
-            raise op_error(RuntimeError, op, f"The function '{op}' is not differentiable with "
-                           "respect to argument 'weight'. This input cannot have requires_grad "
-                           "True.")
+        w = _class_weight(op, weight, x._data.dtype)
     out = apply(opdef, x, t, w, ignore_index=int(ignore_index), reduction=reduction,
                 label_smoothing=float(label_smoothing), logits=opdef is CROSS_ENTROPY)
     if unbatched and reduction == "none" and out.ndim:
         out = out.squeeze(0)
     return out
+
+
+def _class_weight(op: str, weight: Any, dtype: np.dtype) -> Tensor:
+    """A per-class weight as ``dtype``; like PyTorch, no gradient flows to it."""
+    w = cast(require_tensor(op, weight, "weight"), dtype)
+    if w._requires_grad:
+        raise op_error(RuntimeError, op, f"The function '{op}' is not differentiable with "
+                       "respect to argument 'weight'. This input cannot have requires_grad True.")
+    return w
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
@@ -671,18 +677,103 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
     ``swap`` uses ``min(d(a, n), d(p, n))`` as the negative distance.
     """
     op = "triplet_margin_loss"
-    mode = reduction_mode(op, reduction, size_average, reduce)
+    return _triplet(op, anchor, positive, negative, lambda x, y: pairwise_distance(x, y, p, eps),
+                    margin, swap, reduction_mode(op, reduction, size_average, reduce))
+
+
+def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative: Tensor, *,
+                                      distance_function: Any = None, margin: float = 1.0,
+                                      swap: bool = False, reduction: str = "mean") -> Tensor:
+    """:func:`triplet_margin_loss` with any ``distance_function(x, y)`` (default: the
+    pairwise Euclidean distance); ``margin`` must be positive."""
+    op = "triplet_margin_with_distance_loss"
+    if not margin > 0:
+        raise op_error(ValueError, op, f"margin must be greater than 0, got {margin}")
+    return _triplet(op, anchor, positive, negative, distance_function or pairwise_distance,
+                    margin, swap, reduction_mode(op, reduction))
+
+
+def _triplet(op: str, anchor: Any, positive: Any, negative: Any, distance: Any, margin: float,
+             swap: bool, mode: str) -> Tensor:
     a, pos, neg = (require_tensor(op, x) for x in (anchor, positive, negative))
     if not a.ndim == pos.ndim == neg.ndim:
         raise op_error(RuntimeError, op, "The anchor, positive, and negative tensors are "
                        f"expected to have the same number of dimensions, but got: anchor "
                        f"{a.ndim}D, positive {pos.ndim}D, and negative {neg.ndim}D inputs")
     broadcast_shapes(op, a._data, pos._data, neg._data)
-    d_pos = pairwise_distance(a, pos, p, eps)
-    d_neg = pairwise_distance(a, neg, p, eps)
+    d_pos, d_neg = distance(a, pos), distance(a, neg)
     if swap:
-        d_neg = minimum(d_neg, pairwise_distance(pos, neg, p, eps))
+        d_neg = minimum(d_neg, distance(pos, neg))
     return _reduce((d_pos - d_neg + margin).clamp(min=0), mode)
+
+
+def _class_target(op: str, x: Tensor, target: Any) -> Tensor:
+    """The class-index target of an ``(N, C)`` or ``(C,)`` input, checked, as ``(N, 1)``."""
+    t = require_tensor(op, target, "target")
+    if x.ndim not in (1, 2) or x.shape[-1] == 0:
+        raise op_error(RuntimeError, op, "Expected non-empty vector or matrix with optional "
+                       f"0-dim batch size, but got: {_size(x.shape)}", x._data)
+    n = x.shape[0] if x.ndim == 2 else 1
+    if is_float(t._data.dtype) or t.numel() != n or t.ndim > 1:
+        raise op_error(RuntimeError, op, "target tensor should be 1-D with size equal to the "
+                       "number of input samples (batch size). Expected target size "
+                       f"[{n}], but got {list(t.shape)}. Input has shape {list(x.shape)}.",
+                       x._data, t._data)
+    return t.reshape(n, 1).to(_dt.int64)
+
+
+def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0,
+                      weight: Optional[Tensor] = None, size_average: Any = None,
+                      reduce: Any = None, reduction: str = "mean") -> Tensor:
+    """Multi-class hinge loss: per sample, the mean over the classes ``j`` other than the
+    target ``y`` of ``max(0, margin - x[y] + x[j])^p`` (``p`` 1 or 2), times ``weight[y]``."""
+    op = "multi_margin_loss"
+    mode = reduction_mode(op, reduction, size_average, reduce)
+    if p not in (1, 2):
+        raise op_error(ValueError, op, "only p == 1 and p == 2 supported")
+    (x,) = _float_operands(op, require_tensor(op, input))
+    t = _class_target(op, x, target)
+    rows = x.reshape(t.shape[0], -1)
+    n_classes = rows.shape[1]
+    terms = (margin - rows.gather(1, t) + rows).clamp(min=0)
+    if p == 2:
+        terms = terms * terms
+    if weight is not None:
+        w = _class_weight(op, weight, x._data.dtype)
+        if w.ndim != 1:
+            raise op_error(ValueError, op, "weight must be one-dimensional", w._data)
+        terms = terms * w[t]
+    others = _arange_like(n_classes, t) != t
+    loss = where(others, terms, 0.0).sum(1) / n_classes
+    return _reduce(loss if x.ndim == 2 else loss.reshape(()), mode)
+
+
+def multilabel_margin_loss(input: Tensor, target: Tensor, size_average: Any = None,
+                           reduce: Any = None, reduction: str = "mean") -> Tensor:
+    """Multi-label hinge loss: ``target`` holds each sample's class indices, ended by the first
+    -1; the loss is the sum over its targets ``j`` and non-targets ``k`` of
+    ``max(0, 1 - (x[j] - x[k]))``, over the number of classes."""
+    op = "multilabel_margin_loss"
+    mode = reduction_mode(op, reduction, size_average, reduce)
+    (x,) = _float_operands(op, require_tensor(op, input))
+    t = require_tensor(op, target, "target")
+    if x.ndim not in (1, 2) or tuple(t.shape) != tuple(x.shape) or is_float(t._data.dtype):
+        raise op_error(RuntimeError, op, f"inconsistent target size: {_size(t.shape)} for input "
+                       f"of size: {_size(x.shape)}", x._data, t._data)
+    n_classes = x.shape[-1]
+    rows, t = x.reshape(-1, n_classes), t.reshape(-1, n_classes).to(_dt.int64)
+    listed = (t < 0).to(_dt.int64).cumsum(1) == 0  # the targets before the first -1
+    index = where(listed, t, 0)
+    is_target = ((_arange_like(n_classes, t)[None] == index[:, :, None]) & listed[:, :, None]
+                 ).any(1)
+    gaps = (1 - (rows.gather(1, index)[:, :, None] - rows[:, None, :])).clamp(min=0)
+    pairs = listed[:, :, None] & ~is_target[:, None, :]
+    loss = where(pairs, gaps, 0.0).sum((1, 2)) / n_classes
+    return _reduce(loss if x.ndim == 2 else loss.reshape(()), mode)
+
+
+def _arange_like(n: int, like: Tensor) -> Tensor:
+    return Tensor._wrap(np.arange(n, dtype=np.int64), like._device)
 
 
 # ---------------------------------------------------------------- distances

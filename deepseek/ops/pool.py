@@ -362,6 +362,59 @@ def lp_pool3d(input: Tensor, norm_type: float, kernel_size: Any, stride: Any = N
     return _lp_pool("lp_pool3d", 3, input, norm_type, kernel_size, stride, ceil_mode)
 
 
+def _max_unpool(name: str, d: int, input: Tensor, indices: Tensor, kernel_size: Any,
+                stride: Any, padding: Any, output_size: Any) -> Tensor:
+    """Scatter each value of ``input`` to its max pool's ``indices`` (flat per plane of the
+    output), zeros elsewhere: the partial inverse of ``max_pool`` with ``return_indices``."""
+    x, idx = require_tensor(name, input), require_tensor(name, indices, "indices")
+    kernel = ntuple(name, kernel_size, d, "kernel_size")
+    stride = kernel if stride is None else ntuple(name, stride, d, "stride")
+    padding = ntuple(name, padding, d, "padding")
+    if x.ndim not in (d + 1, d + 2):
+        raise op_error(RuntimeError, name, f"Expected {d + 1}D or {d + 2}D tensor for input, "
+                       f"but got {x.ndim}D", x._data)
+    if tuple(idx.shape) != tuple(x.shape) or idx._data.dtype != INT64:
+        raise op_error(RuntimeError, name, "Expected shape of indices to be same as that of the "
+                       f"input tensor ({list(x.shape)}) and of dtype int64, but got indices of "
+                       f"shape {list(idx.shape)}", x._data, idx._data)
+    default = tuple((n - 1) * s - 2 * p + k
+                    for n, s, p, k in zip(x.shape[-d:], stride, padding, kernel))
+    out = default if output_size is None else tuple(int(n) for n in output_size)[-d:]
+    if len(out) != d:
+        raise op_error(ValueError, name, f"output_size must have {d} or {d + 2} elements, got "
+                       f"{list(output_size)}")
+    for i, (n, m, s) in enumerate(zip(out, default, stride)):
+        if not m - s < n < m + s:
+            raise op_error(ValueError, name, f'invalid output_size "{list(out)}" (dim {i} must '
+                           f"be between {m - s} and {m + s})")
+    lead = tuple(x.shape[:-d])
+    zeros = x.new_zeros(lead + (math.prod(out),))
+    return zeros.scatter(-1, idx.reshape(lead + (-1,)), x.reshape(lead + (-1,))).reshape(
+        lead + out)
+
+
+def max_unpool1d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any = None,
+                 padding: Any = 0, output_size: Any = None) -> Tensor:
+    """The partial inverse of :func:`max_pool1d` from its ``indices``: maxima back in place,
+    zeros elsewhere; ``output_size`` picks among the sizes the pooling could have come from."""
+    return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding,
+                       output_size)
+
+
+def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any = None,
+                 padding: Any = 0, output_size: Any = None) -> Tensor:
+    """The partial inverse of :func:`max_pool2d`; as :func:`max_unpool1d`."""
+    return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding,
+                       output_size)
+
+
+def max_unpool3d(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any = None,
+                 padding: Any = 0, output_size: Any = None) -> Tensor:
+    """The partial inverse of :func:`max_pool3d`; as :func:`max_unpool1d`."""
+    return _max_unpool("max_unpool3d", 3, input, indices, kernel_size, stride, padding,
+                       output_size)
+
+
 # ---------------------------------------------------------------- adaptive pools
 def _adaptive_size(name: str, x: Tensor, d: int, output_size: Any) -> tuple:
     if x.ndim not in (d + 1, d + 2) or any(n == 0 for n in x.shape[x.ndim - d:]):

@@ -72,6 +72,16 @@ CASES = [
     ("MarginRankingLoss", lambda nn: nn.MarginRankingLoss(0.2),
      (x(4), x(4), np.array([1.0, -1.0, 1.0, -1.0])), {}),
     ("TripletMarginLoss", lambda nn: nn.TripletMarginLoss(), (x(4, 3), x(4, 3), x(4, 3)), {}),
+    ("TripletMarginWithDistanceLoss", lambda nn: nn.TripletMarginWithDistanceLoss(),
+     (x(4, 3), x(4, 3), x(4, 3)), {}),
+    ("TripletMarginWithDistanceLoss_cosine", lambda nn: nn.TripletMarginWithDistanceLoss(
+        distance_function=lambda a, b: 1 - nn.functional.cosine_similarity(a, b), margin=0.5,
+        swap=True), (x(4, 3), x(4, 3), x(4, 3)), {}),
+    ("MultiMarginLoss", lambda nn: nn.MultiMarginLoss(), (x(4, 5), idx(5, 4)), {}),
+    ("MultiMarginLoss_p2", lambda nn: nn.MultiMarginLoss(p=2, margin=0.5, reduction="none"),
+     (x(4, 5), idx(5, 4)), {}),
+    ("MultiLabelMarginLoss", lambda nn: nn.MultiLabelMarginLoss(),
+     (x(3, 4), np.array([[3, 0, -1, 1], [1, 2, 1, 3], [-1, 2, 0, 0]])), {}),
     ("PoissonNLLLoss", lambda nn: nn.PoissonNLLLoss(), (x(3, 4), pos(3, 4) * 3), {}),
     ("SoftMarginLoss", lambda nn: nn.SoftMarginLoss(),
      (x(3, 4), Const(np.sign(x(3, 4)))), {}),
@@ -92,6 +102,14 @@ CASES = [
     ("MaxPool2d_indices", lambda nn: nn.MaxPool2d(3, 2, 1, return_indices=True),
      (x(1, 2, 7, 7),), {}),
     ("MaxPool3d", lambda nn: nn.MaxPool3d(2), (x(1, 2, 4, 4, 4),), {}),
+    ("MaxUnpool1d", lambda nn: nn.MaxUnpool1d(3, 2, 1), (x(2, 3, 9),), {
+        "call": lambda lib, m, a: m(*lib.nn.functional.max_pool1d(a, 3, 2, 1,
+                                                                  return_indices=True))}),
+    ("MaxUnpool2d_size", lambda nn: nn.MaxUnpool2d(2), (x(2, 3, 5, 5),), {
+        "call": lambda lib, m, a: m(*lib.nn.functional.max_pool2d(a, 2, return_indices=True),
+                                    output_size=(5, 5))}),
+    ("MaxUnpool3d", lambda nn: nn.MaxUnpool3d(2), (x(1, 2, 4, 4, 4),), {
+        "call": lambda lib, m, a: m(*lib.nn.functional.max_pool3d(a, 2, return_indices=True))}),
     ("AvgPool1d", lambda nn: nn.AvgPool1d(3, 2, 1), (x(2, 3, 9),), {}),
     ("AvgPool2d", lambda nn: nn.AvgPool2d(2, ceil_mode=True, count_include_pad=False),
      (x(2, 3, 5, 5),), {}),

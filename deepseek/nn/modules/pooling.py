@@ -1,5 +1,5 @@
-"""Pooling layers: max, average, power-average, adaptive average and adaptive max over 1-3
-spatial dims."""
+"""Pooling layers: max (and its partial inverse), average, power-average, adaptive average and
+adaptive max over 1-3 spatial dims."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from .. import functional as F
 from .module import Module
 
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
-           "LPPool1d", "LPPool2d", "LPPool3d",
+           "LPPool1d", "LPPool2d", "LPPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d",
            "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
            "AdaptiveMaxPool2d", "AdaptiveMaxPool3d"]
 
@@ -62,6 +62,45 @@ class MaxPool2d(_MaxPoolNd):
 
 class MaxPool3d(_MaxPoolNd):
     """3-d max pooling over ``(N, C, D, H, W)``."""
+
+    _dims = 3
+
+
+class _MaxUnpoolNd(Module):
+    """The partial inverse of max pooling: ``forward(input, indices, output_size=None)`` puts
+    each value back at its index, zeros elsewhere. Args: kernel_size, stride (default
+    kernel_size), padding (0)."""
+
+    _dims = 0
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.stride = stride if stride is not None else kernel_size
+        self.padding = padding
+
+    def forward(self, input: Tensor, indices: Tensor, output_size: Any = None) -> Tensor:
+        return getattr(F, f"max_unpool{self._dims}d")(input, indices, self.kernel_size,
+                                                      self.stride, self.padding, output_size)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """Inverse of :class:`MaxPool1d` over ``(N, C, L)``."""
+
+    _dims = 1
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """Inverse of :class:`MaxPool2d` over ``(N, C, H, W)``."""
+
+    _dims = 2
+
+
+class MaxUnpool3d(_MaxUnpoolNd):
+    """Inverse of :class:`MaxPool3d` over ``(N, C, D, H, W)``."""
 
     _dims = 3
 
