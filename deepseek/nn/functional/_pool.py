@@ -1,5 +1,5 @@
 """``F.*`` pooling, padding, resampling and pixel-shuffle front doors (defined in
-``ops/pool.py``)."""
+``ops/pool.py``; grid sampling in ``ops/sampling.py``)."""
 
 from ...ops.pool import (
                          adaptive_avg_pool1d,
@@ -29,8 +29,11 @@ from ...ops.pool import (
                          upsample_bilinear,
                          upsample_nearest,
 )
+from ...ops.sampling import affine_grid, grid_sample
 
 __all__ = [
+                         "affine_grid",
+                         "grid_sample",
                          "adaptive_avg_pool1d",
                          "adaptive_avg_pool2d",
                          "adaptive_avg_pool3d",
