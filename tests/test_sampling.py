@@ -88,8 +88,8 @@ def test_spatial_transformer_round_trip_and_finite_differences():
 
 
 @pytest.mark.parametrize("call,exc,message", [
-    (lambda lib, x, g: lib.nn.functional.grid_sample(x, g, mode="area", align_corners=False), ValueError,
-     "expected mode to be 'bilinear', 'nearest' or 'bicubic'"),
+    (lambda lib, x, g: lib.nn.functional.grid_sample(x, g, mode="area", align_corners=False),
+     ValueError, "expected mode to be 'bilinear', 'nearest' or 'bicubic'"),
     (lambda lib, x, g: lib.nn.functional.grid_sample(x, g, padding_mode="wrap",
                                                      align_corners=False), ValueError,
      "expected padding_mode to be 'zeros', 'border', or 'reflection'"),
