@@ -45,6 +45,14 @@ from .ops.movement import (atleast_1d, atleast_2d, atleast_3d, column_stack, dia
 from .ops.indexing import (index_add, index_copy, index_fill, index_select, masked_fill,
                            masked_scatter, masked_select, scatter, scatter_reduce)
 from .ops.sorting import argsort, sort, topk, unique, unique_consecutive
+from .ops.sorting import (bincount, bucketize, histc, mode, msort, nanquantile,  # order, bins
+                          quantile, searchsorted)
+from .ops.movement import (block_diag, cartesian_prod, combinations, diagflat, diff,  # arrange
+                           dsplit, fliplr, flipud, hsplit, ravel, rot90, tensor_split, vsplit)
+from .ops.indexing import argwhere, select_scatter, slice_scatter, take, unravel_index
+from .ops.reduce import (corrcoef, cov, cummax, cummin, cumulative_trapezoid, trace,  # stats
+                         trapezoid, trapz)
+from .ops.linalg import inner
 from .ops.linalg import (addmm, addmv, baddbmm, bmm, dot, ger, matmul, mm, mv, outer)
 from .ops.reduce import (aminmax, cumprod, kthvalue, logcumsumexp, median, nanmean,  # reductions
                          nanmedian, nansum, norm)

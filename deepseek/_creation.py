@@ -43,8 +43,9 @@ def _finish(data: np.ndarray, device: Any, requires_grad: bool) -> Tensor:
     return t
 
 
-def _infer_array(data: Any) -> np.ndarray:
-    """NumPy array for Python data, with PyTorch's default dtypes (floats become float32)."""
+def _infer_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """NumPy array for Python data, with PyTorch's default dtypes (floats become float32)
+    unless ``dtype`` is given: then Python floats round once, to it."""
     if isinstance(data, Tensor):
         return data._data
     if isinstance(data, np.ndarray):
@@ -53,7 +54,7 @@ def _infer_array(data: Any) -> np.ndarray:
         data = _untensor(data)
     arr = np.asarray(data)
     if arr.dtype == np.float64 and not isinstance(data, np.generic):
-        arr = arr.astype(_dt.get_default_dtype().np)
+        arr = arr.astype(_dt.get_default_dtype().np if dtype is None else dtype)
     elif arr.dtype.kind in "iu" and not isinstance(data, np.generic) and arr.dtype != np.uint8:
         arr = arr.astype(np.int64)
     elif arr.dtype.kind not in "biuf" and arr.dtype != _dt.bfloat16.np:
@@ -80,9 +81,8 @@ def _untensor(data: Any) -> Any:
 def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
            pin_memory: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (nested lists, scalars, arrays or tensors)."""
-    arr = _infer_array(data)
     d = _dtype_np(dtype)
-    arr = np.array(arr, dtype=d, copy=True, order="C")
+    arr = np.array(_infer_array(data, d), dtype=d, copy=True, order="C")
     return _finish(arr, device, requires_grad)
 
 

@@ -27,6 +27,12 @@ def test_tensor_infers_dtype_like_torch(data):
     same(ds.tensor(data), torch.tensor(data))
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float16", "bfloat16"])
+def test_python_floats_round_once_to_the_requested_dtype(dtype):
+    data = [0.9, 1 / 3, 1e-8, 65519.0]
+    same(ds.tensor(data, dtype=getattr(ds, dtype)), torch.tensor(data, dtype=getattr(torch, dtype)))
+
+
 def test_tensor_dtype_device_requires_grad_and_copy():
     a = np.arange(4.0)
     t = ds.tensor(a, dtype=ds.float32, device="cpu", requires_grad=True)

@@ -767,3 +767,75 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
 def masked_scatter_(self: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     """In-place :func:`masked_scatter`."""
     return _masked_scatter("masked_scatter_", self, mask, source, True)
+
+
+# ---------------------------------------------------------------- torch.* compositions
+@tensor_method
+def take(input: Tensor, index: Tensor) -> Tensor:
+    """The elements of the flattened ``input`` at ``index`` (any shape; negatives count from
+    the end)."""
+    x = require_tensor("take", input)
+    return x.reshape(-1)[require_tensor("take", index, "index")]
+
+
+@tensor_method
+def argwhere(input: Tensor) -> Tensor:
+    """The indices of the nonzero elements, one row each (:func:`nonzero`)."""
+    return nonzero(input)
+
+
+def _scatter_slice(op: str, x: Tensor, src: Tensor, dim: int, positions: range,
+                   shape: tuple) -> Tensor:
+    """``x`` with its entries at ``positions`` along ``dim`` replaced by ``src`` (of ``shape``,
+    that slice's shape)."""
+    src = require_tensor(op, src, "src")
+    if tuple(src.shape) != shape:
+        raise op_error(RuntimeError, op, "expected src to have a size equal to the slice of "
+                       f"self. src size = {list(src.shape)}, slice size = {list(shape)}",
+                       x._data, src._data)
+    index = Tensor._wrap(np.asarray(positions, dtype=np.int64), x._device)
+    return index_copy(x, dim, index, src.reshape(x.shape[:dim] + (len(positions),)
+                                                 + x.shape[dim + 1:]))
+
+
+@tensor_method
+def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
+    """``input`` with ``input.select(dim, index)`` replaced by ``src`` (a new tensor)."""
+    x = require_tensor("select_scatter", input)
+    d = wrap_dim("select_scatter", dim, x.ndim)
+    n = x.shape[d]
+    if not -n <= index < n:
+        raise op_error(IndexError, "select_scatter", f"index {index} out of range for tensor of "
+                       f"size {list(x.shape)} at dimension {d}", x._data)
+    return _scatter_slice("select_scatter", x, src, d, range(index % n, index % n + 1),
+                          x.shape[:d] + x.shape[d + 1:])
+
+
+@tensor_method
+def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: Optional[int] = None,
+                  end: Optional[int] = None, step: int = 1) -> Tensor:
+    """``input`` with the slice ``start:end:step`` along ``dim`` replaced by ``src``."""
+    x = require_tensor("slice_scatter", input)
+    d = wrap_dim("slice_scatter", dim, x.ndim)
+    positions = range(*slice(start, end, step).indices(x.shape[d]))
+    return _scatter_slice("slice_scatter", x, src, d, positions,
+                          x.shape[:d] + (len(positions),) + x.shape[d + 1:])
+
+
+def unravel_index(indices: Any, shape: Any) -> tuple:
+    """The coordinates in ``shape`` of flat ``indices`` (one int64 tensor per dim), each taken
+    modulo its dim as PyTorch does (negative indices count from the end)."""
+    idx = indices if isinstance(indices, Tensor) else Tensor._wrap(np.asarray(indices))
+    if idx._data.dtype.kind not in "iu" or idx._data.dtype == BOOL:
+        raise op_error(TypeError, "unravel_index", "expected 'indices' to be integer dtype, but "
+                       f"got {idx.dtype}", idx._data)
+    shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
+    if any(s < 0 for s in shape):
+        raise op_error(ValueError, "unravel_index", f"'shape' cannot have negative values, but "
+                       f"got {shape}")
+    idx = cast(idx, INT64)
+    coords = []
+    for size in reversed(shape):
+        coords.append(idx.remainder(size))
+        idx = idx.div(size, rounding_mode="floor")
+    return tuple(reversed(coords))

@@ -438,6 +438,20 @@ def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Any = None) -> Tensor:
 
 
 @tensor_method
+def inner(input: Tensor, other: Tensor) -> Tensor:
+    """Sums of products over the last dims of both (a product when either is 0-d): shape
+    ``input.shape[:-1] + other.shape[:-1]``."""
+    a, b = require_tensor("inner", input), require_tensor("inner", other, "other")
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    if a.shape[-1] != b.shape[-1]:
+        raise op_error(RuntimeError, "inner", "inner() the last dimension must match on both "
+                       f"input tensors but got shapes {list(a.shape)} and {list(b.shape)}",
+                       a._data, b._data)
+    return tensordot(a, b, ([a.ndim - 1], [b.ndim - 1]))
+
+
+@tensor_method
 def kron(input: Tensor, other: Tensor) -> Tensor:
     """Kronecker product: blocks ``input[i] * other`` (the shorter shape gains leading ones)."""
     a, b = require_tensor("kron", input), require_tensor("kron", other, "other")

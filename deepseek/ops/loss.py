@@ -16,13 +16,13 @@ from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
 from . import _kernels
 from ._common import INT64, LOWP, broadcast_shapes, cast, is_float, promote, require_tensor
-from ._opdef import apply, defop
+from ._opdef import apply, defop, tensor_method
 from .elementwise import minimum, where
 
 __all__ = ["binary_cross_entropy_with_logits", "kl_div", "cosine_embedding_loss",
-           "margin_ranking_loss", "triplet_margin_loss", "triplet_margin_with_distance_loss",
-           "multi_margin_loss", "multilabel_margin_loss", "poisson_nll_loss",
-           "hinge_embedding_loss", "cosine_similarity", "pairwise_distance", "pdist"]
+           "margin_ranking_loss", "triplet_margin_loss", "poisson_nll_loss",
+           "hinge_embedding_loss", "cosine_similarity", "pairwise_distance", "pdist", "cdist",
+           "dist"]
 
 _F32 = np.dtype(np.float32)
 _REDUCTIONS = ("none", "mean", "sum")
@@ -819,3 +819,43 @@ def pdist(input: Tensor, p: float = 2) -> Tensor:
                        x._data)
     i, j = np.triu_indices(x.shape[0], 1)
     return _vector_norm(x[i] - x[j], p, 1)
+
+
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
+          compute_mode: str = "use_mm_for_euclid_dist_if_necessary") -> Tensor:
+    """p-norm distances between each row of ``x1`` (*, P, M) and each of ``x2`` (*, R, M), as
+    (*, P, R), batch dims broadcast. Euclidean distances of many rows (more than 25 on either
+    side, or ``compute_mode="use_mm_for_euclid_dist"``) come from one matrix product, as in
+    PyTorch; a zero distance has a zero gradient."""
+    op = "cdist"
+    a, b = require_tensor(op, x1, "x1"), require_tensor(op, x2, "x2")
+    d = promote(op, a, b)
+    a, b = (cast(t, d if is_float(d) else _dt.get_default_dtype().np) for t in (a, b))
+    if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-1]:
+        raise op_error(RuntimeError, op, "cdist only supports at least 2D tensors with the same "
+                       f"number of columns, X1 got: {a.ndim}D {list(a.shape)} and X2 got: "
+                       f"{b.ndim}D {list(b.shape)}", a._data, b._data)
+    if p < 0:
+        raise op_error(RuntimeError, op, f"cdist only supports non-negative p values, got {p}")
+    modes = ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
+             "donot_use_mm_for_euclid_dist")
+    if compute_mode not in modes:
+        raise op_error(ValueError, op, f"{compute_mode} is not a valid value for compute_mode")
+    many = a.shape[-2] > 25 or b.shape[-2] > 25
+    if p == 2 and (compute_mode == modes[1] or compute_mode == modes[0] and many):
+        squares = ((a * a).sum(-1, keepdim=True) + (b * b).sum(-1).unsqueeze(-2)
+                   - 2 * (a @ b.mT))
+        return squares.clamp(min=1e-30).sqrt()
+    gaps = a.unsqueeze(-2) - b.unsqueeze(-3)
+    if p == 2:
+        squares = gaps.square().sum(-1)
+        positive = squares > 0
+        return where(positive, where(positive, squares, 1).sqrt(), 0)
+    return _vector_norm(gaps, p, -1)
+
+
+@tensor_method
+def dist(input: Tensor, other: Tensor, p: float = 2) -> Tensor:
+    """The p-norm of ``input - other`` (broadcast), over all elements."""
+    a, b = require_tensor("dist", input), require_tensor("dist", other, "other")
+    return _vector_norm((a - b).reshape(-1), p, 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import itertools
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -10,7 +11,7 @@ import numpy as np
 from .._errors import op_error
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
-from ._common import require_tensor, wrap_dim
+from ._common import cast, promote, require_tensor, wrap_dim
 from ._opdef import _record, apply, apply_inplace, defop, tensor_method
 
 _prod = np.prod
@@ -957,3 +958,200 @@ def unfold(input: Tensor, dimension: int, size: int, step: int) -> Tensor:
     x = require_tensor("unfold", input)
     d = wrap_dim("unfold", dimension, x.ndim)
     return apply(UNFOLD, x, dimension=d, size=int(size), step=int(step))
+
+
+# ---------------------------------------------------------------- torch.* arrangements
+@tensor_method
+def ravel(input: Tensor) -> Tensor:
+    """``input`` flattened to one dim (a view when possible)."""
+    return reshape(require_tensor("ravel", input), -1)
+
+
+@tensor_method
+def tensor_split(input: Tensor, indices_or_sections: Any, dim: int = 0) -> tuple:
+    """Views of ``input`` split along ``dim`` into ``n`` nearly equal parts (the first
+    ``size % n`` one element longer) or at the given indices (as ``numpy.array_split``)."""
+    x = require_tensor("tensor_split", input)
+    d = wrap_dim("tensor_split", dim, x.ndim)
+    n = x.shape[d]
+    cut = indices_or_sections
+    if isinstance(cut, Tensor):
+        if cut.ndim > 1 or cut._data.dtype.kind not in "iu":
+            raise op_error(RuntimeError, "tensor_split", "tensor_split expected "
+                           "tensor_indices_or_sections to be a zero-dimensional or "
+                           "one-dimensional tensor of integers, but got a tensor with "
+                           f"{cut.ndim} dims of dtype {cut.dtype}", cut._data)
+        cut = cut.tolist()
+    if isinstance(cut, (int, np.integer)):
+        parts = int(cut)
+        if parts <= 0:
+            raise op_error(RuntimeError, "tensor_split", "number of sections must be larger "
+                           f"than 0, got {parts}")
+        size, extra = divmod(n, parts)
+        bounds = [i * size + builtins.min(i, extra) for i in range(parts + 1)]
+    else:
+        bounds = [0] + [builtins.min(builtins.max(int(i) + n if int(i) < 0 else int(i), 0), n)
+                        for i in cut] + [n]
+    return tuple(narrow(x, d, lo, builtins.max(hi - lo, 0))
+                 for lo, hi in zip(bounds, bounds[1:]))
+
+
+def _split_at(name: str, dim: int, least: int, input: Tensor, sections: Any) -> tuple:
+    """hsplit/vsplit/dsplit: :func:`tensor_split`, whole sections dividing the dim evenly."""
+    x = require_tensor(name, input)
+    if x.ndim < least:
+        raise op_error(RuntimeError, name, f"torch.{name} requires a tensor with at least "
+                       f"{least} dimension, but got a tensor with {x.ndim} dimensions!", x._data)
+    if isinstance(sections, (int, np.integer)) and (sections == 0
+                                                    or x.shape[dim] % int(sections)):
+        raise op_error(RuntimeError, name, f"torch.{name} attempted to split along dimension "
+                       f"{dim}, but the size of the dimension {x.shape[dim]} is not divisible "
+                       f"by the split_size {sections}!", x._data)
+    return tensor_split(x, sections, dim)
+
+
+@tensor_method
+def hsplit(input: Tensor, sections: Any) -> tuple:
+    """:func:`tensor_split` along dim 1 (dim 0 of a 1-d tensor); sections must divide it."""
+    x = require_tensor("hsplit", input)
+    return _split_at("hsplit", 1 if x.ndim > 1 else 0, 1, x, sections)
+
+
+@tensor_method
+def vsplit(input: Tensor, sections: Any) -> tuple:
+    """:func:`tensor_split` along dim 0 of a tensor of 2 dims or more."""
+    return _split_at("vsplit", 0, 2, input, sections)
+
+
+@tensor_method
+def dsplit(input: Tensor, sections: Any) -> tuple:
+    """:func:`tensor_split` along dim 2 of a tensor of 3 dims or more."""
+    return _split_at("dsplit", 2, 3, input, sections)
+
+
+@tensor_method
+def rot90(input: Tensor, k: int = 1, dims: Sequence[int] = (0, 1)) -> Tensor:
+    """Rotate by 90 degrees ``k`` times in the plane of ``dims``, from the first dim toward
+    the second."""
+    x = require_tensor("rot90", input)
+    dims = list(dims)
+    if len(dims) != 2:
+        raise op_error(RuntimeError, "rot90", f"expected total rotation dims == 2, but got "
+                       f"dims = {len(dims)}")
+    if x.ndim < 2:
+        raise op_error(RuntimeError, "rot90", f"expected total dims >= 2, but got total dims = "
+                       f"{x.ndim}", x._data)
+    a, b = (wrap_dim("rot90", d, x.ndim) for d in dims)
+    if a == b:
+        raise op_error(RuntimeError, "rot90", f"expected rotation dims to be different, but got "
+                       f"dim0 = {a} and dim1 = {b}")
+    k = int(k) % 4
+    if k == 1:
+        return transpose(flip(x, b), a, b)
+    if k == 2:
+        return flip(x, a, b)
+    if k == 3:
+        return transpose(flip(x, a), a, b)
+    return x.clone()
+
+
+@tensor_method
+def fliplr(input: Tensor) -> Tensor:
+    """Reverse dim 1 (left to right) of a tensor of 2 dims or more."""
+    x = require_tensor("fliplr", input)
+    if x.ndim < 2:
+        raise op_error(RuntimeError, "fliplr", "Input must be >= 2-d.", x._data)
+    return flip(x, 1)
+
+
+@tensor_method
+def flipud(input: Tensor) -> Tensor:
+    """Reverse dim 0 (up to down) of a tensor of 1 dim or more."""
+    x = require_tensor("flipud", input)
+    if x.ndim < 1:
+        raise op_error(RuntimeError, "flipud", "Input must be >= 1-d.", x._data)
+    return flip(x, 0)
+
+
+def block_diag(*tensors: Tensor) -> Tensor:
+    """The tensors (0-d, 1-d as a row, or 2-d) as blocks along the diagonal of one matrix,
+    zeros elsewhere, in their promoted dtype."""
+    blocks = []
+    for i, t in enumerate(tensors):
+        t = require_tensor("block_diag", t, f"tensors[{i}]")
+        if t.ndim > 2:
+            raise op_error(RuntimeError, "block_diag", f"Input tensors must have 2 or fewer "
+                           f"dimensions. Input {i} has {t.ndim} dimensions", t._data)
+        blocks.append(reshape(t, (1, 1) if t.ndim == 0 else (1, -1) if t.ndim == 1 else t.shape))
+    if not blocks:
+        return Tensor._wrap(np.zeros((1, 0), np.float32))
+    dtype = promote("block_diag", *blocks)
+    blocks = [cast(b, dtype) for b in blocks]
+    width = builtins.sum(b.shape[1] for b in blocks)
+    rows, left = [], 0
+    for b in blocks:
+        r, c = b.shape
+        rows.append(cat([b.new_zeros((r, left)), b, b.new_zeros((r, width - left - c))], 1))
+        left += c
+    return cat(rows, 0)
+
+
+def cartesian_prod(*tensors: Tensor) -> Tensor:
+    """All tuples of one element of each 1-d tensor, as rows (the one tensor itself when there
+    is only one)."""
+    ts = [require_tensor("cartesian_prod", t, f"tensors[{i}]") for i, t in enumerate(tensors)]
+    if any(t.ndim != 1 for t in ts):
+        raise op_error(RuntimeError, "cartesian_prod", "Expect a 1D vector, but got shape "
+                       f"{[list(t.shape) for t in ts]}")
+    if len(ts) == 1:
+        return ts[0]
+    return stack([reshape(g, -1) for g in meshgrid(*ts, indexing="ij")], 1)
+
+
+def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:
+    """All length-``r`` combinations of the elements of a 1-d tensor, as rows, in
+    lexicographic order of positions (``with_replacement``: repeats allowed)."""
+    x = require_tensor("combinations", input)
+    if x.ndim != 1:
+        raise op_error(RuntimeError, "combinations", "Expect a 1D vector, but got shape "
+                       f"{list(x.shape)}", x._data)
+    if r < 0:
+        raise op_error(RuntimeError, "combinations", f"Expect a non-negative number, but got {r}")
+    if r == 0:
+        return Tensor._wrap(np.zeros((0,), x._data.dtype), x._device)
+    pick = (itertools.combinations_with_replacement if with_replacement
+            else itertools.combinations)(range(x.shape[0]), r)
+    index = np.array(list(pick), dtype=np.int64).reshape(-1, r)
+    return x[Tensor._wrap(index, x._device)]
+
+
+def diagflat(input: Tensor, offset: int = 0) -> Tensor:
+    """A square matrix with the flattened ``input`` on diagonal ``offset``."""
+    return diag(reshape(require_tensor("diagflat", input), -1), offset)
+
+
+@tensor_method
+def diff(input: Tensor, n: int = 1, dim: int = -1, prepend: Optional[Tensor] = None,
+         append: Optional[Tensor] = None) -> Tensor:
+    """The ``n``-th forward difference along ``dim`` (``!=`` for booleans), after
+    concatenating ``prepend`` and ``append`` there."""
+    x = require_tensor("diff", input)
+    if x.ndim == 0:
+        raise op_error(RuntimeError, "diff", "diff expects input to be at least one-dimensional",
+                       x._data)
+    d = wrap_dim("diff", dim, x.ndim)
+    parts = [require_tensor("diff", t, name) for t, name in ((prepend, "prepend"), (x, "input"),
+                                                              (append, "append"))
+             if t is not None]
+    if any(p.ndim != x.ndim for p in parts):
+        raise op_error(RuntimeError, "diff", "diff expects prepend or append to be the same "
+                       "dimension as input", x._data)
+    if len(parts) > 1:
+        x = cat(parts, d)
+    for _ in range(int(n)):
+        m = x.shape[d]
+        if m == 0:
+            break
+        hi, lo = narrow(x, d, 1, m - 1), narrow(x, d, 0, m - 1)
+        x = hi != lo if x._data.dtype == np.bool_ else hi - lo
+    return x

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import warnings
 from collections import namedtuple
 from typing import Any, Optional
 
@@ -16,6 +17,7 @@ from ..tensor import Tensor
 from ._common import BOOL, INT64, LOWP, in_float32, is_float, require_tensor, wrap_dim, wrap_dims
 from ._opdef import apply, defop, tensor_method
 from .elementwise import isnan, to_dtype, where
+from .movement import narrow
 
 _F32 = np.dtype(np.float32)
 _UINT8 = np.dtype(np.uint8)
@@ -777,3 +779,161 @@ def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:
     """Number of nonzero elements over ``dim``."""
     x = require_tensor("count_nonzero", input)
     return sum(x != 0, dim)
+
+
+# ---------------------------------------------------------------- running extremes
+def _running_index_forward(xp: Any, x: Any, dim: int, largest: bool) -> Any:
+    """The index of the running max (min) along ``dim``: the last position holding it so far,
+    a NaN taking over from where it appears (PyTorch's ``x >= best or isnan(x)`` rule)."""
+    if x.dtype in LOWP:
+        x = x.astype(_F32)
+    best = (xp.maximum if largest else xp.minimum).accumulate(x, axis=dim)
+    hit = x == best
+    if x.dtype.kind == "f":
+        hit |= xp.isnan(x) & xp.isnan(best)
+    shape = [1] * x.ndim
+    shape[dim] = x.shape[dim]
+    position = xp.where(hit, xp.arange(x.shape[dim]).reshape(shape), -1)
+    return xp.maximum.accumulate(position, axis=dim).astype(INT64)
+
+
+RUNNING_INDEX = defop("_running_extreme_index", _running_index_forward,
+                      lambda x, dim, largest: (x.shape, INT64), kind="opaque",
+                      doc="index of the running max (min) along dim, for cummax/cummin")
+
+
+def _running(name: str, input: Tensor, dim: int, largest: bool) -> ValuesIndices:
+    x = require_tensor(name, input)
+    d = wrap_dim(name, dim, x.ndim)
+    flat = x if x.ndim else x.reshape(1)
+    idx = apply(RUNNING_INDEX, flat, dim=d, largest=largest)
+    values, idx = _gather_values(flat, idx, d, True)
+    return ValuesIndices(values.reshape(x.shape), idx.reshape(x.shape))
+
+
+@tensor_method
+def cummax(input: Tensor, dim: int) -> ValuesIndices:
+    """``(values, indices)`` of the running maximum along ``dim`` (ties: the latest index)."""
+    return _running("cummax", input, dim, True)
+
+
+@tensor_method
+def cummin(input: Tensor, dim: int) -> ValuesIndices:
+    """``(values, indices)`` of the running minimum along ``dim`` (ties: the latest index)."""
+    return _running("cummin", input, dim, False)
+
+
+# ---------------------------------------------------------------- statistics of matrices
+@tensor_method
+def trace(input: Tensor) -> Tensor:
+    """The sum of the main diagonal of a matrix."""
+    x = require_tensor("trace", input)
+    if x.ndim != 2:
+        raise op_error(RuntimeError, "trace", f"trace: expected a matrix, but got tensor with "
+                       f"dim {x.ndim}", x._data)
+    return sum(x.diagonal())
+
+
+@tensor_method
+def cov(input: Tensor, *, correction: int = 1, fweights: Optional[Tensor] = None,
+        aweights: Optional[Tensor] = None) -> Tensor:
+    """The covariance matrix of the variables in the rows of ``input`` (observations in the
+    columns; a 1-d input is one variable), with frequency and importance weights."""
+    x = require_tensor("cov", input)
+    if x.ndim > 2:
+        raise op_error(ValueError, "cov", f"cov(): expected input to have two or fewer "
+                       f"dimensions but got an input with {x.ndim} dimensions", x._data)
+    rows = x.reshape(1, -1) if x.ndim < 2 else x
+    if not is_float(rows._data.dtype):
+        rows = to_dtype(rows, _dt.get_default_dtype().np)
+    n = rows.shape[1]
+    w = None
+    for name, weights in (("fweights", fweights), ("aweights", aweights)):
+        if weights is None:
+            continue
+        weights = require_tensor("cov", weights, name)
+        if weights.ndim > 1 or weights.numel() != n:
+            raise op_error(ValueError, "cov", f"cov(): expected {name} to have one dimension "
+                           f"with the number of observations ({n}), but got shape "
+                           f"{list(weights.shape)}", weights._data)
+        if name == "fweights" and is_float(weights._data.dtype):
+            raise op_error(ValueError, "cov", "cov(): expected fweights to have integral "
+                           f"dtype but got fweights with {weights.dtype} dtype")
+        w = weights if w is None else w * weights
+    if w is None:
+        avg, w_sum, norm = mean(rows, 1), n, n - correction
+    else:
+        w = to_dtype(w, rows._data.dtype)
+        w_sum = sum(w)
+        avg = sum(rows * w, 1) / w_sum
+        norm = w_sum - (correction if aweights is None else
+                        correction * sum(w * to_dtype(aweights, rows._data.dtype)) / w_sum)
+    if isinstance(norm, Tensor):
+        norm = where(norm > 0, norm, 0)
+    elif norm <= 0:
+        warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less "
+                      "than the number of observations.", UserWarning, stacklevel=2)
+        norm = 0
+    centered = rows - avg.unsqueeze(1)
+    weighted = centered if w is None else centered * w
+    c = (weighted @ centered.mT) / norm
+    return c.reshape(()) if x.ndim < 2 else c
+
+
+@tensor_method
+def corrcoef(input: Tensor) -> Tensor:
+    """Pearson correlation coefficients of the variables in the rows of ``input``, clipped to
+    [-1, 1]."""
+    c = cov(input)
+    if c.ndim == 0:
+        return c / c
+    std = c.diagonal().sqrt()
+    return (c / std.unsqueeze(1) / std.unsqueeze(0)).clamp(-1, 1)
+
+
+# ---------------------------------------------------------------- integration
+def _spacing(name: str, y: Tensor, x: Any, dx: Any, d: int) -> Any:
+    """The widths between samples along ``d``: from ``x`` (1-d, or shaped as ``y``), ``dx``
+    or 1."""
+    if x is None:
+        return 1 if dx is None else dx
+    x = require_tensor(name, x, "x")
+    if x.ndim == 1:
+        if x.shape[0] != y.shape[d]:
+            raise op_error(RuntimeError, name, f"{name} expected x to have the size of y along "
+                           f"dim {d} ({y.shape[d]}), but got {x.shape[0]}", y._data, x._data)
+        width = x[1:] - x[:-1]
+        return width.reshape((-1,) + (1,) * (y.ndim - 1 - d))
+    n = x.shape[d]
+    return narrow(x, d, 1, n - 1) - narrow(x, d, 0, n - 1)
+
+
+def _trapezoids(name: str, y: Tensor, x: Any, dx: Any, dim: int) -> tuple:
+    y = require_tensor(name, y, "y")
+    d = wrap_dim(name, dim, y.ndim)
+    n = y.shape[d]
+    if n == 0:
+        return None, d
+    mids = (narrow(y, d, 1, n - 1) + narrow(y, d, 0, n - 1)) / 2
+    return mids * _spacing(name, y, x, dx, d), d
+
+
+def trapezoid(y: Tensor, x: Optional[Tensor] = None, *, dx: Optional[float] = None,
+              dim: int = -1) -> Tensor:
+    """The trapezoid rule along ``dim``, sample positions ``x`` or spacing ``dx`` (1)."""
+    areas, d = _trapezoids("trapezoid", y, x, dx, dim)
+    if areas is None:
+        return sum(y, d) * 0
+    return sum(areas, d)
+
+
+trapz = trapezoid  # (PyTorch's older name)
+
+
+def cumulative_trapezoid(y: Tensor, x: Optional[Tensor] = None, *, dx: Optional[float] = None,
+                         dim: int = -1) -> Tensor:
+    """The running trapezoid rule along ``dim`` (one element shorter there)."""
+    areas, d = _trapezoids("cumulative_trapezoid", y, x, dx, dim)
+    if areas is None:
+        return y * 1
+    return cumsum(areas, d)
