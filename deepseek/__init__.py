@@ -57,6 +57,13 @@ from .ops.linalg import (addmm, addmv, baddbmm, bmm, dot, ger, matmul, mm, mv, o
 from .ops.reduce import (aminmax, cumprod, kthvalue, logcumsumexp, median, nanmean,  # reductions
                          nanmedian, nansum, norm)
 from .ops.linalg import addbmm, addr, einsum, kron, tensordot, vdot  # linear algebra
+from .ops.decompositions import (cholesky_inverse, cholesky_solve, geqrf, lu_unpack,  # factors
+                                 orgqr)
+from .ops.decompositions import (legacy_cholesky as cholesky, legacy_lu as lu,  # torch.* forms
+                                 legacy_lu_solve as lu_solve, legacy_qr as qr, legacy_svd as svd)
+from .ops.solvers import (chain_matmul, legacy_vander as vander, logdet, matrix_exp,  # solvers
+                          matrix_power, pinverse, slogdet, triangular_solve)
+from .ops.linalg import det, inv as inverse
 from .ops.elementwise import (acosh, allclose, arccosh, arcsinh, arctanh, asinh, atanh,  # h12
                               bitwise_left_shift, bitwise_right_shift, copysign, deg2rad,
                               digamma, equal, float_power, fmax, fmin, gcd, heaviside, hypot,

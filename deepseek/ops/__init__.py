@@ -1,5 +1,5 @@
 """Layer 2 primitives. Importing this package registers every op and its front doors."""
 
-from . import (activation, attention, conv, elementwise, indexing, linalg, loss,  # noqa: F401
-               movement, normalization, pool, reduce, sorting)
+from . import (activation, attention, conv, decompositions, elementwise, indexing,  # noqa: F401
+               linalg, loss, movement, normalization, pool, reduce, solvers, sorting)
 from ._opdef import REGISTRY, OpDef, apply, defop, verify_registry  # noqa: F401
