@@ -14,7 +14,12 @@ from . import dtypes as _dtypes  # noqa: E402
 from .tensor import Size, Tensor
 from .backend import device
 from .dtypes import (get_default_dtype, promote_types, result_type, set_default_dtype,
-                     dtype)
+                     dtype, finfo, iinfo)
+from .backend.cpu import get_num_threads, set_num_threads
+from ._settings import (are_deterministic_algorithms_enabled, get_default_device,  # switches
+                        get_float32_matmul_precision,
+                        is_deterministic_algorithms_warn_only_enabled, set_default_device,
+                        set_float32_matmul_precision, use_deterministic_algorithms)
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,
                                  is_inference_mode_enabled, no_grad, set_grad_enabled)
 from ._creation import (arange, as_tensor, asarray, empty, empty_like, eye, from_dlpack,
@@ -52,7 +57,8 @@ from .ops.movement import (block_diag, cartesian_prod, combinations, diagflat, d
 from .ops.indexing import argwhere, select_scatter, slice_scatter, take, unravel_index
 from .ops.reduce import (corrcoef, cov, cummax, cummin, cumulative_trapezoid, trace,  # stats
                          trapezoid, trapz)
-from .ops.linalg import inner
+from .ops.linalg import inner, legacy_cross as cross, renorm
+from .ops.elementwise import rsub
 from .ops.linalg import (addmm, addmv, baddbmm, bmm, dot, ger, matmul, mm, mv, outer)
 from .ops.reduce import (aminmax, cumprod, kthvalue, logcumsumexp, median, nanmean,  # reductions
                          nanmedian, nansum, norm)
@@ -79,6 +85,7 @@ from .ops.loss import *  # noqa: F401,F403
 from .ops.normalization import *  # noqa: F401,F403
 from .ops.pool import *  # noqa: F401,F403
 from . import autograd, linalg, nn, optim, utils  # noqa: F401
+from . import backends, cuda, testing  # noqa: F401  torch's device queries and test helpers
 from .serialization import load, save  # noqa: F401
 from ._format import get_printoptions, set_printoptions  # printing
 from ._custom_op import CustomOperator, operator, register_operator  # custom primitives

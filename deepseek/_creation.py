@@ -349,6 +349,25 @@ def cpu(self: Tensor, memory_format: Any = None) -> Tensor:
     return to(self, CPU)
 
 
+@tensor_method
+def cuda(self: Tensor, device: Any = None, non_blocking: bool = False,
+         memory_format: Any = None) -> Tensor:
+    """This tensor on a CUDA device (``cuda`` or ``cuda:N``)."""
+    return to(self, _device("cuda" if device is None else device))
+
+
+@tensor_method
+def pin_memory(self: Tensor, device: Any = None) -> Tensor:
+    """Page-locked host memory speeds copies to an accelerator; there is none to copy to."""
+    raise op_error(RuntimeError, "pin_memory", "Cannot access accelerator device when none is "
+                   "available: pinned memory needs a CUDA backend, which this build lacks")
+
+
+@tensor_method
+def is_pinned(self: Tensor, device: Any = None) -> bool:
+    return False
+
+
 @tensor_method(name="type")
 def tensor_type(self: Tensor, dtype: Any = None, non_blocking: bool = False) -> Any:
     """With no argument, PyTorch's type string (``'torch.FloatTensor'``); else a cast."""

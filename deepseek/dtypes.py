@@ -198,3 +198,44 @@ def set_default_dtype(d) -> None:
     if not d.is_floating_point:
         raise TypeError(f"only floating-point types are supported as the default type, got {d}")
     _default = d
+
+
+class finfo:
+    """Machine limits of a floating dtype, as ``torch.finfo`` (the default dtype when omitted).
+
+    Example:
+        >>> deepseek.finfo(deepseek.float32).eps
+        1.1920928955078125e-07
+    """
+
+    def __init__(self, type=None) -> None:
+        d = _default if type is None else to_dtype(type)
+        if not d.is_floating_point:
+            raise TypeError(f"finfo() requires a floating point input type, got {d}; use "
+                            "deepseek.iinfo for integer types")
+        info = ml_dtypes.finfo(d.np)
+        self.dtype, self.bits = d.name, info.bits
+        self.eps, self.max, self.min = float(info.eps), float(info.max), float(info.min)
+        self.tiny = self.smallest_normal = float(info.smallest_normal)
+        self.resolution = 10.0 ** -info.precision
+
+    def __repr__(self) -> str:
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.smallest_normal:g}, "
+                f"tiny={self.tiny:g}, dtype={self.dtype})")
+
+
+class iinfo:
+    """Limits of an integer (or bool) dtype, as ``torch.iinfo``."""
+
+    def __init__(self, type) -> None:
+        d = to_dtype(type)
+        if d.is_floating_point:
+            raise TypeError(f"iinfo() requires an integer input type, got {d}; use "
+                            "deepseek.finfo for floating types")
+        info = np.iinfo(np.uint8 if d is bool_ else d.np)
+        self.dtype, self.bits = d.name, info.bits
+        self.min, self.max = int(info.min), (1 if d is bool_ else int(info.max))
+
+    def __repr__(self) -> str:
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"

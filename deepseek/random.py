@@ -335,6 +335,25 @@ def exponential_(self: Tensor, lambd: float = 1.0, *,
 
 
 @tensor_method
+def geometric_(self: Tensor, p: float, *, generator: Optional[Generator] = None) -> Tensor:
+    """Fill with trial counts to the first success, each trial succeeding with ``p``."""
+    return _fill(self, _gen(generator).geometric(p, self.shape))
+
+
+@tensor_method
+def cauchy_(self: Tensor, median: float = 0.0, sigma: float = 1.0, *,
+            generator: Optional[Generator] = None) -> Tensor:
+    return _fill(self, median + sigma * _gen(generator).standard_cauchy(self.shape))
+
+
+@tensor_method
+def log_normal_(self: Tensor, mean: float = 1.0, std: float = 2.0, *,
+                generator: Optional[Generator] = None) -> Tensor:
+    """Fill with ``exp`` of normal samples of ``mean`` and ``std``."""
+    return _fill(self, _gen(generator).lognormal(mean, std, self.shape))
+
+
+@tensor_method
 def bernoulli_(self: Tensor, p: Any = 0.5, *, generator: Optional[Generator] = None) -> Tensor:
     probs = p._data if isinstance(p, Tensor) else p
     return _fill(self, _gen(generator).random(self.shape) < probs)

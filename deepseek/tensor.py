@@ -99,6 +99,13 @@ class Tensor:
     def mT(self) -> "Tensor":
         return self.transpose(-2, -1)
 
+    # conjugate transposes: the plain ones, as every dtype here is real
+    H = T
+    mH = mT
+
+    def adjoint(self) -> "Tensor":
+        return self.mT
+
     def dim(self) -> int:
         return self._data.ndim
 
@@ -141,6 +148,16 @@ class Tensor:
 
     def is_complex(self) -> bool:
         return False
+
+    def is_signed(self) -> bool:
+        return self.dtype.is_signed
+
+    def is_same_size(self, other: "Tensor") -> bool:
+        return self.shape == other.shape
+
+    def get_device(self) -> int:
+        """The CUDA device index, or -1 for a CPU tensor."""
+        return -1 if self._device.index is None else self._device.index
 
     def _wrap_dim(self, dim: int, op: str) -> int:
         n = max(self._data.ndim, 1)

@@ -34,11 +34,35 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
+_THREADS: list = [None]  # set_num_threads' choice; None: every core
+
+
+def get_num_threads() -> int:
+    """The threads CPU ops use: every core this process may run on, unless
+    :func:`set_num_threads` chose fewer."""
+    return _THREADS[0] or cores()
+
+
+def set_num_threads(num: int) -> None:
+    """Use ``num`` threads for CPU ops: the BLAS, the generated Numba kernels and the pool that
+    splits batched work, as ``torch.set_num_threads``."""
+    if isinstance(num, bool) or not isinstance(num, int) or num < 1:
+        raise RuntimeError(f"[set_num_threads] expects a positive integer, got {num!r}")
+    import numba
+
+    _THREADS[0] = num
+    numba.set_num_threads(min(num, numba.config.NUMBA_NUM_THREADS))
+    blas = _BlasThreads(_openblas())
+    if blas.set is not None:
+        blas.set(num)
+
+
 def _openblas() -> Optional[ctypes.CDLL]:
     """The OpenBLAS library NumPy loaded (None with MKL or Accelerate, or without /proc)."""
     try:
-        paths = sorted({line.split()[-1] for line in open("/proc/self/maps")
-                        if "openblas" in line and "numpy" in line})
+        with open("/proc/self/maps") as maps:
+            paths = sorted({line.split()[-1] for line in maps
+                            if "openblas" in line and "numpy" in line})
     except OSError:
         return None
     return ctypes.CDLL(paths[0]) if paths else None
@@ -139,12 +163,12 @@ def parallel_parts(fn: Callable[[int, int], None], n: int) -> None:
     the pool's threads and BLAS single-threaded meanwhile (``fn`` must release the GIL in
     NumPy calls to gain anything). With one core or no OpenBLAS to switch: ``fn(0, n)``."""
     nested = threading.current_thread().name.startswith("ds-cpu")  # the pool would wait on itself
-    pool = _pool() if n > 1 and not nested else None
+    pool = _pool() if n > 1 and not nested and get_num_threads() > 1 else None
     if pool is None:
         fn(0, n)
         return
     executor, blas = pool
-    parts = min(cores(), n)
+    parts = min(cores(), get_num_threads(), n)
     bounds = [n * i // parts for i in range(parts + 1)]
     with blas:
         futures = [executor.submit(fn, lo, hi) for lo, hi in zip(bounds[1:-1], bounds[2:])]

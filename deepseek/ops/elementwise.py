@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .._errors import op_error
+from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
 from ._common import (BOOL, LOWP, broadcast_shapes, cast, in_float32, is_float, promote,
                       require_tensor, scalar_array)
@@ -618,6 +619,11 @@ def sub_(self: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
 subtract, multiply = sub, mul
 
 
+def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
+    """``other - alpha * input``: subtraction with the operands swapped."""
+    return sub(other, input, alpha=alpha)
+
+
 @tensor_method
 def div(input: Any, other: Any, *, rounding_mode: Optional[str] = None) -> Tensor:
     """``input / other``; ``rounding_mode`` ``'trunc'`` or ``'floor'`` rounds the quotient."""
@@ -948,10 +954,15 @@ def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False,
 
 
 def _inplace_of(name: str, fn: Callable) -> Callable:
-    """The in-place variant of a composition: its result written back with ``copy_``."""
+    """The in-place variant of a composition: its result written back with ``copy_``. While
+    autograd records, the composition reads a copy of ``self``, which its backward may save
+    (``xlogy_`` saves ``self``): overwriting ``self`` must not change what was saved."""
 
     def front_(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
-        out = fn(require_tensor(name + "_", self), *args, **kwargs)
+        x = require_tensor(name + "_", self)
+        records = STATE.enabled and any(isinstance(a, Tensor) and a.requires_grad
+                                        for a in (x, *args, *kwargs.values()))
+        out = fn(x.clone() if records else x, *args, **kwargs)
         if out.shape != self.shape:
             raise op_error(RuntimeError, name + "_", f"output with shape {list(self.shape)} "
                            f"doesn't match the broadcast shape {list(out.shape)}", self._data)
@@ -980,7 +991,7 @@ for _alias, _fn in (("absolute", abs), ("absolute_", abs_), ("negative", neg),
                     ("subtract", sub), ("subtract_", sub_), ("divide", div),
                     ("divide_", div_), ("true_divide", _true_divide), ("sgn_", sign_),
                     ("greater", gt), ("greater_equal", ge), ("less", lt), ("less_equal", le),
-                    ("not_equal", ne)):
+                    ("not_equal", ne), ("clip", clamp), ("clip_", clamp_)):
     tensor_method(_fn, name=_alias)
 
 
@@ -1019,6 +1030,21 @@ def fill_(self: Tensor, value: Any) -> Tensor:
 def zero_(self: Tensor) -> Tensor:
     """Fill with zeros in place."""
     return fill_(self, 0)
+
+
+@tensor_method
+def fill_diagonal_(self: Tensor, fill_value: Any, wrap: bool = False) -> Tensor:
+    """Fill the main diagonal (``i, i, ...``) with ``fill_value`` in place; a tall matrix's
+    diagonal restarts below each square block when ``wrap``."""
+    x = require_tensor("fill_diagonal_", self)
+    if x.ndim < 2:
+        raise op_error(RuntimeError, "fill_diagonal_", "dimensions must larger than 1", x._data)
+    if x.ndim > 2 and len(set(x.shape)) != 1:
+        raise op_error(RuntimeError, "fill_diagonal_", "all dimensions of input must be of equal "
+                       "length", x._data)
+    mask = np.zeros(x.shape, bool)
+    np.fill_diagonal(mask, True, wrap=wrap)
+    return x.masked_fill_(Tensor._wrap(mask, x._device), fill_value)
 
 
 # ---------------------------------------------------------------- Python operators

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import string
+import warnings
 from collections import Counter
 from typing import Any, Sequence
 
@@ -16,6 +17,7 @@ from ..backend import cpu
 from ..tensor import Tensor
 from ._common import LOWP, broadcast_shapes, in_float32, is_float, require_tensor, wrap_dim
 from ._opdef import apply, autocast_args, autocast_exempt, defop, tensor_method
+from .elementwise import _inplace_of
 
 _F32 = np.dtype(np.float32)
 # subscript letters in PyTorch's order (an implicit einsum output lists them sorted this way)
@@ -217,6 +219,10 @@ def addbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1,
            alpha: Any = 1) -> Tensor:
     """``beta * input + alpha * sum_b(batch1[b] @ batch2[b])``."""
     return _scaled_sum("addbmm", input, bmm(batch1, batch2).sum(0), beta, alpha)
+
+
+for _name in ("addmm", "addmv", "addr", "baddbmm", "addbmm"):
+    globals()[_name + "_"] = _inplace_of(_name, globals()[_name])
 
 
 # ---------------------------------------------------------------- einsum
@@ -590,6 +596,45 @@ def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
         return cat([narrow(t, d, k, 3 - k), narrow(t, d, 0, k)], d)
 
     return rolled(a, 1) * rolled(b, 2) - rolled(a, 2) * rolled(b, 1)
+
+
+@tensor_method(name="cross")
+def legacy_cross(input: Tensor, other: Tensor, dim: Any = None) -> Tensor:
+    """``torch.cross``: :func:`linalg.cross`, except that without ``dim`` it takes the first dim
+    of size 3 (deprecated, with torch's warning)."""
+    if dim is None:
+        a, b = require_tensor("cross", input), require_tensor("cross", other, "other")
+        shape = broadcast_shapes("cross", a._data, b._data)
+        if 3 not in shape:
+            raise op_error(RuntimeError, "cross", "no dimension of size 3 in input", a._data,
+                           b._data)
+        warnings.warn("Using deepseek.cross without specifying the dim arg is deprecated. "
+                      "Please either pass the dim explicitly or simply use "
+                      "deepseek.linalg.cross.", UserWarning, stacklevel=2)
+        dim = shape.index(3)
+    return cross(input, other, dim=dim)
+
+
+@tensor_method
+def renorm(input: Tensor, p: float, dim: int, maxnorm: float) -> Tensor:
+    """Each slice along ``dim`` whose ``p``-norm exceeds ``maxnorm`` scaled down to norm
+    ``maxnorm`` (as torch: by ``maxnorm / (norm + 1e-7)``); the other slices unchanged."""
+    from .elementwise import where
+    from .reduce import vector_norm
+
+    x = require_tensor("renorm", input)
+    d = wrap_dim("renorm", dim, x.ndim)
+    if not p > 0:
+        raise op_error(RuntimeError, "renorm", f"renorm: non-positive-norm not supported, got "
+                       f"p={p}", x._data)
+    if maxnorm < 0:
+        raise op_error(RuntimeError, "renorm", f"renorm: expected maxnorm to be >= 0 but got "
+                       f"{maxnorm}", x._data)
+    norms = vector_norm(x, p, dim=[i for i in range(x.ndim) if i != d], keepdim=True)
+    return x * where(norms > maxnorm, maxnorm / (norms + 1e-7), 1.0)
+
+
+renorm_ = _inplace_of("renorm", renorm)
 
 
 # ---------------------------------------------------------------- matrix norms

@@ -1125,6 +1125,7 @@ def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> T
     return x[Tensor._wrap(index, x._device)]
 
 
+@tensor_method
 def diagflat(input: Tensor, offset: int = 0) -> Tensor:
     """A square matrix with the flattened ``input`` on diagonal ``offset``."""
     return diag(reshape(require_tensor("diagflat", input), -1), offset)

@@ -57,6 +57,25 @@ def _statistics(lib, x, f, a):
             lib.corrcoef(rows), x[0].corrcoef(), lib.trace(rows), rows[:3].trace())
 
 
+def _renorms(lib, x):
+    return (lib.renorm(x, 2, 1, 1.5), x.renorm(1, 0, 2.0), x.renorm(3.0, -1, 0.5),
+            (x * 1).renorm_(2, 2, 1.0), x.renorm(2, 1, 100.0))
+
+
+def _crosses(lib, a, b):
+    return lib.cross(a, b, dim=0), a.cross(b[:1], 2), lib.cross(a[:, :1], b, -1)
+
+
+def _in_place_products(lib, x, a, b):
+    return ((x * 1).addmm_(a, b, beta=0.5, alpha=2), (x * 1).addr_(a[:, 0], b[0]),
+            (x[:, 0] * 1).addmv_(a, b[:, 0]), (x.expand(2, 3, 4) * 1).baddbmm_(
+                a.expand(2, 3, 2), b.expand(2, 2, 4)),
+            (x * 1).addbmm_(a.expand(2, 3, 2), b.expand(2, 2, 4), alpha=-1),
+            lib.rsub(x, a[:, :1], alpha=3), lib.rsub(x, 2.0), x.clip(-0.5, 0.5),
+            (x * 1).clip_(max=0.1), (x * 1).fill_diagonal_(3.0), (x.mT * 1).fill_diagonal_(
+                -1.0, wrap=True), (x * 1).xlogy_(a[:, :1].abs() + 0.1))
+
+
 def _integrals(lib, y, x):
     return (lib.trapezoid(y), lib.trapezoid(y, x[0], dim=-1), lib.trapezoid(y, dx=0.5, dim=0),
             lib.trapz(y, x), lib.trapz(y, dx=0.3, dim=1), lib.cumulative_trapezoid(y, x),
@@ -96,6 +115,10 @@ ROWS = [
     OpInfo("cov_corrcoef_trace", _statistics,
            [S(T((2, 10)), T((5,), 1, 4, dtype="int64"), T((5,), 0.1, 2.0, grad=False))]),
     OpInfo("trapezoid", _integrals, [S(T((4, 6)), T((4, 6)))]),
+    OpInfo("renorm", _renorms, [S(T((3, 4, 5)))]),
+    OpInfo("cross_legacy", _crosses, [S(T((3, 4, 3)), T((3, 4, 3)))]),
+    OpInfo("in_place_products_rsub_clip", _in_place_products,
+           [S(T((3, 4)), T((3, 2)), T((2, 4)))]),
     *[OpInfo(f"quantile_{how}", lambda lib, x, _h=how: _quantiles(lib, x, _h),
              [S(T((4, 6)))], gradcheck=how != "nearest")
       for how in ("linear", "lower", "higher", "midpoint", "nearest")],
