@@ -372,15 +372,10 @@ def is_pinned(self: Tensor, device: Any = None) -> bool:
 def tensor_type(self: Tensor, dtype: Any = None, non_blocking: bool = False) -> Any:
     """With no argument, PyTorch's type string (``'torch.FloatTensor'``); else a cast."""
     if dtype is None:
-        names = {"float32": "Float", "float64": "Double", "float16": "Half",
-                 "bfloat16": "BFloat16", "int64": "Long", "int32": "Int", "int16": "Short",
-                 "int8": "Char", "uint8": "Byte", "bool": "Bool"}
-        return f"torch.{names[self.dtype.name]}Tensor"
+        return f"torch.{_dt.torch_name(self.dtype)}Tensor"
     if isinstance(dtype, str) and dtype.endswith("Tensor"):
-        rev = {"Float": "float32", "Double": "float64", "Half": "float16", "Long": "int64",
-               "Int": "int32", "Short": "int16", "Char": "int8", "Byte": "uint8", "Bool": "bool",
-               "BFloat16": "bfloat16"}
-        dtype = rev[dtype.split(".")[-1][:-len("Tensor")]]
+        by_torch_name = {v: k for k, v in _dt.TORCH_NAMES.items()}
+        dtype = by_torch_name[dtype.split(".")[-1][:-len("Tensor")]]
     return to(self, dtype)
 
 

@@ -185,6 +185,17 @@ def result_type(*operands) -> dtype:
 
 _default = float32
 
+# PyTorch's scalar-type names, which its error messages use ("expected Float but found Long")
+TORCH_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+               "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+               "bool": "Bool"}
+
+
+def torch_name(d) -> str:
+    """PyTorch's name of a dtype (ours or NumPy's) in error messages: ``'Float'``, ``'Long'`` …"""
+    key = d.name if isinstance(d, dtype) else np.dtype(d).name
+    return TORCH_NAMES.get(key, key)
+
 
 def get_default_dtype() -> dtype:
     """The dtype of floating-point tensors made from Python floats."""

@@ -47,8 +47,6 @@ _GELU_K = math.sqrt(2 / math.pi)
 _GELU_C = 0.044715
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
-_TORCH_TYPE_NAMES = {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
-                     "uint8": "Byte", "bool": "Bool"}
 _INT_OK = {"relu", "hardtanh", "threshold"}  # the activations PyTorch also runs on integers
 
 
@@ -56,8 +54,8 @@ def check_float(op: str, x: Tensor) -> None:
     """PyTorch's error for a floating-point-only kernel given an integer or bool tensor."""
     d = x._data.dtype
     if not is_float(d):
-        name = _TORCH_TYPE_NAMES.get(d.name, d.name)
-        raise op_error(NotImplementedError, op, f"\"{op}\" not implemented for '{name}'", x._data)
+        raise op_error(NotImplementedError, op, f"\"{op}\" not implemented for "
+                       f"'{_dt.torch_name(d)}'", x._data)
 
 
 def run_activation(op: OpDef, input: Any, inplace: bool = False, name: str | None = None,

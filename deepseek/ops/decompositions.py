@@ -10,6 +10,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from .. import dtypes as _dt
 from .._errors import op_error
 from ..autograd.grad_mode import STATE
 from ..tensor import Tensor
@@ -17,7 +18,6 @@ from ._common import LOWP, broadcast_shapes, is_float, require_tensor
 from ._opdef import apply, autocast_args, autocast_exempt, defop, tensor_method
 from .elementwise import to_dtype, where
 from .linalg import _check_matrices, _same_dtype, _Shape, svdvals
-from .loss import _torch_name
 from .movement import cat, diag_embed
 
 _F64 = np.dtype(np.float64)
@@ -68,7 +68,7 @@ def _check(name: str, a: Any, kernel: str, square: bool = True, float_first: boo
     shape_ok = a.ndim >= 2 and (not square or a.shape[-1] == a.shape[-2])
     if (not float_first and not is_float(a.dtype)) or (a.dtype in LOWP and shape_ok):
         raise op_error(NotImplementedError, name, f"\"{kernel}\" not implemented for "
-                       f"'{_torch_name(a.dtype)}'", a)
+                       f"'{_dt.torch_name(a.dtype)}'", a)
     _check_matrices(name, a, square=square)
 
 
@@ -284,8 +284,8 @@ def _cholesky_solve_meta(b: Any, factor: Any, upper: bool) -> tuple:
                        f"{b.ndim} dimensions instead", b, factor)
     if b.dtype != factor.dtype:
         raise op_error(RuntimeError, name, f"Expected b and A to have the same dtype, but found "
-                       f"b of type {_torch_name(b.dtype)} and A of type "
-                       f"{_torch_name(factor.dtype)} instead.", b, factor)
+                       f"b of type {_dt.torch_name(b.dtype)} and A of type "
+                       f"{_dt.torch_name(factor.dtype)} instead.", b, factor)
     n = factor.shape[-1]
     if b.shape[-2] != n:
         raise op_error(RuntimeError, name, f"Incompatible matrix sizes for cholesky_solve: each A "
@@ -460,8 +460,8 @@ def householder_product(A: Tensor, tau: Tensor) -> Tensor:
                        A._data, tau._data)
     _check(name, A._data, "orgqr_cpu", square=False, float_first=False)
     if tau._data.dtype != A._data.dtype:
-        raise op_error(RuntimeError, name, f"{lead} tau dtype {_torch_name(tau._data.dtype)} "
-                       f"does not match input dtype {_torch_name(A._data.dtype)}",
+        raise op_error(RuntimeError, name, f"{lead} tau dtype {_dt.torch_name(tau._data.dtype)} "
+                       f"does not match input dtype {_dt.torch_name(A._data.dtype)}",
                        A._data, tau._data)
     from .._creation import arange
 
@@ -785,8 +785,8 @@ def lu_solve(LU: Tensor, pivots: Tensor, B: Tensor, *, left: bool = True,
                        LU._data, B._data)
     if B._data.dtype != LU._data.dtype:
         raise op_error(RuntimeError, name, f"{name}: Expected LU and B to have the same dtype, "
-                       f"but found LU of type {_torch_name(LU._data.dtype)} and B of type "
-                       f"{_torch_name(B._data.dtype)} instead", LU._data, B._data)
+                       f"but found LU of type {_dt.torch_name(LU._data.dtype)} and B of type "
+                       f"{_dt.torch_name(B._data.dtype)} instead", LU._data, B._data)
     if pivots._data.dtype != _INT32:
         raise op_error(RuntimeError, name, f"{name}: pivots should be a Tensor of scalar type "
                        "torch.int32", pivots._data)

@@ -26,15 +26,6 @@ __all__ = ["binary_cross_entropy_with_logits", "kl_div", "cosine_embedding_loss"
 
 _F32 = np.dtype(np.float32)
 _REDUCTIONS = ("none", "mean", "sum")
-_TORCH_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
-                "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
-                "uint8": "Byte", "bool": "Bool"}
-
-
-def _torch_name(d: np.dtype) -> str:
-    return _TORCH_NAMES.get(_dt.from_numpy_dtype(d).name, str(d))
-
-
 def _size(shape: tuple) -> str:
     return f"deepseek.Size({list(shape)})"
 
@@ -295,7 +286,7 @@ def _class_loss_meta(op: str):
 def _check_index_target(op: str, x: Any, target: Any) -> None:
     if target.dtype not in (INT64, np.dtype(np.uint8)):
         raise op_error(RuntimeError, op, "expected target dtype to be Long or Byte, but got "
-                       f"{_torch_name(target.dtype)}", x, target)
+                       f"{_dt.torch_name(target.dtype)}", x, target)
     n = target.shape[0] if target.ndim else 1
     if n != x.shape[0]:
         raise op_error(ValueError, op, f"Expected input batch_size ({x.shape[0]}) to match "
@@ -326,7 +317,7 @@ def _class_loss(op: str, opdef: Any, input: Any, target: Any, weight: Any, ignor
                        f"{label_smoothing}")
     if not is_float(x._data.dtype):
         raise op_error(NotImplementedError, op, f"expected a floating-point input, got "
-                       f"{_torch_name(x._data.dtype)}", x._data)
+                       f"{_dt.torch_name(x._data.dtype)}", x._data)
     unbatched = x.ndim == 1
     if unbatched:
         x = x.unsqueeze(0)
@@ -336,7 +327,7 @@ def _class_loss(op: str, opdef: Any, input: Any, target: Any, weight: Any, ignor
     if prob:
         if not is_float(t._data.dtype):
             raise op_error(RuntimeError, op, "Expected floating point type for target with "
-                           f"class probabilities, got {_torch_name(t._data.dtype)}", t._data)
+                           f"class probabilities, got {_dt.torch_name(t._data.dtype)}", t._data)
         if ignore_index >= 0:
             raise op_error(RuntimeError, op, "ignore_index is not supported for floating point "
                            "target", t._data)
@@ -404,8 +395,9 @@ def nll_loss(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
 def _check_bce_operands(op: str, x: Tensor, t: Tensor, *weights: Optional[Tensor]) -> None:
     """A floating target; weights (``weight``, ``pos_weight``) that broadcast with the input."""
     if not is_float(t._data.dtype):
-        raise op_error(RuntimeError, op, f"Found dtype {_torch_name(t._data.dtype)} but expected "
-                       "a floating point target (probabilities in [0, 1])", x._data, t._data)
+        raise op_error(RuntimeError, op, f"Found dtype {_dt.torch_name(t._data.dtype)} but "
+                       "expected a floating point target (probabilities in [0, 1])", x._data,
+                       t._data)
     broadcast_shapes(op, x._data, *(require_tensor(op, w, "weight")._data for w in weights
                                     if w is not None))
 
@@ -470,10 +462,10 @@ def _pointwise(op: str, input: Any, target: Any, fn: Any, reduction: str,
         x, t = _float_operands(op, x, t)
     elif not integer_ok:
         raise op_error(NotImplementedError, op, f"\"{op}\" not implemented for "
-                       f"'{_torch_name(d)}'", x._data, t._data)
+                       f"'{_dt.torch_name(d)}'", x._data, t._data)
     elif reduction == "mean":
         raise op_error(RuntimeError, op, "mean(): could not infer output dtype: the mean of an "
-                       f"integer loss ({_torch_name(d)}) is undefined; pass floating point "
+                       f"integer loss ({_dt.torch_name(d)}) is undefined; pass floating point "
                        "tensors or reduction='sum'", x._data, t._data)
     loss = fn(x - t)
     if weight is not None:

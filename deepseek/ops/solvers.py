@@ -21,7 +21,6 @@ from .decompositions import (_F64, _INT32, SVD_OP, LinAlgError, _batch, _check, 
                              _swap, _triangular_solve_arrays, _unpack, eigvalsh, solve_triangular)
 from .elementwise import maximum, to_dtype, where
 from .linalg import _check_matrices, _Shape, det, inv, matrix_norm, solve, svdvals
-from .loss import _torch_name
 from .movement import cat, diagonal as _diagonal
 
 Slogdet = namedtuple("Slogdet", ["sign", "logabsdet"])
@@ -106,8 +105,8 @@ def _solve_ex_meta(a: Any, b: Any, check_errors: bool, name: str) -> tuple:
     _check(name, a, "lu_cpu")
     if b.dtype != a.dtype:
         raise op_error(RuntimeError, name, f"{name}: Expected A and B to have the same dtype, but "
-                       f"found A of type {_torch_name(a.dtype)} and B of type "
-                       f"{_torch_name(b.dtype)} instead", a, b)
+                       f"found A of type {_dt.torch_name(a.dtype)} and B of type "
+                       f"{_dt.torch_name(b.dtype)} instead", a, b)
     if b.ndim < 2 or b.shape[-2] != a.shape[-1]:
         raise op_error(RuntimeError, name, f"{name}: Incompatible shapes of A and B for the "
                        f"equation AX = B ({a.shape[-2]}x{a.shape[-1]} and "
@@ -193,7 +192,7 @@ def _pinv_forward(xp: Any, a: Any, atol: Any, rtol: Any, hermitian: bool) -> Any
 
 def _pinv_meta(a: Any, atol: Any, rtol: Any, hermitian: bool) -> tuple:
     if not is_float(a.dtype) or a.dtype in LOWP or a.ndim < 2:
-        raise op_error(RuntimeError, "linalg.pinv", f"linalg.pinv({_torch_name(a.dtype)}"
+        raise op_error(RuntimeError, "linalg.pinv", f"linalg.pinv({_dt.torch_name(a.dtype)}"
                        f"{{{list(a.shape)}}}): expected a tensor with 2 or more dimensions of "
                        "float, double, cfloat or cdouble types", a)
     batch = broadcast_shapes("linalg.pinv", _Shape(a.shape[:-2]), atol, rtol)
@@ -272,8 +271,8 @@ def _lstsq_meta(a: Any, b: Any, rcond: float) -> tuple:
     _float_only(name, a)
     if b.dtype != a.dtype:
         raise op_error(RuntimeError, name, f"{lead} Expected input and other to have the same "
-                       f"dtype, but got input's dtype {_torch_name(a.dtype)} and other's dtype "
-                       f"{_torch_name(b.dtype)}", a, b)
+                       f"dtype, but got input's dtype {_dt.torch_name(a.dtype)} and other's dtype "
+                       f"{_dt.torch_name(b.dtype)}", a, b)
     if b.shape[-2] != a.shape[-2]:
         raise op_error(RuntimeError, name, f"{lead} input.size(-2) should match other.size(-2)",
                        a, b)
@@ -485,8 +484,8 @@ def multi_dot(tensors: Sequence[Tensor]) -> Tensor:
                            f"{t.ndim}D", t._data)
         if t._data.dtype != ts[0]._data.dtype:
             raise op_error(RuntimeError, name, f"multi_dot(): all tensors must have be the same "
-                           f"dtype but tensor 0 is {_torch_name(ts[0]._data.dtype).lower()} and "
-                           f"tensor {i} {_torch_name(t._data.dtype).lower()}",
+                           f"dtype but tensor 0 is {_dt.torch_name(ts[0]._data.dtype).lower()} and "
+                           f"tensor {i} {_dt.torch_name(t._data.dtype).lower()}",
                            ts[0]._data, t._data)
     row, col = ts[0].ndim == 1, ts[-1].ndim == 1
     mats = [ts[0].unsqueeze(0) if row else ts[0]] + ts[1:-1] + [
@@ -537,11 +536,11 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
     for t in (x, y):
         if not is_float(t._data.dtype):
             raise op_error(RuntimeError, name, f"{name}: Expected a floating point or complex "
-                           f"tensor as input. Got {_torch_name(t._data.dtype)}", t._data)
+                           f"tensor as input. Got {_dt.torch_name(t._data.dtype)}", t._data)
     if x._data.dtype != y._data.dtype:
         raise op_error(RuntimeError, name, f"{name}: Expected x and y to have the same dtype, but "
-                       f"found x of type {_torch_name(x._data.dtype)} and y of type "
-                       f"{_torch_name(y._data.dtype)} instead", x._data, y._data)
+                       f"found x of type {_dt.torch_name(x._data.dtype)} and y of type "
+                       f"{_dt.torch_name(y._data.dtype)} instead", x._data, y._data)
     product = x * y
     return product.sum(wrap_dim(name, dim, product.ndim))
 
@@ -559,7 +558,7 @@ def vander(x: Tensor, *, N: Optional[int] = None) -> Tensor:
     d = x._data.dtype
     if d in LOWP or d == np.bool_:
         raise op_error(RuntimeError, name, f"{name} supports floating point, complex, and "
-                       f"integer tensors, but got {_torch_name(d)}", x._data)
+                       f"integer tensors, but got {_dt.torch_name(d)}", x._data)
     if x.ndim == 0:
         x = x.reshape(1)
     n = x.shape[-1] if N is None else N
