@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 
 import deepseek as ds
 import deepseek.nn as nn
@@ -766,3 +767,37 @@ def test_random_draws_are_fresh_at_every_run_and_follow_the_seed():
     got = [compiled(x).numpy() for _ in range(3)]
     np.testing.assert_allclose(got, want, rtol=1e-6)
     assert not np.allclose(got[1], got[2])
+
+
+def test_compile_is_torch_compile_spelled_for_jit():
+    torch_model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(),
+                                      torch.nn.Linear(8, 2))
+    model = ds.nn.Sequential(ds.nn.Linear(4, 8), ds.nn.ReLU(), ds.nn.Linear(8, 2))
+    model.load_state_dict({k: ds.tensor(v.detach().numpy())
+                           for k, v in torch_model.state_dict().items()})
+    compiled, torch_compiled = ds.compile(model), torch.compile(torch_model)
+    assert list(compiled.state_dict()) == list(torch_compiled.state_dict())
+    assert [n for n, _ in compiled.named_parameters()] == [
+        n for n, _ in torch_compiled.named_parameters()]
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    compiled(ds.tensor(x)).sum().backward()  # backward outside: that signature runs eagerly
+    torch_model(torch.tensor(x)).sum().backward()
+    np.testing.assert_allclose(model[0].weight.grad.numpy(), torch_model[0].weight.grad.numpy(),
+                               rtol=1e-5, atol=1e-6)
+    with ds.no_grad():
+        outs = [compiled(ds.tensor(x)) for _ in range(3)]
+    np.testing.assert_allclose(outs[-1].numpy(), torch_model(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-5, atol=1e-6)
+    log = ds.jit.explain(compiled._compiled)
+    assert "outputs require grad" in log and "traced" in log
+    compiled.eval()
+    assert not model.training
+
+    @ds.compile(mode="max-autotune")
+    def step(a):
+        return (a * 2).sin()
+
+    np.testing.assert_allclose(step(ds.tensor(x)).numpy(), np.sin(2 * x), rtol=1e-6)
+    assert ds.compile(step, disable=True) is step
+    with pytest.raises(RuntimeError, match=r"\[compile\] unknown mode"):
+        ds.compile(step, mode="fastest")

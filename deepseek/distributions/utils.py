@@ -1,0 +1,95 @@
+"""Helpers the distributions share: broadcasting parameters, probs <-> logits, lazy
+properties and reductions over the rightmost dims."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Callable
+
+from .. import dtypes as _dt
+from .._creation import as_tensor
+from ..autograd.grad_mode import enable_grad
+from ..ops.activation import softmax
+from ..ops.movement import broadcast_tensors
+from ..tensor import Tensor
+
+__all__ = ["broadcast_all", "clamp_probs", "lazy_property", "logits_to_probs",
+           "probs_to_logits", "softplus", "sum_rightmost"]
+
+
+def broadcast_all(*values: Any) -> tuple:
+    """``values`` (tensors or numbers) as tensors broadcast to one shape.
+
+    Numbers take the dtype of the first floating tensor among ``values`` (the default dtype
+    when there is none), as parameters of one distribution share a dtype.
+
+    Raises:
+        ValueError: a value is neither a tensor nor a number.
+    """
+    dtype = None
+    for v in values:
+        if isinstance(v, Tensor):
+            if dtype is None and v.is_floating_point():
+                dtype = v.dtype
+        elif not isinstance(v, numbers.Number):
+            raise ValueError("Input arguments must all be instances of numbers.Number or "
+                             f"deepseek.Tensor, got {type(v).__name__}")
+    if dtype is None:
+        dtype = _dt.get_default_dtype()
+    tensors = [v if isinstance(v, Tensor) else as_tensor(v, dtype=dtype) for v in values]
+    return tuple(broadcast_tensors(*tensors))
+
+
+def sum_rightmost(value: Any, dim: int) -> Any:
+    """``value`` summed over its ``dim`` rightmost dims (a number passes through)."""
+    if dim == 0 or not isinstance(value, Tensor):
+        return value
+    return value.reshape(tuple(value.shape[:value.dim() - dim]) + (-1,)).sum(-1)
+
+
+def softplus(x: Tensor) -> Tensor:
+    """``log(1 + exp(x))``, exact for every ``x`` (no threshold) and never overflowing."""
+    return x.clamp(min=0) + (-x.abs()).exp().log1p()
+
+
+def clamp_probs(probs: Tensor) -> Tensor:
+    """``probs`` clamped to ``[eps, 1 - eps]`` of its dtype, so their logs stay finite."""
+    eps = _dt.finfo(probs.dtype).eps
+    return probs.clamp(min=eps, max=1 - eps)
+
+
+def probs_to_logits(probs: Tensor, is_binary: bool = False) -> Tensor:
+    """Log-odds of a Bernoulli (``is_binary``) or log-probabilities of a Categorical."""
+    clamped = clamp_probs(probs)
+    if is_binary:
+        return clamped.log() - (-clamped).log1p()
+    return clamped.log()
+
+
+def logits_to_probs(logits: Tensor, is_binary: bool = False) -> Tensor:
+    """Probabilities from log-odds (``is_binary``: the sigmoid) or from unnormalized
+    log-probabilities over the last dim (the softmax)."""
+    if is_binary:
+        return logits.sigmoid()
+    return softmax(logits, -1)
+
+
+class lazy_property:
+    """A property computed on first access and then stored on the instance.
+
+    The value is computed with gradients on, so that ``probs`` derived from ``logits`` stay
+    differentiable even when first read inside ``no_grad``.
+    """
+
+    def __init__(self, wrapped: Callable) -> None:
+        self.wrapped = wrapped
+        self.__doc__ = wrapped.__doc__
+        self.__name__ = wrapped.__name__
+
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        if instance is None:
+            return self
+        with enable_grad():
+            value = self.wrapped(instance)
+        instance.__dict__[self.wrapped.__name__] = value
+        return value
