@@ -86,11 +86,14 @@ from .ops.normalization import *  # noqa: F401,F403
 from .ops.pool import *  # noqa: F401,F403
 from . import autograd, linalg, nn, optim, utils  # noqa: F401
 from . import backends, cuda, testing  # noqa: F401  torch's device queries and test helpers
+from . import distributions, special  # noqa: F401  torch.distributions, torch.special
+from .ops.special import frexp, i0, igamma, igammac, mvlgamma, nextafter  # torch.* names
 from .serialization import load, save  # noqa: F401
 from ._format import get_printoptions, set_printoptions  # printing
 from ._custom_op import CustomOperator, operator, register_operator  # custom primitives
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # mixed precision
 from . import jit  # noqa: F401  the whole-step compiler (ds.jit is callable)
+from .jit.compat import compile  # torch.compile's spelling of ds.jit
 from . import memory  # noqa: F401  memory management
 from .memory import (OutOfMemoryError, max_memory_allocated, max_memory_reserved,  # memory stats
                      memory_allocated, memory_reserved, memory_stats, memory_summary,

@@ -217,6 +217,30 @@ def max_pool3d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
                      return_indices)
 
 
+
+def max_pool1d_with_indices(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                            dilation: Any = 1, ceil_mode: bool = False,
+                            return_indices: bool = False) -> tuple:
+    """:func:`max_pool1d`'s values and flat indices, whatever ``return_indices`` says."""
+    return _max_pool("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode,
+                     True)
+
+
+def max_pool2d_with_indices(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                            dilation: Any = 1, ceil_mode: bool = False,
+                            return_indices: bool = False) -> tuple:
+    """:func:`max_pool2d`'s values and flat indices, whatever ``return_indices`` says."""
+    return _max_pool("max_pool2d", 2, input, kernel_size, stride, padding, dilation, ceil_mode,
+                     True)
+
+
+def max_pool3d_with_indices(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                            dilation: Any = 1, ceil_mode: bool = False,
+                            return_indices: bool = False) -> tuple:
+    """:func:`max_pool3d`'s values and flat indices, whatever ``return_indices`` says."""
+    return _max_pool("max_pool3d", 3, input, kernel_size, stride, padding, dilation, ceil_mode,
+                     True)
+
 # ---------------------------------------------------------------- average pools
 def _avg_divisor(size: tuple, kernel: tuple, stride: tuple, padding: tuple, out: tuple,
                  count_include_pad: bool, divisor_override: Optional[int]) -> np.ndarray:
@@ -503,6 +527,24 @@ def adaptive_max_pool3d(input: Tensor, output_size: Any, return_indices: bool = 
     """3-d adaptive max pooling to ``output_size``; as :func:`adaptive_max_pool1d`."""
     return _adaptive_max("adaptive_max_pool3d", 3, input, output_size, return_indices)
 
+
+
+def adaptive_max_pool1d_with_indices(input: Tensor, output_size: Any,
+                                     return_indices: bool = False) -> tuple:
+    """:func:`adaptive_max_pool1d`'s values and flat indices."""
+    return _adaptive_max("adaptive_max_pool1d", 1, input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input: Tensor, output_size: Any,
+                                     return_indices: bool = False) -> tuple:
+    """:func:`adaptive_max_pool2d`'s values and flat indices."""
+    return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, True)
+
+
+def adaptive_max_pool3d_with_indices(input: Tensor, output_size: Any,
+                                     return_indices: bool = False) -> tuple:
+    """:func:`adaptive_max_pool3d`'s values and flat indices."""
+    return _adaptive_max("adaptive_max_pool3d", 3, input, output_size, True)
 
 # ---------------------------------------------------------------- padding
 def _constant_pad_forward(xp: Any, x: Any, pads: tuple, value: Any) -> Any:

@@ -48,7 +48,8 @@ def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tens
     if w.ndim == 1:
         out = x @ w
     else:
-        out = (x.reshape(-1, x.shape[-1]) @ w.mT).reshape(out_shape)
+        # the row count spelled out: -1 is ambiguous when in_features is 0
+        out = (x.reshape(math.prod(x.shape[:-1]), x.shape[-1]) @ w.mT).reshape(out_shape)
     if bias is None:
         return out
     (bias,) = autocast_args(MATMUL, bias)  # under autocast torch's linear adds a low-precision bias

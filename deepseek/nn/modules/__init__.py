@@ -1,9 +1,10 @@
 """``deepseek.nn.modules``: the layers, one file per ``torch.nn.modules`` file."""
 
-from . import (activation, batchnorm, channelshuffle, container, conv, distance, dropout,
-               flatten, fold, instancenorm, linear, loss, module, normalization, padding,
+from . import (activation, adaptive, batchnorm, channelshuffle, container, conv, distance, dropout,
+               flatten, fold, instancenorm, lazy, linear, loss, module, normalization, padding,
                pixelshuffle, pooling, rnn, sparse, transformer, upsampling)
 from .activation import *  # noqa: F401,F403
+from .adaptive import *  # noqa: F401,F403
 from .batchnorm import *  # noqa: F401,F403
 from .channelshuffle import *  # noqa: F401,F403
 from .container import *  # noqa: F401,F403
@@ -13,6 +14,7 @@ from .dropout import *  # noqa: F401,F403
 from .flatten import *  # noqa: F401,F403
 from .fold import *  # noqa: F401,F403
 from .instancenorm import *  # noqa: F401,F403
+from .lazy import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .module import *  # noqa: F401,F403
@@ -28,5 +30,5 @@ from .upsampling import *  # noqa: F401,F403
 __all__ = [name for m in (module, container, linear, activation, loss, conv, pooling, batchnorm,
                           instancenorm, normalization, dropout, sparse, rnn, transformer,
                           padding, pixelshuffle, upsampling, distance, flatten, fold,
-                          channelshuffle)
+                          channelshuffle, lazy, adaptive)
            for name in m.__all__]

@@ -13,7 +13,7 @@ __all__ = ["L1Loss", "NLLLoss", "PoissonNLLLoss", "GaussianNLLLoss", "KLDivLoss"
            "BCELoss", "BCEWithLogitsLoss", "HingeEmbeddingLoss", "MultiLabelSoftMarginLoss",
            "SmoothL1Loss", "HuberLoss", "SoftMarginLoss", "CrossEntropyLoss",
            "CosineEmbeddingLoss", "MarginRankingLoss", "TripletMarginLoss",
-           "TripletMarginWithDistanceLoss", "MultiMarginLoss", "MultiLabelMarginLoss"]
+           "TripletMarginWithDistanceLoss", "MultiMarginLoss", "MultiLabelMarginLoss", "CTCLoss"]
 
 
 def _legacy_reduction(size_average: Optional[bool], reduce: Optional[bool]) -> str:
@@ -338,3 +338,37 @@ class MultiLabelMarginLoss(_Loss):
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.multilabel_margin_loss(input, target, reduction=self.reduction)
+
+
+class CTCLoss(_Loss):
+    """The connectionist temporal classification loss (see ``F.ctc_loss``).
+
+    Args:
+        blank: the blank class. Default: 0.
+        reduction: ``'none'`` | ``'mean'`` (each loss over its target length, then the batch
+            mean) | ``'sum'``. Default: ``'mean'``.
+        zero_infinity: zero infinite losses and their gradients. Default: False.
+
+    Shape:
+        - log_probs: ``(T, N, C)`` or ``(T, C)``; targets: ``(N, S)`` or
+          ``(sum(target_lengths),)``; input_lengths, target_lengths: ``(N,)`` or ``()``.
+        - Output: a scalar, or ``(N,)`` with ``'none'``.
+
+    Example::
+
+        >>> ctc = ds.nn.CTCLoss()
+        >>> lp = ds.randn(10, 2, 5).log_softmax(2)
+        >>> ctc(lp, ds.tensor([[1, 2, 2], [3, 4, 0]]), (10, 9), (3, 2)).shape
+        deepseek.Size([])
+    """
+
+    def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False
+                 ) -> None:
+        super().__init__(reduction=reduction)
+        self.blank = blank
+        self.zero_infinity = zero_infinity
+
+    def forward(self, log_probs: Tensor, targets: Tensor, input_lengths: Any,
+                target_lengths: Any) -> Tensor:
+        return F.ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank,
+                          self.reduction, self.zero_infinity)

@@ -1,18 +1,20 @@
-"""Pooling layers: max (and its partial inverse), average, power-average, adaptive average and
-adaptive max over 1-3 spatial dims."""
+"""Pooling layers: max (and its partial inverse), average, power-average, adaptive average,
+adaptive max over 1-3 spatial dims, and fractional max over 2-3."""
 
 from __future__ import annotations
 
 from typing import Any, Optional
 
+from ..._errors import op_error
 from ...tensor import Tensor
 from .. import functional as F
 from .module import Module
+from .utils import _ntuple
 
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
            "LPPool1d", "LPPool2d", "LPPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d",
            "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
-           "AdaptiveMaxPool2d", "AdaptiveMaxPool3d"]
+           "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "FractionalMaxPool2d", "FractionalMaxPool3d"]
 
 
 class _MaxPoolNd(Module):
@@ -276,5 +278,68 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
 
 class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
     """Adaptive max pooling over ``(N, C, D, H, W)``."""
+
+    _dims = 3
+
+
+class _FractionalMaxPoolNd(Module):
+    """Fractional max pooling: windows of ``kernel_size`` at pseudo-random starts that shrink
+    the input to ``output_size`` (or ``output_ratio`` of its size), one draw per forward.
+
+    Args:
+        kernel_size: the window size.
+        output_size: the output size (int or tuple).
+        output_ratio: the output size as a fraction in (0, 1) of the input's (float or tuple);
+            give exactly one of the two.
+        return_indices: also return the flat input index of each maximum. Default: False.
+        _random_samples: fixed ``(N, C, dims)`` samples in [0, 1) placing the windows (a
+            buffer); drawn at every forward when None.
+    """
+
+    _dims = 0
+
+    def __init__(self, kernel_size: Any, output_size: Any = None, output_ratio: Any = None,
+                 return_indices: bool = False, _random_samples: Optional[Tensor] = None
+                 ) -> None:
+        super().__init__()
+        name = type(self).__name__
+        tup = _ntuple(self._dims)
+        self.kernel_size = tup(kernel_size)
+        self.return_indices = return_indices
+        self.register_buffer("_random_samples", _random_samples)
+        self.output_size = tup(output_size) if output_size is not None else None
+        self.output_ratio = tup(output_ratio) if output_ratio is not None else None
+        if output_size is None and output_ratio is None:
+            raise op_error(ValueError, name, f"{name} requires specifying either an output "
+                           "size, or a pooling ratio")
+        if output_size is not None and output_ratio is not None:
+            raise op_error(ValueError, name, "only one of output_size and output_ratio may be "
+                           "specified")
+        if self.output_ratio is not None and not all(0 < r < 1 for r in self.output_ratio):
+            raise op_error(ValueError, name, f"output_ratio must be between 0 and 1 (got "
+                           f"{output_ratio})")
+
+    def forward(self, input: Tensor) -> Any:
+        return getattr(F, f"fractional_max_pool{self._dims}d")(
+            input, self.kernel_size, self.output_size, self.output_ratio, self.return_indices,
+            _random_samples=self._random_samples)
+
+
+class FractionalMaxPool2d(_FractionalMaxPoolNd):
+    """2-d fractional max pooling over ``(N, C, H, W)`` or ``(C, H, W)``; samples
+    ``(N, C, 2)``, the width's first. Args: as ``_FractionalMaxPoolNd``.
+
+    Example::
+
+        >>> ds.nn.FractionalMaxPool2d(3, output_ratio=0.5)(ds.randn(1, 2, 10, 12)).shape
+        deepseek.Size([1, 2, 5, 6])
+    """
+
+    _dims = 2
+
+
+class FractionalMaxPool3d(_FractionalMaxPoolNd):
+    """3-d fractional max pooling over ``(N, C, T, H, W)`` or ``(C, T, H, W)``; samples
+    ``(N, C, 3)``. Args: as ``_FractionalMaxPoolNd``."""
 
     _dims = 3

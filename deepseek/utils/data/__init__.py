@@ -7,10 +7,12 @@ from .dataset import (  # noqa: F401
                       ConcatDataset,
                       Dataset,
                       IterableDataset,
+                      StackDataset,
                       Subset,
                       TensorDataset,
                       random_split,
 )
+from .distributed import DistributedSampler  # noqa: F401
 from .sampler import (  # noqa: F401
                       BatchSampler,
                       RandomSampler,
@@ -21,6 +23,6 @@ from .sampler import (  # noqa: F401
 )
 
 __all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info", "Dataset",
-           "IterableDataset", "TensorDataset", "ConcatDataset", "ChainDataset", "Subset",
-           "random_split", "Sampler", "SequentialSampler", "RandomSampler",
-           "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler"]
+           "IterableDataset", "TensorDataset", "StackDataset", "ConcatDataset", "ChainDataset",
+           "Subset", "random_split", "Sampler", "SequentialSampler", "RandomSampler",
+           "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler", "DistributedSampler"]

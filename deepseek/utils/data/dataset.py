@@ -1,5 +1,5 @@
-"""Datasets: the map-style and iterable bases, TensorDataset, ConcatDataset, ChainDataset,
-Subset and random_split."""
+"""Datasets: the map-style and iterable bases, TensorDataset, StackDataset, ConcatDataset,
+ChainDataset, Subset and random_split."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any, Iterable, Iterator, Optional, Sequence
 from ..._errors import op_error
 from ...tensor import Tensor
 
-__all__ = ["Dataset", "IterableDataset", "TensorDataset", "ConcatDataset", "ChainDataset",
-           "Subset", "random_split"]
+__all__ = ["Dataset", "IterableDataset", "TensorDataset", "StackDataset", "ConcatDataset",
+           "ChainDataset", "Subset", "random_split"]
 
 
 class Dataset:
@@ -58,6 +58,59 @@ class TensorDataset(Dataset):
     def __len__(self) -> int:
         return self.tensors[0].shape[0]
 
+
+class StackDataset(Dataset):
+    """Samples are the ``index``-th samples of several datasets of one length, as a tuple
+    (datasets given positionally) or a dict (given by keyword).
+
+    Args:
+        *args: datasets whose samples form a tuple.
+        **kwargs: datasets whose samples form a dict under the same keys.
+
+    Example:
+        >>> data = StackDataset(image=range(3), label="abc")
+        >>> data[1]
+        {'image': 1, 'label': 'b'}
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if args and kwargs:
+            raise ValueError("[StackDataset] Supported either ``tuple``- (via ``args``) or "
+                             "``dict``- (via ``kwargs``) like input/output, but both types are "
+                             "given.")
+        if not args and not kwargs:
+            raise ValueError("[StackDataset] At least one dataset should be passed")
+        parts = list(args) if args else list(kwargs.values())
+        self._length = len(parts[0])
+        if any(len(d) != self._length for d in parts):
+            raise ValueError("[StackDataset] Size mismatch between datasets: lengths "
+                             f"{[len(d) for d in parts]}")
+        self.datasets: Any = args if args else kwargs
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __getitems__(self, indices: list) -> list:
+        """The samples at ``indices``, fetching each dataset's in one call where it has
+        ``__getitems__``."""
+        named = isinstance(self.datasets, dict)
+        items = self.datasets.items() if named else enumerate(self.datasets)
+        columns = {}
+        for key, d in items:
+            fetch = getattr(d, "__getitems__", None)
+            values = fetch(indices) if fetch is not None else [d[i] for i in indices]
+            if len(values) != len(indices):
+                raise ValueError("[StackDataset] Nested dataset's output size mismatch. "
+                                 f"Expected {len(indices)}, got {len(values)}")
+            columns[key] = values
+        if named:
+            return [{k: v[i] for k, v in columns.items()} for i in range(len(indices))]
+        return [tuple(v[i] for v in columns.values()) for i in range(len(indices))]
+
+    def __len__(self) -> int:
+        return self._length
 
 class ConcatDataset(Dataset):
     """The concatenation of map-style datasets.

@@ -1,0 +1,25 @@
+"""``deepseek.special``: the ``torch.special`` namespace. It only re-exports: the functions are
+defined with their primitives in ``deepseek/ops`` (``ops/special.py`` holds the ones NumPy
+lacks)."""
+
+from .ops.activation import log_softmax, softmax
+from .ops.elementwise import digamma, erf, erfc, erfinv, exp2, expm1
+from .ops.elementwise import lgamma as gammaln
+from .ops.elementwise import log1p, logit, polygamma, round, sinc, xlogy
+from .ops.elementwise import sigmoid as expit
+from .ops.reduce import logsumexp
+from .ops.special import (bessel_j0, bessel_j1, bessel_y0, bessel_y1, entr, erfcx, gammainc,
+                          gammaincc, i0, i0e, i1, i1e, log_ndtr, modified_bessel_i0,
+                          modified_bessel_i1, modified_bessel_k0, modified_bessel_k1,
+                          multigammaln, ndtr, ndtri, scaled_modified_bessel_k0,
+                          scaled_modified_bessel_k1, spherical_bessel_j0, xlog1py, zeta)
+
+psi = digamma
+
+__all__ = ["bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "digamma", "entr", "erf", "erfc",
+           "erfcx", "erfinv", "exp2", "expit", "expm1", "gammainc", "gammaincc", "gammaln", "i0",
+           "i0e", "i1", "i1e", "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp",
+           "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0",
+           "modified_bessel_k1", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round",
+           "scaled_modified_bessel_k0", "scaled_modified_bessel_k1", "sinc", "softmax",
+           "spherical_bessel_j0", "xlog1py", "xlogy", "zeta"]
