@@ -531,3 +531,9 @@ def test_bessel_not_differentiable_and_half_refused_like_torch():
             assert not y.requires_grad, f"{lib.__name__}.special.{name} requires grad"
         _raises_like_torch(lambda lib, n=name: getattr(lib.special, n)(
             lib.ones(3, dtype=lib.float16)), NotImplementedError, f'"{name}_cpu"')
+
+
+def test_erfc_keeps_its_tail():
+    x = np.array([0.5, 2.0, 6.0, 10.0, 26.0, -3.0])
+    got = ds.erfc(ds.tensor(x)).numpy()
+    np.testing.assert_allclose(got, torch.erfc(torch.tensor(x)).numpy(), rtol=1e-14, atol=0)

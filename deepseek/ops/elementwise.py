@@ -113,6 +113,12 @@ def _erf(x: np.ndarray) -> np.ndarray:
     return erf(x)
 
 
+def _erfc(x: np.ndarray) -> np.ndarray:
+    from ._special import erfc
+
+    return erfc(x)
+
+
 def _lgamma(x: np.ndarray) -> np.ndarray:
     from ._special import lgamma
 
@@ -223,7 +229,7 @@ def digamma(input: Tensor) -> Tensor:
 _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 ERF, erf, erf_ = _unary("erf", _erf, "math.erf({0})",
                         lambda c, g: (g * (-c.inputs[0].square()).exp() * _TWO_OVER_SQRT_PI,))
-ERFC, erfc, erfc_ = _unary("erfc", lambda x: 1 - _erf(x), "math.erfc({0})",
+ERFC, erfc, erfc_ = _unary("erfc", _erfc, "math.erfc({0})",
                            lambda c, g: (g * (-c.inputs[0].square()).exp() * -_TWO_OVER_SQRT_PI,))
 ERFINV, erfinv, erfinv_ = _unary("erfinv", _erfinv, "_scalar.erfinv({0})",
                                  lambda c, g: (g * c.out.square().exp() / _TWO_OVER_SQRT_PI,),
