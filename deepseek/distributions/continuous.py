@@ -39,7 +39,28 @@ def _uniform_like(shape: Size, like: Tensor) -> Tensor:
     return rand(shape, dtype=like.dtype)
 
 
-class Normal(Distribution):
+class _LocationScale(Distribution):
+    """The parameters, support and ``expand`` shared by the real location-scale families
+    (Normal, Laplace, Cauchy, Gumbel), whose mode is ``loc``."""
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+    has_rsample = True
+
+    def __init__(self, loc: Any, scale: Any, validate_args: Optional[bool] = None) -> None:
+        self.loc, self.scale = broadcast_all(loc, scale)
+        super().__init__(self.loc.shape, validate_args=validate_args)
+
+    def expand(self, batch_shape: Any, _instance: Any = None) -> Distribution:
+        return expand_parameters(self, type(self), batch_shape, _instance,
+                                 {"loc": (), "scale": ()})
+
+    @property
+    def mode(self) -> Tensor:
+        return self.loc
+
+
+class Normal(_LocationScale):
     """The normal (Gaussian) distribution of mean ``loc`` and standard deviation ``scale``.
 
     Args:
@@ -53,23 +74,8 @@ class Normal(Distribution):
         tensor([-0.9189])
     """
 
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc: Any, scale: Any, validate_args: Optional[bool] = None) -> None:
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args)
-
-    def expand(self, batch_shape: Any, _instance: Any = None) -> "Normal":
-        return expand_parameters(self, Normal, batch_shape, _instance, {"loc": (), "scale": ()})
-
     @property
     def mean(self) -> Tensor:
-        return self.loc
-
-    @property
-    def mode(self) -> Tensor:
         return self.loc
 
     @property
@@ -223,7 +229,7 @@ class Exponential(Distribution):
         return 1.0 - self.rate.log()
 
 
-class Laplace(Distribution):
+class Laplace(_LocationScale):
     """The Laplace (double exponential) distribution of location ``loc`` and scale ``scale``.
 
     Args:
@@ -232,23 +238,8 @@ class Laplace(Distribution):
         validate_args: see :class:`Distribution`.
     """
 
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc: Any, scale: Any, validate_args: Optional[bool] = None) -> None:
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args)
-
-    def expand(self, batch_shape: Any, _instance: Any = None) -> "Laplace":
-        return expand_parameters(self, Laplace, batch_shape, _instance, {"loc": (), "scale": ()})
-
     @property
     def mean(self) -> Tensor:
-        return self.loc
-
-    @property
-    def mode(self) -> Tensor:
         return self.loc
 
     @property
@@ -284,7 +275,7 @@ class Laplace(Distribution):
         return 1 + (2 * self.scale).log()
 
 
-class Cauchy(Distribution):
+class Cauchy(_LocationScale):
     """The Cauchy (Lorentz) distribution of median ``loc`` and half width ``scale``.
 
     Args:
@@ -293,24 +284,9 @@ class Cauchy(Distribution):
         validate_args: see :class:`Distribution`.
     """
 
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc: Any, scale: Any, validate_args: Optional[bool] = None) -> None:
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args)
-
-    def expand(self, batch_shape: Any, _instance: Any = None) -> "Cauchy":
-        return expand_parameters(self, Cauchy, batch_shape, _instance, {"loc": (), "scale": ()})
-
     @property
     def mean(self) -> Tensor:
         return full_like(self.loc, math.nan)
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
 
     @property
     def variance(self) -> Tensor:
@@ -338,7 +314,7 @@ class Cauchy(Distribution):
         return math.log(4 * math.pi) + self.scale.log()
 
 
-class Gumbel(Distribution):
+class Gumbel(_LocationScale):
     """The Gumbel (type I extreme value) distribution of location ``loc`` and scale ``scale``.
 
     Args:
@@ -347,24 +323,9 @@ class Gumbel(Distribution):
         validate_args: see :class:`Distribution`.
     """
 
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc: Any, scale: Any, validate_args: Optional[bool] = None) -> None:
-        self.loc, self.scale = broadcast_all(loc, scale)
-        super().__init__(self.loc.shape, validate_args=validate_args)
-
-    def expand(self, batch_shape: Any, _instance: Any = None) -> "Gumbel":
-        return expand_parameters(self, Gumbel, batch_shape, _instance, {"loc": (), "scale": ()})
-
     @property
     def mean(self) -> Tensor:
         return self.loc + self.scale * _EULER_GAMMA
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
 
     @property
     def stddev(self) -> Tensor:
