@@ -76,6 +76,9 @@ from .ops.elementwise import (acosh, allclose, arccosh, arcsinh, arctanh, asinh,
                               is_nonzero, isclose, isin, isneginf, isposinf, isreal, lcm, ldexp,
                               lgamma, logaddexp, logaddexp2, polygamma, positive, rad2deg, sgn,
                               signbit, sinc, xlogy)
+from .ops.complex import (angle, complex, conj, conj_physical, imag, is_conj, is_neg,  # complex
+                          polar, real, resolve_conj, resolve_neg, view_as_complex, view_as_real)
+from .ops.spectral import istft, stft
 from .ops._opdef import REGISTRY as _REGISTRY
 # ds-level names of the nn primitives (each module's __all__)
 from .ops.activation import *  # noqa: F401,F403
@@ -94,6 +97,7 @@ from ._custom_op import CustomOperator, operator, register_operator  # custom pr
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # mixed precision
 from . import jit  # noqa: F401  the whole-step compiler (ds.jit is callable)
 from .jit.compat import compile  # torch.compile's spelling of ds.jit
+from . import fft  # noqa: F401  torch.fft
 from . import memory  # noqa: F401  memory management
 from .memory import (OutOfMemoryError, max_memory_allocated, max_memory_reserved,  # memory stats
                      memory_allocated, memory_reserved, memory_stats, memory_summary,
@@ -104,7 +108,8 @@ uint8, int8, int16, int32, int64 = (_dtypes.uint8, _dtypes.int8, _dtypes.int16, 
                                     _dtypes.int64)
 float16, bfloat16, float32, float64 = (_dtypes.float16, _dtypes.bfloat16, _dtypes.float32,
                                        _dtypes.float64)
-half, float, double = float16, float32, float64
+complex64, complex128 = _dtypes.complex64, _dtypes.complex128
+half, float, double, cfloat, cdouble = float16, float32, float64, complex64, complex128
 short, int, long = int16, int32, int64
 
 __version__ = "0.1.0"
@@ -121,3 +126,7 @@ def numel(input: Tensor) -> "int":
 
 def is_floating_point(input: Tensor) -> "bool":
     return input.is_floating_point()
+
+
+def is_complex(input: Tensor) -> "bool":
+    return input.is_complex()

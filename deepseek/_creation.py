@@ -55,9 +55,11 @@ def _infer_array(data: Any, dtype: Any = None) -> np.ndarray:
     arr = np.asarray(data)
     if arr.dtype == np.float64 and not isinstance(data, np.generic):
         arr = arr.astype(_dt.get_default_dtype().np if dtype is None else dtype)
+    elif arr.dtype == np.complex128 and not isinstance(data, np.generic):
+        arr = arr.astype(_dt.get_default_dtype().to_complex().np if dtype is None else dtype)
     elif arr.dtype.kind in "iu" and not isinstance(data, np.generic) and arr.dtype != np.uint8:
         arr = arr.astype(np.int64)
-    elif arr.dtype.kind not in "biuf" and arr.dtype != _dt.bfloat16.np:
+    elif arr.dtype.kind not in "biufc" and arr.dtype != _dt.bfloat16.np:
         raise TypeError(f"[tensor] could not infer dtype of {type(data).__name__} "
                         f"(numpy dtype {arr.dtype})")
     return arr
@@ -155,7 +157,8 @@ def full(size: Sequence[int], fill_value: Any, *, dtype: Any = None, device: Any
          requires_grad: bool = False, out: Any = None, layout: Any = None) -> Tensor:
     """A tensor of shape ``size`` filled with ``fill_value`` (dtype inferred from it)."""
     default = (np.dtype(np.bool_) if isinstance(fill_value, bool) else np.dtype(np.int64)
-               if isinstance(fill_value, int) else None)
+               if isinstance(fill_value, int) else _dt.get_default_dtype().to_complex().np
+               if isinstance(fill_value, complex) else None)
     return _filled(fill_value, (tuple(size),), dtype, device, requires_grad, default)
 
 
@@ -335,7 +338,7 @@ def to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
     if dtype is not None and dtype.np != self._data.dtype:
         from .ops.elementwise import to_dtype
 
-        out = to_dtype(out, dtype.np)
+        out = to_dtype(out, dtype.np, discard_imag=True)
     if dev is not None and dev != out._device:
         raise op_error(RuntimeError, "to", f"moving tensors to {dev} needs its backend, which "
                        "this build lacks")
@@ -391,7 +394,7 @@ def _caster(d: _dt.dtype, name: str):
 for _name, _d in (("float", _dt.float32), ("double", _dt.float64), ("half", _dt.float16),
                   ("bfloat16", _dt.bfloat16), ("long", _dt.int64), ("int", _dt.int32),
                   ("short", _dt.int16), ("char", _dt.int8), ("byte", _dt.uint8),
-                  ("bool", _dt.bool_)):
+                  ("bool", _dt.bool_), ("cfloat", _dt.complex64), ("cdouble", _dt.complex128)):
     tensor_method(_caster(_d, _name))
 
 

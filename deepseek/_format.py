@@ -95,6 +95,18 @@ class _Formatter:
         return text.rjust(self.width)
 
 
+class _ComplexFormatter:
+    """Real and imaginary parts each with their own notation, printed as ``re+imj``."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        self.real, self.imag = _Formatter(values.real), _Formatter(values.imag)
+        self.width = self.real.width + self.imag.width + 1
+
+    def format(self, value: complex) -> str:
+        imag = (self.imag.format(value.imag) + "j").lstrip()
+        return self.real.format(value.real) + ("" if imag[0] in "+-" else "+") + imag
+
+
 def _summarized(a: np.ndarray) -> np.ndarray:
     """The values that are printed when ``a`` is summarized (edge items of every dim)."""
     e = OPTIONS.edgeitems
@@ -133,7 +145,8 @@ def _values(a: np.ndarray) -> str:
     if a.dtype == _dt.bfloat16.np or a.dtype == np.float16:
         a = a.astype(np.float32)
     summarize = a.size > OPTIONS.threshold
-    fmt = _Formatter(_summarized(a) if summarize else a)
+    shown = _summarized(a) if summarize else a
+    fmt = _ComplexFormatter(shown) if a.dtype.kind == "c" else _Formatter(shown)
     if a.ndim == 0:
         return fmt.format(a.item())
     return _body(a, indent, summarize, fmt)
@@ -172,7 +185,7 @@ def format_tensor(t: "Tensor") -> str:
             suffixes.append(f"dtype={dtype!r}")
         body = "[]"
     else:
-        if dtype not in (default, _dt.int64, _dt.bool_):
+        if dtype not in (default, default.to_complex(), _dt.int64, _dt.bool_):
             suffixes.append(f"dtype={dtype!r}")
         body = _values(np.asarray(t._to_host()))
     if t.grad_fn is not None:

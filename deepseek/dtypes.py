@@ -18,7 +18,7 @@ class dtype:
         self.np = np.dtype(np_dtype)
         self.itemsize = self.np.itemsize
         self.is_floating_point = name.startswith(("float", "bfloat"))
-        self.is_complex = False
+        self.is_complex = name.startswith("complex")
         self.is_signed = name not in ("bool", "uint8")
         self._rank = rank
 
@@ -29,11 +29,22 @@ class dtype:
         return self.name
 
     def to_real(self) -> "dtype":
-        return self
+        """The dtype of a complex dtype's parts (``float32`` for ``complex64``); others as is."""
+        return _REAL.get(self, self)
+
+    def to_complex(self) -> "dtype":
+        """The complex dtype with this floating dtype's parts (``complex64`` below float64)."""
+        if self.is_complex:
+            return self
+        if not self.is_floating_point:
+            raise TypeError(f"to_complex is only defined for floating dtypes, got {self}")
+        return complex128 if self is float64 else complex64
 
     @property
     def category(self) -> int:
-        """0 bool, 1 integer, 2 floating."""
+        """0 bool, 1 integer, 2 floating, 3 complex."""
+        if self.is_complex:
+            return 3
         return 0 if self.name == "bool" else (2 if self.is_floating_point else 1)
 
 
@@ -47,12 +58,17 @@ float16 = dtype("float16", np.float16, 5)
 bfloat16 = dtype("bfloat16", ml_dtypes.bfloat16, 5)
 float32 = dtype("float32", np.float32, 6)
 float64 = dtype("float64", np.float64, 7)
+complex64 = dtype("complex64", np.complex64, 8)
+complex128 = dtype("complex128", np.complex128, 9)
+_REAL = {complex64: float32, complex128: float64}
 
-ALL = (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64)
+ALL = (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64, complex64,
+       complex128)
 FLOATING = (float16, bfloat16, float32, float64)
 BY_NAME = {d.name: d for d in ALL}
 BY_NAME.update(
-    half=float16, float=float32, double=float64, long=int64, int=int32, short=int16, bool=bool_
+    half=float16, float=float32, double=float64, long=int64, int=int32, short=int16, bool=bool_,
+    cfloat=complex64, cdouble=complex128,
 )
 _BY_NP = {d.np: d for d in ALL}
 
@@ -65,8 +81,8 @@ def from_numpy_dtype(np_dtype) -> dtype:
         if d is None:
             raise TypeError(
                 f"can't convert np.ndarray of type {np.dtype(np_dtype)}. The only supported types "
-                "are: float64, float32, float16, bfloat16, int64, int32, int16, int8, uint8, "
-                "and bool."
+                "are: complex128, complex64, float64, float32, float16, bfloat16, int64, int32, "
+                "int16, int8, uint8, and bool."
             )
     return d
 
@@ -99,6 +115,9 @@ def _promote(a: dtype, b: dtype) -> dtype:
         return b
     if b is bool_:
         return a
+    if a.is_complex or b.is_complex:  # complex parts as wide as the widest floating operand
+        wide = float64 in (a.to_real(), b.to_real())
+        return complex128 if wide else complex64
     fa, fb = a.is_floating_point, b.is_floating_point
     if fa and fb:
         if a._rank == b._rank:  # float16 with bfloat16
@@ -131,7 +150,7 @@ def _category(np_dtype: np.dtype) -> int:
 
 def result_type_np(dims: list, zeros: list, scalars: list) -> np.dtype:
     """PyTorch's result type: dimensioned tensors beat 0-d tensors beat Python scalars,
-    unless the weaker group is of a higher category (bool < integer < floating).
+    unless the weaker group is of a higher category (bool < integer < floating < complex).
 
     ``dims``/``zeros`` hold NumPy dtypes; ``scalars`` holds Python numbers.
     """
@@ -150,6 +169,8 @@ def result_type_np(dims: list, zeros: list, scalars: list) -> np.dtype:
             t = int64.np
         elif isinstance(s, float):
             t = _default.np
+        elif isinstance(s, complex):
+            t = _default.to_complex().np
         else:
             t = from_numpy_dtype(np.asarray(s).dtype).np
         wrapped = t if wrapped is None else _PROMOTE[(wrapped, t)]
@@ -162,9 +183,13 @@ def _combine(higher, lower):
     if lower is None:
         return higher
     ch, cl = _category(higher), _category(lower)
+    if ch == 3:
+        return higher
+    if cl == 3 and ch == 2:  # a complex scalar keeps the floating tensor's precision
+        return _BY_NP[higher].to_complex().np
     if ch == 2:
         return higher
-    if ch == 0 or cl == 2:
+    if ch == 0 or cl > ch:
         return _PROMOTE[(higher, lower)]
     return higher
 
@@ -188,7 +213,7 @@ _default = float32
 # PyTorch's scalar-type names, which its error messages use ("expected Float but found Long")
 TORCH_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
                "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-               "bool": "Bool"}
+               "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
 
 
 def torch_name(d) -> str:
@@ -220,7 +245,7 @@ class finfo:
     """
 
     def __init__(self, type=None) -> None:
-        d = _default if type is None else to_dtype(type)
+        d = _default if type is None else to_dtype(type).to_real()
         if not d.is_floating_point:
             raise TypeError(f"finfo() requires a floating point input type, got {d}; use "
                             "deepseek.iinfo for integer types")
@@ -241,7 +266,7 @@ class iinfo:
 
     def __init__(self, type) -> None:
         d = to_dtype(type)
-        if d.is_floating_point:
+        if d.is_floating_point or d.is_complex:
             raise TypeError(f"iinfo() requires an integer input type, got {d}; use "
                             "deepseek.finfo for floating types")
         info = np.iinfo(np.uint8 if d is bool_ else d.np)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import json
 from typing import Any, Optional, Sequence
 
@@ -89,9 +91,9 @@ def _size(size: tuple) -> tuple:
     return s(size)
 
 
-def _float_dtype(dtype: Any) -> np.dtype:
+def _float_dtype(dtype: Any, complex_ok: bool = False) -> np.dtype:
     d = _dt.to_dtype(dtype) if dtype is not None else _dt.get_default_dtype()
-    if not d.is_floating_point:
+    if not (d.is_floating_point or complex_ok and d.is_complex):
         raise op_error(RuntimeError, "rand", f"expected a floating-point dtype, got {d.name}")
     return d.np
 
@@ -103,6 +105,18 @@ def _sample(fill: Any, dtype: np.dtype) -> np.ndarray:
     return fill(np.float32).astype(dtype)
 
 
+def _draw(draw: Any, size: tuple, dtype: np.dtype, part_scale: float = 1.0) -> np.ndarray:
+    """``draw(size, dtype)`` samples; a complex dtype draws both parts, each times
+    ``part_scale`` (``sqrt(1/2)`` for randn: unit variance in all, as PyTorch)."""
+    if dtype.kind != "c":
+        return _sample(lambda t: draw(size, t), dtype)
+    part = np.dtype(np.float32 if dtype == np.complex64 else np.float64)
+    parts = draw(tuple(size) + (2,), part)
+    if part_scale != 1.0:
+        parts *= part.type(part_scale)
+    return parts.view(dtype)[..., 0]
+
+
 def _finish(data: np.ndarray, device: Any, requires_grad: bool) -> Tensor:
     from ._creation import _finish as f
 
@@ -111,12 +125,14 @@ def _finish(data: np.ndarray, device: Any, requires_grad: bool) -> Tensor:
 
 # Every draw is an op, with the generator as an attribute, so that ds.jit records it and a
 # compiled run draws fresh numbers from the same stream (a drawn array would be baked in).
-RAND = defop("rand", lambda xp, *, size, dtype, generator: _sample(
-    lambda t: _gen(generator).random(size, dtype=t), dtype),
-    lambda *, size, dtype, generator: (size, dtype), doc="Uniform samples on [0, 1).")
-RANDN = defop("randn", lambda xp, *, size, dtype, generator: _sample(
-    lambda t: _gen(generator).standard_normal(size, dtype=t), dtype),
-    lambda *, size, dtype, generator: (size, dtype), doc="Standard normal samples.")
+RAND = defop("rand", lambda xp, *, size, dtype, generator: _draw(
+    lambda s, t: _gen(generator).random(s, dtype=t), size, dtype),
+    lambda *, size, dtype, generator: (size, dtype), doc="Uniform samples on [0, 1).",
+    complex=True)
+RANDN = defop("randn", lambda xp, *, size, dtype, generator: _draw(
+    lambda s, t: _gen(generator).standard_normal(s, dtype=t), size, dtype, math.sqrt(0.5)),
+    lambda *, size, dtype, generator: (size, dtype), doc="Standard normal samples.",
+    complex=True)
 RANDINT = defop("randint", lambda xp, *, low, high, size, dtype, generator: _gen(
     generator).integers(low, high, size=size, dtype=np.int64).astype(dtype),
     lambda *, low, high, size, dtype, generator: (size, dtype),
@@ -129,14 +145,14 @@ RANDPERM = defop("randperm", lambda xp, *, n, dtype, generator: _gen(
 def rand(*size: Any, generator: Optional[Generator] = None, dtype: Any = None,
          device: Any = None, requires_grad: bool = False, out: Any = None) -> Tensor:
     """Uniform samples on ``[0, 1)``."""
-    drawn = apply(RAND, size=_size(size), dtype=_float_dtype(dtype), generator=generator)
+    drawn = apply(RAND, size=_size(size), dtype=_float_dtype(dtype, True), generator=generator)
     return _finish(drawn._data, device, requires_grad)
 
 
 def randn(*size: Any, generator: Optional[Generator] = None, dtype: Any = None,
           device: Any = None, requires_grad: bool = False, out: Any = None) -> Tensor:
     """Standard normal samples."""
-    drawn = apply(RANDN, size=_size(size), dtype=_float_dtype(dtype), generator=generator)
+    drawn = apply(RANDN, size=_size(size), dtype=_float_dtype(dtype, True), generator=generator)
     return _finish(drawn._data, device, requires_grad)
 
 

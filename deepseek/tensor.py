@@ -99,12 +99,38 @@ class Tensor:
     def mT(self) -> "Tensor":
         return self.transpose(-2, -1)
 
-    # conjugate transposes: the plain ones, as every dtype here is real
-    H = T
-    mH = mT
+    @property
+    def H(self) -> "Tensor":
+        return self.T.conj()
+
+    @property
+    def mH(self) -> "Tensor":
+        return self.mT.conj()
 
     def adjoint(self) -> "Tensor":
-        return self.mT
+        return self.mT.conj()
+
+    @property
+    def real(self) -> "Tensor":
+        """The real part: a view of a complex tensor's storage, or the tensor itself if real."""
+        from .ops.complex import real
+
+        return real(self)
+
+    @real.setter
+    def real(self, value: Any) -> None:
+        self.real.copy_(value)
+
+    @property
+    def imag(self) -> "Tensor":
+        """The imaginary part of a complex tensor, a view of its storage."""
+        from .ops.complex import imag
+
+        return imag(self)
+
+    @imag.setter
+    def imag(self, value: Any) -> None:
+        self.imag.copy_(value)
 
     def dim(self) -> int:
         return self._data.ndim
@@ -147,7 +173,7 @@ class Tensor:
         return self._data.dtype.kind == "f" or self._data.dtype == _dt.bfloat16.np
 
     def is_complex(self) -> bool:
-        return False
+        return self._data.dtype.kind == "c"
 
     def is_signed(self) -> bool:
         return self.dtype.is_signed
@@ -178,7 +204,7 @@ class Tensor:
                 "you can only change requires_grad flags of leaf variables. If you want to use a "
                 "computed variable in a subgraph that doesn't require differentiation use "
                 "var_no_grad = var.detach().")
-        if value and not self.is_floating_point():
+        if value and not (self.is_floating_point() or self.is_complex()):
             raise RuntimeError("only Tensors of floating point and complex dtype can require "
                                f"gradients (got {self.dtype.name})")
         self._requires_grad = bool(value)

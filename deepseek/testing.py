@@ -38,7 +38,7 @@ def _fail(msg: Union[str, Callable, None], default: str, path: str) -> Assertion
 
 
 def _tensor_like(x: Any) -> bool:
-    return isinstance(x, (Tensor, np.ndarray, bool, int, float, np.generic))
+    return isinstance(x, (Tensor, np.ndarray, bool, int, float, complex, np.generic))
 
 
 def assert_close(actual: Any, expected: Any, *, allow_subclasses: bool = True,
@@ -103,11 +103,12 @@ def _compare_values(actual: Any, expected: Any, path: str, *, rtol: Optional[flo
         raise _fail(msg, "The values for attribute 'device' do not match: "
                     f"{actual.device} != {expected.device}.", path)
     if rtol is None:
-        rtol, atol = (max(x) for x in zip(*(_TOLERANCES.get(d.name, (0.0, 0.0))
+        rtol, atol = (max(x) for x in zip(*(_TOLERANCES.get(d.to_real().name, (0.0, 0.0))
                                             for d in (da, de))))
     common = _dt.promote_types(da, de)
+    inexact = common.is_floating_point or common.is_complex
     # the differences in the common dtype (integers and bools as int64), relative ones in a float
-    a = a.astype(common.np if common.is_floating_point else np.int64)
+    a = a.astype(common.np if inexact else np.int64)
     e = e.astype(a.dtype)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         diff = np.abs(a - e)
@@ -117,12 +118,12 @@ def _compare_values(actual: Any, expected: Any, path: str, *, rtol: Optional[flo
             close |= np.isnan(a) & np.isnan(e)
         if close.all():
             return
-        real = a.dtype if common.is_floating_point else np.dtype(np.float32)
+        real = diff.dtype if inexact else np.dtype(np.float32)
         rel = diff.astype(real) / np.abs(e).astype(real)
     exact = rtol == 0 and atol == 0
     kind = "Scalars" if a.ndim == 0 else "Tensor-likes"
     report = f"{kind} are not {'equal' if exact else 'close'}!\n\n"
-    is_int = not common.is_floating_point
+    is_int = not inexact
 
     def number(v: Any) -> Any:
         return int(v) if is_int else float(v)

@@ -56,8 +56,9 @@ def test_from_numpy_shares_memory_and_keeps_dtype():
     assert t[1].item() == 5
     t.add_(1)
     assert a[0] == 1
+    assert ds.from_numpy(np.zeros(2, dtype=np.complex64)).dtype == ds.complex64
     with pytest.raises(TypeError):
-        ds.from_numpy(np.zeros(2, dtype=np.complex64))
+        ds.from_numpy(np.zeros(2, dtype="datetime64[s]"))
     with pytest.raises(TypeError):
         ds.from_numpy([1, 2])
 

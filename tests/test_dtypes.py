@@ -97,8 +97,9 @@ def test_to_dtype_accepts_names_and_types():
     assert x.to("float64").dtype == ds.float64
     assert x.to(float).dtype == ds.float32 and x.to(int).dtype == ds.int64
     assert x.to(np.float16).dtype == ds.float16
+    assert x.to(dtype="complex64").dtype == ds.complex64
     with pytest.raises(TypeError):
-        x.to(dtype="complex64")
+        x.to(dtype="complex32")  # ComplexHalf: NumPy has no such type
 
 
 

@@ -298,7 +298,7 @@ def run_backward(
                         if gi._data.shape != shape:
                             gi = sum_to(gi, shape)
                         if gi._data.dtype != dt:
-                            gi = gi.to(dt)
+                            gi = _to_input_dtype(gi, dt)
                     if type(edge) is Node:
                         pending[edge] = pending[edge] + gi if edge in pending else gi
                     else:
@@ -352,3 +352,10 @@ def _deliver_leaf(t: "Tensor", g: "Tensor", leaf_grads: dict, accumulate: bool,
     if t._post_hooks:
         for hook in t._post_hooks:
             hook(t)
+
+
+def _to_input_dtype(g: Any, dt: Any) -> Any:
+    """A gradient in its input's dtype; a real input of a complex op gets the real part."""
+    if g._data.dtype.kind == "c" and dt.kind != "c":
+        g = g.real
+    return g.to(dt)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..autograd import graph as _autograd
 from ..ops import _opdef
+from ..ops._opdef import COMPLEX_NP
 from ..tensor import _ITEM_HOOK, Tensor
 from .ir import Graph, Node, Slot, Value
 
@@ -151,6 +152,9 @@ class Tracer:
 
     def record(self, op: Any, arrays: list, args: tuple, attrs: dict, out: np.ndarray,
                cast: bool, inplace: bool = False) -> None:
+        if out.dtype.kind == "c" or any(getattr(a, "dtype", None) in COMPLEX_NP for a in arrays):
+            raise TraceError(f"[ds.jit] {op.name}: complex tensors are not compiled yet; call "
+                             "this function without ds.jit")
         ins = [self.value_of(a, arg) for a, arg in zip(arrays, args)]
         if op.data_shape and any(v.kind != "const" for v in ins):
             self._data_shape(op.name)

@@ -94,6 +94,8 @@ def scalar_dtype(x: Any) -> np.dtype:
         return INT64
     if isinstance(x, float):
         return _dt.get_default_dtype().np
+    if isinstance(x, complex):
+        return _dt.get_default_dtype().to_complex().np
     return np.asarray(x).dtype
 
 
@@ -103,7 +105,7 @@ def promote(op: str, *operands: Any) -> np.dtype:
     for x in operands:
         if isinstance(x, Tensor):
             (dims if x._data.ndim else zeros).append(x._data.dtype)
-        elif isinstance(x, (bool, int, float)):
+        elif isinstance(x, (bool, int, float, complex)):
             scalars.append(x)
         elif isinstance(x, (np.ndarray, np.generic)):
             (dims if np.ndim(x) else zeros).append(_dt.from_numpy_dtype(x.dtype).np)
@@ -142,7 +144,7 @@ def as_tensor_arg(op: str, x: Any, like: Tensor) -> Tensor:
     """Accept a Tensor, or a number/array made into a constant on ``like``'s device."""
     if isinstance(x, Tensor):
         return x
-    if isinstance(x, (bool, int, float, np.ndarray, np.generic, list, tuple)):
+    if isinstance(x, (bool, int, float, complex, np.ndarray, np.generic, list, tuple)):
         from .._creation import tensor
 
         return tensor(x, device=like._device)

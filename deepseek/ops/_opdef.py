@@ -37,14 +37,17 @@ class OpDef:
             (``save_inputs`` may be a tuple of input positions; the others read as None).
         data_shape: the output's shape depends on the inputs' values (``nonzero``), which a
             compiled graph cannot bake in.
+        complex: the forward and vjp are right for complex operands (views always are); other
+            ops refuse them, so nothing complex is silently computed as real.
     """
 
     __slots__ = ("name", "forward", "meta", "vjp", "kind", "expr", "amp", "save_inputs",
-                 "save_output", "doc", "is_view", "data_shape")
+                 "save_output", "doc", "is_view", "data_shape", "complex")
 
     def __init__(self, name: str, forward: Callable, meta: Callable, vjp: Optional[Callable],
                  kind: str, expr: Optional[str], amp: Optional[str], save_inputs: bool,
-                 save_output: bool, doc: str, data_shape: bool = False) -> None:
+                 save_output: bool, doc: str, data_shape: bool = False,
+                 complex: bool = False) -> None:
         self.name = name
         self.forward = forward
         self.meta = meta
@@ -57,6 +60,7 @@ class OpDef:
         self.doc = doc
         self.is_view = kind == "view"
         self.data_shape = data_shape
+        self.complex = complex or self.is_view
 
     def __repr__(self) -> str:
         return f"OpDef({self.name!r}, kind={self.kind!r})"
@@ -68,7 +72,7 @@ REGISTRY: dict[str, OpDef] = {}
 def defop(name: str, forward: Callable, meta: Callable, vjp: Optional[Callable] = None, *,
           kind: str = "opaque", expr: Optional[str] = None, amp: Optional[str] = None,
           save_inputs: bool = True, save_output: bool = False, doc: str = "",
-          data_shape: bool = False) -> OpDef:
+          data_shape: bool = False, complex: bool = False) -> OpDef:
     """Register a primitive. Names are unique; a second definition is an error."""
     if name in REGISTRY:
         raise ValueError(f"[defop] an op named {name!r} is already registered")
@@ -77,7 +81,7 @@ def defop(name: str, forward: Callable, meta: Callable, vjp: Optional[Callable] 
     if amp not in AMP_CATEGORIES:
         raise ValueError(f"[defop] {name}: amp must be one of {AMP_CATEGORIES}, got {amp!r}")
     op = OpDef(name, forward, meta, vjp, kind, expr, amp, save_inputs, save_output, doc,
-               data_shape)
+               data_shape, complex)
     REGISTRY[name] = op
     return op
 
@@ -148,6 +152,10 @@ def apply(op: OpDef, *args: Any, **attrs: Any) -> Tensor:
     except AttributeError:
         arrays = [a._data if isinstance(a, Tensor) else a for a in args]
         consts = True
+    if not op.complex:
+        for a in arrays:
+            if getattr(a, "dtype", None) in COMPLEX_NP:
+                _refuse_complex(op.name, arrays)
     shape, dtype = op.meta(*arrays, **attrs)
     try:
         out = op.forward(np, *arrays, **attrs)
@@ -176,6 +184,14 @@ def apply(op: OpDef, *args: Any, **attrs: Any) -> Tensor:
                     _record(op, args, attrs, t)
                     break
     return t
+
+
+COMPLEX_NP = frozenset((np.dtype(np.complex64), np.dtype(np.complex128)))
+
+
+def _refuse_complex(name: str, arrays: list) -> NoReturn:
+    raise op_error(RuntimeError, name, "does not support complex tensors yet; take .real, .imag "
+                   "or .abs() first, or view_as_real()", *arrays)
 
 
 def _reraise(name: str, e: Exception, arrays: list) -> NoReturn:
@@ -226,6 +242,10 @@ def apply_inplace(op: OpDef, target: Tensor, *args: Any, **attrs: Any) -> Tensor
     if target._requires_grad and target.grad_fn is None and STATE.enabled:
         raise RuntimeError(_LEAF_INPLACE)
     arrays = [target._data] + [a._data if isinstance(a, Tensor) else a for a in args]
+    if not op.complex:
+        for a in arrays:
+            if getattr(a, "dtype", None) in COMPLEX_NP:
+                _refuse_complex(op.name + "_", arrays)
     shape, dtype = op.meta(*arrays, **attrs)
     tdata = target._data
     if shape != tdata.shape:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -53,39 +54,52 @@ def _cast_vjp(ctx: Any, g: Tensor) -> tuple:
 
 
 CAST = defop("_to_copy", _cast_forward, lambda x, dtype: (x.shape, dtype), _cast_vjp,
-             kind="elementwise", expr="{0}", save_inputs=False)
+             kind="elementwise", expr="{0}", save_inputs=False, complex=True)
 
 
-def to_dtype(x: Tensor, dtype: Any) -> Tensor:
-    """``x`` converted to ``dtype`` (a differentiable copy; ``x`` itself if already so)."""
+def to_dtype(x: Tensor, dtype: Any, discard_imag: bool = False) -> Tensor:
+    """``x`` converted to ``dtype`` (a differentiable copy; ``x`` itself if already so).
+
+    A complex ``x`` goes to a real dtype only with ``discard_imag`` (``Tensor.to``, which warns
+    as PyTorch does); anywhere else losing the imaginary part would be a silent error.
+    """
     d = dtype if isinstance(dtype, np.dtype) else _dt.to_dtype(dtype).np
     if x._data.dtype == d:
         return x
+    if x._data.dtype.kind == "c" and d.kind != "c":
+        if not discard_imag:
+            raise op_error(RuntimeError, "_to_copy", f"complex input where {d} is needed: this "
+                           "op takes real tensors; pass .real, .imag or .abs()", x._data)
+        warnings.warn("Casting complex values to real discards the imaginary part",
+                      UserWarning, stacklevel=3)
+        x = x.real
     return apply(CAST, x, dtype=d)
 
 
 # ---------------------------------------------------------------- unary ops
 def _unary(name: str, fn: Callable, expr: str, vjp: Optional[Callable], *, to_float: bool = True,
            save_output: bool = False, quiet: bool = False, out_dtype: Optional[np.dtype] = None,
-           doc: str = "") -> tuple:
+           meta: Optional[Callable] = None, complex: bool = False, doc: str = "") -> tuple:
     forward = (lambda xp, x: fn(x))
     if to_float:
         forward = in_float32(forward)
     if quiet:
         forward = _quiet(forward)
-    meta = _same if out_dtype is None else (lambda x: (x.shape, out_dtype))
+    if meta is None:
+        meta = _same if out_dtype is None else (lambda x: (x.shape, out_dtype))
     op = defop(name, forward, meta, vjp, kind="elementwise", expr=expr,
                amp="fp32" if name in _FP32_OPS else None,
-               save_inputs=vjp is not None and not save_output, save_output=save_output, doc=doc)
+               save_inputs=vjp is not None and not save_output, save_output=save_output, doc=doc,
+               complex=complex)
 
     def front(input: Tensor) -> Tensor:
         x = require_tensor(name, input)
-        if to_float and not is_float(x._data.dtype):
+        if to_float and not is_float(x._data.dtype) and not (complex and x.is_complex()):
             x = cast(x, _dt.get_default_dtype().np)
         return apply(op, x)
 
     def front_(self: Tensor) -> Tensor:
-        if to_float and not is_float(self._data.dtype):
+        if to_float and not is_float(self._data.dtype) and not (complex and self.is_complex()):
             raise op_error(RuntimeError, name + "_", f"result type Float can't be cast to the "
                            f"desired output type {self.dtype.name}", self._data)
         return apply_inplace(op, self)
@@ -131,36 +145,48 @@ def _erfinv(x: np.ndarray) -> np.ndarray:
     return erfinv(x)
 
 
-ABS, abs, abs_ = _unary("abs", np.abs, "abs({0})", lambda c, g: (g * c.inputs[0].sign(),),
-                        to_float=False)
+def _abs_meta(x: Any) -> tuple:
+    return x.shape, (x.real.dtype if x.dtype.kind == "c" else x.dtype)
+
+
+# Ops marked complex=True take complex operands; their vjps conjugate the derivative
+# (``g * f'(z).conj()``), which is free for real tensors (conj returns them as they are).
+ABS, abs, abs_ = _unary("abs", np.abs, "abs({0})", lambda c, g: (g * sgn(c.inputs[0]),),
+                        to_float=False, meta=_abs_meta, complex=True)
 absolute = abs
-NEG, neg, neg_ = _unary("neg", np.negative, "-{0}", lambda c, g: (-g,), to_float=False)
+NEG, neg, neg_ = _unary("neg", np.negative, "-{0}", lambda c, g: (-g,), to_float=False,
+                        complex=True)
 negative = neg
-EXP, exp, exp_ = _unary("exp", np.exp, "math.exp({0})", lambda c, g: (g * c.out,),
-                        save_output=True, quiet=True)
+EXP, exp, exp_ = _unary("exp", np.exp, "math.exp({0})", lambda c, g: (g * c.out.conj(),),
+                        save_output=True, quiet=True, complex=True)
 EXP2, exp2, exp2_ = _unary("exp2", np.exp2, "2.0 ** {0}", lambda c, g: (g * c.out * _LN2,),
                            save_output=True, quiet=True)
 EXPM1, expm1, expm1_ = _unary("expm1", np.expm1, "math.expm1({0})",
                               lambda c, g: (g * (c.out + 1),), save_output=True, quiet=True)
-LOG, log, log_ = _unary("log", np.log, "math.log({0})", lambda c, g: (g / c.inputs[0],),
-                        quiet=True)
+LOG, log, log_ = _unary("log", np.log, "math.log({0})",
+                        lambda c, g: (g / c.inputs[0].conj(),), quiet=True, complex=True)
 LOG1P, log1p, log1p_ = _unary("log1p", np.log1p, "math.log1p({0})",
                               lambda c, g: (g / (c.inputs[0] + 1),), quiet=True)
 LOG2, log2, log2_ = _unary("log2", np.log2, "math.log2({0})",
                            lambda c, g: (g / (c.inputs[0] * _LN2),), quiet=True)
 LOG10, log10, log10_ = _unary("log10", np.log10, "math.log10({0})",
                               lambda c, g: (g / (c.inputs[0] * _LN10),), quiet=True)
-SQRT, sqrt, sqrt_ = _unary("sqrt", np.sqrt, "math.sqrt({0})", lambda c, g: (g / (2 * c.out),),
-                           save_output=True, quiet=True)
+SQRT, sqrt, sqrt_ = _unary("sqrt", np.sqrt, "math.sqrt({0})",
+                           lambda c, g: (g / (2 * c.out.conj()),), save_output=True, quiet=True,
+                           complex=True)
 RSQRT, rsqrt, rsqrt_ = _unary("rsqrt", lambda x: 1 / np.sqrt(x), "1.0 / math.sqrt({0})",
-                              lambda c, g: (g * c.out * c.out * c.out * -0.5,),
-                              save_output=True, quiet=True)
+                              lambda c, g: (g * (c.out * c.out * c.out).conj() * -0.5,),
+                              save_output=True, quiet=True, complex=True)
 SQUARE, square, square_ = _unary("square", np.square, "{0} * {0}",
-                                 lambda c, g: (g * c.inputs[0] * 2,), to_float=False)
-SIN, sin, sin_ = _unary("sin", np.sin, "math.sin({0})", lambda c, g: (g * c.inputs[0].cos(),))
-COS, cos, cos_ = _unary("cos", np.cos, "math.cos({0})", lambda c, g: (-g * c.inputs[0].sin(),))
+                                 lambda c, g: (g * c.inputs[0].conj() * 2,), to_float=False,
+                                 complex=True)
+SIN, sin, sin_ = _unary("sin", np.sin, "math.sin({0})",
+                        lambda c, g: (g * c.inputs[0].cos().conj(),), complex=True)
+COS, cos, cos_ = _unary("cos", np.cos, "math.cos({0})",
+                        lambda c, g: (-g * c.inputs[0].sin().conj(),), complex=True)
 TAN, tan, tan_ = _unary("tan", np.tan, "math.tan({0})",
-                        lambda c, g: (g * (c.out * c.out + 1),), save_output=True)
+                        lambda c, g: (g * (c.out * c.out + 1).conj(),), save_output=True,
+                        complex=True)
 ASIN, asin, asin_ = _unary("asin", np.arcsin, "math.asin({0})",
                            lambda c, g: (g * (1 - c.inputs[0].square()).rsqrt(),), quiet=True)
 ACOS, acos, acos_ = _unary("acos", np.arccos, "math.acos({0})",
@@ -168,11 +194,14 @@ ACOS, acos, acos_ = _unary("acos", np.arccos, "math.acos({0})",
 ATAN, atan, atan_ = _unary("atan", np.arctan, "math.atan({0})",
                            lambda c, g: (g / (c.inputs[0].square() + 1),))
 SINH, sinh, sinh_ = _unary("sinh", np.sinh, "math.sinh({0})",
-                           lambda c, g: (g * c.inputs[0].cosh(),), quiet=True)
+                           lambda c, g: (g * c.inputs[0].cosh().conj(),), quiet=True,
+                           complex=True)
 COSH, cosh, cosh_ = _unary("cosh", np.cosh, "math.cosh({0})",
-                           lambda c, g: (g * c.inputs[0].sinh(),), quiet=True)
+                           lambda c, g: (g * c.inputs[0].sinh().conj(),), quiet=True,
+                           complex=True)
 TANH, tanh, tanh_ = _unary("tanh", np.tanh, "math.tanh({0})",
-                           lambda c, g: (g * (1 - c.out * c.out),), save_output=True)
+                           lambda c, g: (g * (1 - c.out * c.out).conj(),), save_output=True,
+                           complex=True)
 arcsin, arccos, arctan = asin, acos, atan
 
 
@@ -242,14 +271,14 @@ FRAC, frac, frac_ = _unary("frac", lambda x: x - np.trunc(x), "{0} - math.trunc(
                            lambda c, g: (g,), to_float=False)
 SIGN, sign, sign_ = _unary("sign", np.sign, "(({0} > 0) - ({0} < 0))", _zero_vjp, to_float=False)
 RECIPROCAL, reciprocal, reciprocal_ = _unary("reciprocal", lambda x: 1 / x, "1.0 / {0}",
-                                             lambda c, g: (-g * c.out * c.out,),
-                                             save_output=True, quiet=True)
+                                             lambda c, g: (-g * (c.out * c.out).conj(),),
+                                             save_output=True, quiet=True, complex=True)
 ISNAN, isnan, _ = _unary("isnan", np.isnan, "math.isnan({0})", None, to_float=False,
-                         out_dtype=BOOL)
+                         out_dtype=BOOL, complex=True)
 ISINF, isinf, _ = _unary("isinf", np.isinf, "math.isinf({0})", None, to_float=False,
-                         out_dtype=BOOL)
+                         out_dtype=BOOL, complex=True)
 ISFINITE, isfinite, _ = _unary("isfinite", np.isfinite, "math.isfinite({0})", None,
-                               to_float=False, out_dtype=BOOL)
+                               to_float=False, out_dtype=BOOL, complex=True)
 LOGICAL_NOT, logical_not, logical_not_ = _unary("logical_not", np.logical_not, "not {0}", None,
                                                 to_float=False, out_dtype=BOOL)
 for _name in ("isnan_", "isinf_", "isfinite_"):
@@ -376,7 +405,8 @@ def _operand(x: Any, d: np.dtype) -> Tensor:
 def _binary(name: str, fn: Callable, expr: str, vjp: Optional[Callable], *,
             out_dtype: Optional[np.dtype] = None, to_float: bool = False, quiet: bool = False,
             save_inputs: bool = True, save_output: bool = False, no_float: bool = False,
-            float_only: bool = False, amp: Optional[str] = None, doc: str = "") -> tuple:
+            float_only: bool = False, amp: Optional[str] = None, complex: bool = False,
+            doc: str = "") -> tuple:
     forward = (lambda xp, x, y: fn(x, y))
     if out_dtype is None:
         forward = in_float32(forward)
@@ -395,11 +425,13 @@ def _binary(name: str, fn: Callable, expr: str, vjp: Optional[Callable], *,
 
     kind = "elementwise" if expr else "opaque"
     op = defop(name, forward, meta, vjp, kind=kind, expr=expr, amp=amp,
-               save_inputs=save_inputs and vjp is not None, save_output=save_output, doc=doc)
+               save_inputs=save_inputs and vjp is not None, save_output=save_output, doc=doc,
+               complex=complex)
 
     def operands(a: Any, b: Any) -> tuple:
         a, b = binary_operands(name, a, b)
-        if to_float and not is_float(a.dtype if isinstance(a, (Tensor, np.ndarray)) else BOOL):
+        d = a._data.dtype if isinstance(a, Tensor) else getattr(a, "dtype", BOOL)
+        if to_float and not is_float(d) and not (complex and d.kind == "c"):
             f = _dt.get_default_dtype().np
             a, b = cast(a, f), cast(b, f)
         return a, b
@@ -445,19 +477,23 @@ def _sub_vjp(ctx: Any, g: Tensor) -> tuple:
 def _mul_vjp(ctx: Any, g: Tensor) -> tuple:
     x, y = ctx.inputs
     need = ctx.needs_input_grad
-    return (g * y if need[0] else None), (g * x if need[1] else None)
+    return (g * y.conj() if need[0] else None), (g * x.conj() if need[1] else None)
 
 
 def _div_vjp(ctx: Any, g: Tensor) -> tuple:
     x, y = ctx.inputs
-    gx = g / y
-    return gx, (-gx * x / y if ctx.needs_input_grad[1] else None)
+    gx = g / y.conj()
+    return gx, (-gx * (x / y).conj() if ctx.needs_input_grad[1] else None)
 
 
 def _pow_vjp(ctx: Any, g: Tensor) -> tuple:
     x, y = ctx.inputs
     need = ctx.needs_input_grad
     gx = gy = None
+    if x.is_complex():  # no branch at 0 to guard: comparisons are undefined on complex values
+        gx = (g * (y * x ** (y - 1)).conj()) if need[0] else None
+        gy = (g * (x ** y * x.log()).conj()) if need[1] else None
+        return gx, gy
     if need[0]:
         gx = where(y == 0, 0.0, g * y * x ** (y - 1))
     if need[1]:
@@ -496,12 +532,15 @@ def _remainder_np(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.remainder(x, y) if is_float(x.dtype) else np.mod(x, y)
 
 
-ADD, _add, _add_ = _binary("add", np.add, "{0} + {1}", _add_vjp, save_inputs=False)
-SUB, _sub, _sub_ = _binary("sub", np.subtract, "{0} - {1}", _sub_vjp, save_inputs=False)
-MUL, mul, mul_ = _binary("mul", np.multiply, "{0} * {1}", _mul_vjp)
+ADD, _add, _add_ = _binary("add", np.add, "{0} + {1}", _add_vjp, save_inputs=False,
+                           complex=True)
+SUB, _sub, _sub_ = _binary("sub", np.subtract, "{0} - {1}", _sub_vjp, save_inputs=False,
+                           complex=True)
+MUL, mul, mul_ = _binary("mul", np.multiply, "{0} * {1}", _mul_vjp, complex=True)
 DIV, _true_divide, _ = _binary("div", np.true_divide, "{0} / {1}", _div_vjp, to_float=True,
-                               quiet=True)
-POW, _pow, _pow_ = _binary("pow", np.power, "{0} ** {1}", _pow_vjp, quiet=True, amp="fp32")
+                               quiet=True, complex=True)
+POW, _pow, _pow_ = _binary("pow", np.power, "{0} ** {1}", _pow_vjp, quiet=True, amp="fp32",
+                           complex=True)
 MAXIMUM, maximum, _ = _binary("maximum", np.maximum, "max({0}, {1})", _maxmin_vjp)
 MINIMUM, minimum, _ = _binary("minimum", np.minimum, "min({0}, {1})", _maxmin_vjp)
 ATAN2, atan2, atan2_ = _binary("atan2", np.arctan2, "math.atan2({0}, {1})", _atan2_vjp,
@@ -513,8 +552,10 @@ REMAINDER, remainder, remainder_ = _binary("remainder", _remainder_np, "{0} % {1
 FLOOR_DIVIDE, floor_divide, floor_divide_ = _binary("floor_divide", np.floor_divide,
                                                     "{0} // {1}", lambda c, g: (g * 0, g * 0),
                                                     quiet=True, save_inputs=False)
-EQ, eq, _ = _binary("eq", np.equal, "{0} == {1}", None, out_dtype=BOOL, quiet=True)
-NE, ne, _ = _binary("ne", np.not_equal, "{0} != {1}", None, out_dtype=BOOL, quiet=True)
+EQ, eq, _ = _binary("eq", np.equal, "{0} == {1}", None, out_dtype=BOOL, quiet=True,
+                    complex=True)
+NE, ne, _ = _binary("ne", np.not_equal, "{0} != {1}", None, out_dtype=BOOL, quiet=True,
+                    complex=True)
 LT, lt, _ = _binary("lt", np.less, "{0} < {1}", None, out_dtype=BOOL, quiet=True)
 LE, le, _ = _binary("le", np.less_equal, "{0} <= {1}", None, out_dtype=BOOL, quiet=True)
 GT, gt, _ = _binary("gt", np.greater, "{0} > {1}", None, out_dtype=BOOL, quiet=True)
@@ -695,7 +736,7 @@ def _where_vjp(ctx: Any, g: Tensor) -> tuple:
 
 
 WHERE = defop("where", _kernels.where, _where_meta, _where_vjp, kind="elementwise",
-              expr="({1} if {0} else {2})")
+              expr="({1} if {0} else {2})", complex=True)
 
 
 @tensor_method
@@ -735,6 +776,8 @@ def _clamp_operands(x: Tensor, min: Any, max: Any) -> tuple:
     if min is None and max is None:
         raise op_error(RuntimeError, "clamp", "At least one of 'min' or 'max' must not be None")
     d = promote("clamp", x, *(b for b in (min, max) if b is not None))
+    if d.kind == "c":
+        raise op_error(RuntimeError, "clamp", "clamp is not supported for complex types", x._data)
     x = cast(x, d)
     if is_float(d):
         lo = cast(-np.inf if min is None else min, d)
@@ -879,10 +922,13 @@ def isneginf(input: Tensor) -> Tensor:
 
 @tensor_method
 def isreal(input: Tensor) -> Tensor:
-    """Whether each element is real: always true (deepseek has no complex dtypes)."""
+    """Whether each element is real: a zero imaginary part (always, for real dtypes)."""
+    x = require_tensor("isreal", input)
+    if x.is_complex():
+        return x.imag == 0
     from .._creation import ones_like
 
-    return ones_like(require_tensor("isreal", input), dtype=_dt.bool_)
+    return ones_like(x, dtype=_dt.bool_)
 
 
 @tensor_method
@@ -895,8 +941,20 @@ def positive(input: Tensor) -> Tensor:
     return x
 
 
-sgn = sign
-tensor_method(sgn, name="sgn")
+@tensor_method
+def sgn_(self: Tensor) -> Tensor:
+    """In-place :func:`sgn`."""
+    return self.copy_(sgn(self)) if self.is_complex() else sign_(self)
+
+
+@tensor_method
+def sgn(input: Tensor) -> Tensor:
+    """``input / |input|`` for complex tensors (0 at 0); :func:`sign` for real ones."""
+    x = require_tensor("sgn", input)
+    if not x.is_complex():
+        return sign(x)
+    a = abs(x)
+    return x / where(a == 0, 1.0, a)
 
 
 @tensor_method
@@ -995,7 +1053,7 @@ for _alias, _fn in (("absolute", abs), ("absolute_", abs_), ("negative", neg),
                     ("arctanh", atanh), ("arctan2", atan2), ("arctan2_", atan2_),
                     ("fix", trunc), ("fix_", trunc_), ("multiply", mul), ("multiply_", mul_),
                     ("subtract", sub), ("subtract_", sub_), ("divide", div),
-                    ("divide_", div_), ("true_divide", _true_divide), ("sgn_", sign_),
+                    ("divide_", div_), ("true_divide", _true_divide),
                     ("greater", gt), ("greater_equal", ge), ("less", lt), ("less_equal", le),
                     ("not_equal", ne), ("clip", clamp), ("clip_", clamp_)):
     tensor_method(_fn, name=_alias)

@@ -175,7 +175,7 @@ def _select_forward(xp: Any, x: Any, key: tuple) -> Any:
 SELECT = defop("select", _select_forward, _getitem_meta, _getitem_vjp, kind="view",
                save_inputs=False)
 INDEX = defop("index", lambda xp, x, key: x[key], _getitem_meta, _getitem_vjp,
-              save_inputs=False)
+              save_inputs=False, complex=True)
 
 
 def _index_put_forward(xp: Any, x: Any, values: Any, key: tuple, accumulate: bool) -> Any:
@@ -209,7 +209,7 @@ def _index_put_vjp(ctx: Any, g: Tensor) -> tuple:
 
 
 INDEX_PUT = defop("index_put", _index_put_forward, _index_put_meta, _index_put_vjp,
-                  save_inputs=False)
+                  save_inputs=False, complex=True)
 
 
 def _resolve(self: Tensor, key: Any) -> tuple:
@@ -307,7 +307,8 @@ def _gather_vjp(ctx: Any, g: Tensor) -> tuple:
     return (apply(SCATTER_ADD, zeros, index, g, dim=ctx.attrs["dim"]), None)
 
 
-GATHER = defop("gather", _gather_forward, _gather_meta, _gather_vjp)
+GATHER = defop("gather", _gather_forward, _gather_meta, _gather_vjp,
+               complex=True)
 
 
 @tensor_method
@@ -361,7 +362,8 @@ def pad_to(g: Tensor, shape: tuple) -> Tensor:
     return apply(INDEX_PUT, out, g, key=tuple(slice(n) for n in g.shape), accumulate=False)
 
 
-SCATTER_ADD = defop("scatter_add", _scatter_add_forward, _scatter_add_meta, _scatter_add_vjp)
+SCATTER_ADD = defop("scatter_add", _scatter_add_forward, _scatter_add_meta, _scatter_add_vjp,
+                    complex=True)
 
 
 @tensor_method
@@ -401,7 +403,8 @@ def _nonzero_meta(x: Any) -> tuple:
     return (int(np.count_nonzero(x)), x.ndim), INT64
 
 
-NONZERO = defop("nonzero", lambda xp, x: xp.argwhere(x), _nonzero_meta, data_shape=True)
+NONZERO = defop("nonzero", lambda xp, x: xp.argwhere(x), _nonzero_meta, data_shape=True,
+                complex=True)
 
 
 @tensor_method
@@ -553,7 +556,8 @@ def _scatter_vjp(ctx: Any, g: Tensor) -> tuple:
     return gx, None, gsrc
 
 
-SCATTER = defop("scatter", _scatter_forward, _scatter_meta, _scatter_vjp)
+SCATTER = defop("scatter", _scatter_forward, _scatter_meta, _scatter_vjp,
+                complex=True)
 
 _REDUCE_UFUNC = {"sum": "add", "mean": "add", "prod": "multiply", "amax": "maximum",
                  "amin": "minimum"}

@@ -61,7 +61,7 @@ def _matmul_meta(x: Any, y: Any) -> tuple:
 def _matmul_vjp(ctx: Any, g: Tensor) -> tuple:
     x, y = ctx.inputs
     need = ctx.needs_input_grad
-    return (g @ y.mT if need[0] else None), (x.mT @ g if need[1] else None)
+    return (g @ y.mH if need[0] else None), (x.mH @ g if need[1] else None)
 
 
 def matmul_arrays(xp: Any, x: Any, y: Any) -> Any:
@@ -71,7 +71,7 @@ def matmul_arrays(xp: Any, x: Any, y: Any) -> Any:
 
 
 MATMUL = defop("matmul", in_float32(matmul_arrays), _matmul_meta, _matmul_vjp,
-               amp="lower")
+               amp="lower", complex=True)
 
 
 def _operands(name: str, a: Any, b: Any, other: str = "other") -> tuple:
@@ -154,7 +154,10 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:
         return matmul(a, b)
 
 
-vdot = tensor_method(dot, name="vdot")  # the same as dot for real tensors
+@tensor_method
+def vdot(input: Tensor, other: Tensor) -> Tensor:
+    """``dot(input.conj(), other)``: the inner product of complex vectors (dot for real ones)."""
+    return dot(require_tensor("vdot", input).conj(), other)
 
 
 @tensor_method

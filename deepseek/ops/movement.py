@@ -343,7 +343,7 @@ def _as_strided_scatter_vjp(ctx: Any, g: Tensor) -> tuple:
 AS_STRIDED_SCATTER = defop(
     "as_strided_scatter", _as_strided_scatter_forward,
     lambda base, src, size, stride, offset: (base.shape, base.dtype),
-    _as_strided_scatter_vjp, save_inputs=False)
+    _as_strided_scatter_vjp, save_inputs=False, complex=True)
 
 
 @tensor_method
@@ -366,6 +366,10 @@ def inplace_on_view(op: Any, target: Tensor, args: tuple, attrs: dict) -> Tensor
         raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
                            "in-place operation.")
     bdata = base._data
+    if bdata.dtype != target._data.dtype:
+        raise op_error(RuntimeError, op.name + "_", "in-place update of the real or imaginary "
+                       "part of a complex tensor while recording gradients; build the new value "
+                       "with deepseek.complex() instead", target._data, bdata)
     if not bdata.flags.c_contiguous:
         raise op_error(RuntimeError, op.name + "_", "in-place update of a view whose base is not "
                        "contiguous, while recording gradients; apply it to a .clone()",
@@ -395,7 +399,7 @@ def inplace_on_view(op: Any, target: Tensor, args: tuple, attrs: dict) -> Tensor
 # ---------------------------------------------------------------- copies
 CLONE = defop("clone", lambda xp, x: xp.array(x, copy=True, order="C"),
               lambda x: (x.shape, x.dtype), lambda c, g: (g,), kind="elementwise", expr="{0}",
-              save_inputs=False)
+              save_inputs=False, complex=True)
 
 
 @tensor_method
@@ -458,7 +462,8 @@ def _cat_vjp(ctx: Any, g: Tensor) -> tuple:
     return tuple(out)
 
 
-CAT = defop("cat", _cat_forward, _cat_meta, _cat_vjp, amp="promote", save_inputs=False)
+CAT = defop("cat", _cat_forward, _cat_meta, _cat_vjp, amp="promote", save_inputs=False,
+            complex=True)
 
 
 def cat(tensors: Sequence[Tensor], dim: int = 0, *, out: Optional[Tensor] = None) -> Tensor:
@@ -619,7 +624,7 @@ def _flip_vjp(ctx: Any, g: Tensor) -> tuple:
 
 
 FLIP = defop("flip", lambda xp, x, dims: xp.flip(x, dims).copy(),
-             lambda x, dims: (x.shape, x.dtype), _flip_vjp, save_inputs=False)
+             lambda x, dims: (x.shape, x.dtype), _flip_vjp, save_inputs=False, complex=True)
 
 
 @tensor_method
@@ -820,7 +825,7 @@ def _diagonal_scatter_vjp(ctx: Any, g: Tensor) -> tuple:
 
 
 DIAGONAL_SCATTER = defop("diagonal_scatter", _diagonal_scatter_forward, _diagonal_scatter_meta,
-                         _diagonal_scatter_vjp, save_inputs=False)
+                         _diagonal_scatter_vjp, save_inputs=False, complex=True)
 
 
 @tensor_method
@@ -948,7 +953,7 @@ def _unfold_backward_vjp(ctx: Any, g: Tensor) -> tuple:
 
 UNFOLD_BACKWARD = defop("unfold_backward", _unfold_backward_forward,
                         lambda g, shape, dimension, size, step: (shape, g.dtype),
-                        _unfold_backward_vjp, save_inputs=False)
+                        _unfold_backward_vjp, save_inputs=False, complex=True)
 
 
 @tensor_method

@@ -56,7 +56,7 @@ def _dtype_name(d: np.dtype) -> str:
 
 
 def _require_float(name: str, x: Any, message: Optional[str] = None) -> None:
-    if not is_float(x.dtype):
+    if not is_float(x.dtype) and x.dtype.kind != "c":
         raise op_error(RuntimeError, name, message or (
             f"{name}(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {_dtype_name(x.dtype)}"), x)
@@ -96,7 +96,7 @@ def _reduction_input(name: str, input: Any, dtype: Any, int_to_long: bool = Fals
     x = require_tensor(name, input)
     if dtype is not None:
         return to_dtype(x, dtype)
-    if int_to_long and not is_float(x._data.dtype):
+    if int_to_long and x._data.dtype.kind in "biu":
         return to_dtype(x, INT64)
     return x
 
@@ -112,7 +112,7 @@ def _sum_vjp(ctx: Any, g: Tensor) -> tuple:
 
 
 SUM = defop("sum", in_float32(_sum_forward), _reduce_meta("sum"), _sum_vjp, kind="reduce",
-            amp="fp32", save_inputs=False)
+            amp="fp32", save_inputs=False, complex=True)
 
 
 @tensor_method
@@ -154,7 +154,7 @@ def _mean_vjp(ctx: Any, g: Tensor) -> tuple:
 
 
 MEAN = defop("mean", in_float32(_mean_forward), _reduce_meta("mean", float_only=True), _mean_vjp,
-             kind="reduce", amp="fp32", save_inputs=False)
+             kind="reduce", amp="fp32", save_inputs=False, complex=True)
 
 
 @tensor_method
