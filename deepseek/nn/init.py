@@ -216,12 +216,17 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01,
 
 
 def _deprecated(new: Any) -> Any:
+    """The old name of the initializer ``new`` (without the trailing underscore), which warns
+    with torch's FutureWarning and calls ``new``."""
+    name = new.__name__[:-1]
+
     def old(*args: Any, **kwargs: Any) -> Any:
-        warnings.warn(f"nn.init.{new.__name__[:-1]} is now deprecated in favor of "
-                      f"nn.init.{new.__name__}.", FutureWarning, stacklevel=2)
+        warnings.warn(f"`nn.init.{name}` is now deprecated in favor of `nn.init.{new.__name__}`.",
+                      FutureWarning, stacklevel=2)
         return new(*args, **kwargs)
 
-    old.__name__ = new.__name__[:-1]
+    old.__name__ = old.__qualname__ = name
+    old.__doc__ = f"Deprecated: use :func:`{new.__name__}` (this warns, then calls it)."
     return old
 
 
@@ -229,3 +234,4 @@ uniform, normal, constant = _deprecated(uniform_), _deprecated(normal_), _deprec
 xavier_uniform, xavier_normal = _deprecated(xavier_uniform_), _deprecated(xavier_normal_)
 kaiming_uniform, kaiming_normal = _deprecated(kaiming_uniform_), _deprecated(kaiming_normal_)
 orthogonal, sparse = _deprecated(orthogonal_), _deprecated(sparse_)
+eye, dirac = _deprecated(eye_), _deprecated(dirac_)

@@ -3,6 +3,7 @@
 from . import (activation, adaptive, batchnorm, channelshuffle, container, conv, distance, dropout,
                flatten, fold, instancenorm, lazy, linear, loss, module, normalization, padding,
                pixelshuffle, pooling, rnn, sparse, transformer, upsampling)
+from . import parallel  # noqa: F401
 from .activation import *  # noqa: F401,F403
 from .adaptive import *  # noqa: F401,F403
 from .batchnorm import *  # noqa: F401,F403
@@ -20,6 +21,7 @@ from .loss import *  # noqa: F401,F403
 from .module import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
+from .parallel import *  # noqa: F401,F403
 from .pixelshuffle import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
@@ -31,4 +33,4 @@ __all__ = [name for m in (module, container, linear, activation, loss, conv, poo
                           instancenorm, normalization, dropout, sparse, rnn, transformer,
                           padding, pixelshuffle, upsampling, distance, flatten, fold,
                           channelshuffle, lazy, adaptive)
-           for name in m.__all__]
+           for name in m.__all__] + parallel.__all__

@@ -1,4 +1,4 @@
-"""Batch normalization: ``BatchNorm1d/2d/3d`` with running statistics."""
+"""Batch normalization: ``BatchNorm1d/2d/3d`` with running statistics, and ``SyncBatchNorm``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from .. import init
 from ..parameter import Parameter
 from .module import Module
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm"]
 
 
 class _NormBase(Module):
@@ -121,3 +121,79 @@ class BatchNorm3d(_BatchNorm):
     """Batch normalization over ``(N, C, D, H, W)`` inputs. Args: as ``BatchNorm1d``."""
 
     _ranks = (5,)
+
+
+class SyncBatchNorm(_BatchNorm):
+    """Batch normalization over ``(N, C, *)`` inputs of any rank whose batch statistics are,
+    in training, those of the whole batch across the processes of ``process_group``, as
+    ``torch.nn.SyncBatchNorm``.
+
+    deepseek has no process groups yet (no ``deepseek.distributed``), so there is never more
+    than one process to synchronize with: it normalizes as ``BatchNorm`` does, in training
+    and in eval, as torch's does without an initialized process group or with world size 1.
+    ``process_group`` is kept for when there are.
+
+    Args:
+        num_features: ``C``. eps: default 1e-5. momentum: running-stat update factor
+            (default 0.1; None for a cumulative average). affine: learn ``weight``/``bias``.
+        track_running_stats: keep running mean/var (used in eval).
+        process_group: the group whose batches are combined (None: all processes).
+        bias: learn the bias (keyword only, with affine). Default: True.
+
+    Shape:
+        Input: ``(N, C, *)``, at least 2-D. Output: the same.
+
+    Example:
+        >>> net = ds.nn.SyncBatchNorm.convert_sync_batchnorm(
+        ...     ds.nn.Sequential(ds.nn.Linear(4, 3), ds.nn.BatchNorm1d(3)))
+        >>> net(ds.randn(8, 4)).shape
+        deepseek.Size([8, 3])
+    """
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1,
+                 affine: bool = True, track_running_stats: bool = True,
+                 process_group: Any = None, device: Any = None, dtype: Any = None, *,
+                 bias: bool = True) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
+                         dtype, bias=bias)
+        self.process_group = process_group
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.dim() < 2:
+            raise op_error(ValueError, "SyncBatchNorm", f"expected at least 2D input (got "
+                           f"{input.dim()}D input)", input)
+        if input.shape[1] == 0:
+            raise op_error(ValueError, "SyncBatchNorm", "SyncBatchNorm number of input "
+                           "channels should be non-zero", input)
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module: Module, process_group: Any = None) -> Module:
+        """``module`` with every ``BatchNorm*d`` in it (itself included) replaced by a
+        ``SyncBatchNorm`` that takes over its parameters, running statistics and mode.
+
+        Args:
+            module: the module to convert.
+            process_group: given to every new layer. Default: None (all processes).
+
+        Example:
+            >>> bn = ds.nn.BatchNorm2d(3)
+            >>> ds.nn.SyncBatchNorm.convert_sync_batchnorm(bn).weight is bn.weight
+            True
+        """
+        converted = module
+        if isinstance(module, _BatchNorm):
+            converted = cls(module.num_features, module.eps, module.momentum, module.affine,
+                            module.track_running_stats, process_group,
+                            bias=module.bias is not None)
+            if module.affine:
+                converted.weight = module.weight
+                converted.bias = module.bias
+            converted.running_mean = module.running_mean
+            converted.running_var = module.running_var
+            converted.num_batches_tracked = module.num_batches_tracked
+            converted.training = module.training
+            if hasattr(module, "qconfig"):
+                converted.qconfig = module.qconfig
+        for name, child in module.named_children():
+            converted.add_module(name, cls.convert_sync_batchnorm(child, process_group))
+        return converted

@@ -79,6 +79,8 @@ class Module:
     training: bool
     _version: int = 1
     call_super_init: bool = False
+    _compiled_call_impl: Optional[Callable] = None  # set by compile()
+    _is_full_backward_hook: Optional[bool] = None  # None: no backward hook registered yet
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if args or kwargs:
@@ -96,7 +98,10 @@ class Module:
         d["_forward_hooks_with_kwargs"] = {}
         d["_forward_hooks_always_called"] = {}
         d["_backward_hooks"] = OrderedDict()
+        d["_backward_pre_hooks"] = OrderedDict()
         d["_state_dict_hooks"] = OrderedDict()
+        d["_state_dict_pre_hooks"] = OrderedDict()
+        d["_load_state_dict_pre_hooks"] = OrderedDict()
         d["_load_state_dict_post_hooks"] = OrderedDict()
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -105,7 +110,14 @@ class Module:
 
     # ---------------------------------------------------------------- calling
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks):
+        if self._compiled_call_impl is not None:
+            return self._compiled_call_impl(*args, **kwargs)
+        return self._call_impl(*args, **kwargs)
+
+    def _call_impl(self, *args: Any, **kwargs: Any) -> Any:
+        """The call without the compiled path: what ``compile`` compiles."""
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
+                or self._backward_pre_hooks):
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
 
@@ -122,7 +134,8 @@ class Module:
                 res = hook(self, args)
                 if res is not None:
                     args = res if isinstance(res, tuple) else (res,)
-        if self._backward_hooks:
+        backward = self._backward_hooks or self._backward_pre_hooks
+        if backward:
             from ._backward_hook import wrap_inputs
 
             args, state = wrap_inputs(self, args)
@@ -148,9 +161,11 @@ class Module:
                     except Exception:
                         pass
             raise
-        if self._backward_hooks:
-            from ._backward_hook import wrap_outputs
+        if backward:
+            from ._backward_hook import warn_non_full, wrap_outputs
 
+            if self._backward_hooks and self._is_full_backward_hook is False:
+                warn_non_full(args, result)
             result = wrap_outputs(self, result, state)
         return result
 
@@ -182,7 +197,43 @@ class Module:
         """Call ``hook(module, grad_input, grad_output)`` when the gradients with respect to
         the module's tensor inputs have been computed; a non-None return replaces
         ``grad_input``."""
+        self._set_backward_hook_kind(True)
         return _add_hook(self._backward_hooks, hook, prepend)
+
+    def register_backward_hook(self, hook: Callable) -> RemovableHandle:
+        """Deprecated form of :meth:`register_full_backward_hook`: call
+        ``hook(module, grad_input, grad_output)`` in backward.
+
+        torch passes the gradients of the inputs of the last op of ``forward``, which are the
+        module's input gradients only when ``forward`` is that one op on its inputs; deepseek
+        always passes the module's (the full hook's), and warns, as torch does, when
+        ``forward`` is more than one op. A module takes hooks of one kind only.
+
+        Example:
+            >>> m = ds.nn.ReLU()
+            >>> h = m.register_backward_hook(lambda mod, gi, go: print(len(gi)))
+        """
+        self._set_backward_hook_kind(False)
+        return _add_hook(self._backward_hooks, hook, False)
+
+    def _set_backward_hook_kind(self, full: bool) -> None:
+        if self._is_full_backward_hook is (not full):
+            raise RuntimeError("Cannot use both regular backward hooks and full backward hooks "
+                               "on a single Module. Please use only one of them.")
+        self._is_full_backward_hook = full
+
+    def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False
+                                        ) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` when the gradients with respect to the module's
+        outputs have been computed, before the input gradients are; a non-None return (one
+        gradient per output) replaces ``grad_output``. With several differentiable outputs,
+        only the replacement for the output whose gradient arrives last takes effect.
+
+        Example:
+            >>> m = ds.nn.Linear(3, 2)
+            >>> h = m.register_full_backward_pre_hook(lambda mod, go: (go[0] * 0.5,))
+        """
+        return _add_hook(self._backward_pre_hooks, hook, prepend)
 
     # ---------------------------------------------------------------- registration
     def _check_name(self, kind: str, name: Any, store: dict) -> None:
@@ -370,6 +421,31 @@ class Module:
         for _, m in self.named_modules():
             yield m
 
+    def set_submodule(self, target: str, module: "Module", strict: bool = False) -> None:
+        """Put ``module`` at the dotted path ``target``, replacing the submodule there.
+
+        Args:
+            target: the path, e.g. ``"encoder.layers.0"``; its parent must exist.
+            module: the module to place.
+            strict: only replace an existing submodule, never add a new attribute.
+                Default: False.
+
+        Example:
+            >>> net = ds.nn.Sequential(ds.nn.Linear(2, 2), ds.nn.ReLU())
+            >>> net.set_submodule("1", ds.nn.Tanh())
+        """
+        if target == "":
+            raise ValueError("Cannot set the submodule without a target name!")
+        if not isinstance(module, Module):
+            raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        parent_path, _, name = target.rpartition(".")
+        parent = self.get_submodule(parent_path)
+        if strict and not hasattr(parent, name):
+            raise AttributeError(f"{parent._get_name()} has no attribute `{name}`")
+        if hasattr(parent, name) and not isinstance(getattr(parent, name), Module):
+            raise AttributeError(f"`{name}` is not an nn.Module")
+        setattr(parent, name, module)
+
     def get_submodule(self, target: str) -> "Module":
         """The submodule at the dotted path ``target`` (``""`` is this module)."""
         if target == "":
@@ -441,9 +517,10 @@ class Module:
                 p.grad.zero_()
 
     # ---------------------------------------------------------------- conversion
-    def _apply(self, fn: Callable[[Tensor], Tensor]) -> "Module":
-        for module in self.children():
-            module._apply(fn)
+    def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> "Module":
+        if recurse:
+            for module in self.children():
+                module._apply(fn)
         with no_grad():
             for p in self._parameters.values():
                 if p is None:
@@ -506,6 +583,52 @@ class Module:
     def cuda(self, device: Any = None) -> "Module":
         return self._apply(lambda t: t.to("cuda" if device is None else device))
 
+    def to_empty(self, *, device: Any, recurse: bool = True) -> "Module":
+        """Give every parameter and buffer new, uninitialized storage of the same shape and
+        dtype on ``device``, in place: parameters keep their identity. (torch uses it to
+        materialize a module built on the ``meta`` device; deepseek's meta device holds no
+        tensors yet.)
+
+        Args:
+            device: where the new storage lives (None: where each tensor is).
+            recurse: include the submodules. Default: True.
+
+        Example:
+            >>> m = ds.nn.Linear(4, 2).to_empty(device="cpu")
+            >>> m.weight.shape
+            deepseek.Size([2, 4])
+        """
+        from ..._creation import empty_like
+
+        return self._apply(lambda t: empty_like(t, device=device), recurse=recurse)
+
+    def share_memory(self) -> "Module":
+        """torch moves the storage of every parameter and buffer to shared memory here, for
+        worker processes to update in place. deepseek's CPU tensors are NumPy arrays its
+        processes do not share (and CUDA memory is shared already, as torch says for CUDA
+        tensors), so this leaves the tensors as they are and returns the module.
+
+        Example:
+            >>> m = ds.nn.Linear(2, 2).share_memory()
+        """
+        return self
+
+    def compile(self, *args: Any, **kwargs: Any) -> None:
+        """Compile this module's calls in place with :func:`deepseek.compile` (``torch.compile``'s
+        arguments): from now on ``module(...)`` runs the compiled version of the call, hooks
+        included, while the module, its parameters and its state_dict keys stay as they are
+        (unlike ``deepseek.compile(module)``, which wraps it).
+
+        Example:
+            >>> m = ds.nn.Linear(4, 2)
+            >>> m.compile()
+            >>> with ds.no_grad():
+            ...     y = m(ds.randn(3, 4))
+        """
+        from ...jit.compat import compile as compile_fn
+
+        self._compiled_call_impl = compile_fn(self._call_impl, *args, **kwargs)
+
     # ---------------------------------------------------------------- state dict
     def state_dict(self, *args: Any, destination: Optional[dict] = None, prefix: str = "",
                    keep_vars: bool = False) -> "OrderedDict":
@@ -515,15 +638,17 @@ class Module:
                                               [len(args):])[:3]
         if destination is None:
             destination = OrderedDict()
+        for hook in self._state_dict_pre_hooks.values():
+            hook(self, prefix, keep_vars)
         self._save_to_state_dict(destination, prefix, keep_vars)
         for name, module in self._modules.items():
             if module is not None:
                 module.state_dict(destination=destination, prefix=prefix + name + ".",
                                   keep_vars=keep_vars)
         for hook in self._state_dict_hooks.values():
-            res = hook(self, destination, prefix, {})
-            if res is not None:
-                destination = res
+            if hook(self, destination, prefix, {"version": self._version}) is not None:
+                raise RuntimeError("state_dict post-hook must return None (it may change the "
+                                   "state_dict it is given in place)")
         return destination
 
     def _save_to_state_dict(self, destination: dict, prefix: str, keep_vars: bool) -> None:
@@ -549,6 +674,9 @@ class Module:
     def _load_from_state_dict(self, state_dict: dict, prefix: str, local_metadata: dict,
                               strict: bool, missing_keys: list, unexpected_keys: list,
                               error_msgs: list, assign: bool = False) -> None:
+        for hook in self._load_state_dict_pre_hooks.values():
+            hook(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                 unexpected_keys, error_msgs)
         persistent = {k: v for k, v in self._buffers.items()
                       if k not in self._non_persistent_buffers_set}
         local = {k: v for k, v in itertools.chain(self._parameters.items(), persistent.items())
@@ -610,19 +738,24 @@ class Module:
         """
         if not isinstance(state_dict, dict):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+        state_dict = OrderedDict(state_dict)  # load_state_dict pre-hooks may change it
         missing, unexpected, errors = [], [], []
+        result = _IncompatibleKeys(missing, unexpected)
 
         def load(module: Module, prefix: str = "") -> None:
-            module._load_from_state_dict(state_dict, prefix, {}, True, missing, unexpected,
-                                         errors, assign)
+            module._load_from_state_dict(state_dict, prefix, {"version": module._version},
+                                         True, missing, unexpected, errors, assign)
             for name, child in module._modules.items():
                 if child is not None:
                     load(child, prefix + name + ".")
+            for hook in module._load_state_dict_post_hooks.values():
+                if hook(module, result) is not None:
+                    raise AssertionError("Hooks registered with "
+                                         "``register_load_state_dict_post_hook`` are not "
+                                         "expected to return new values; change "
+                                         "incompatible_keys in place instead.")
 
         load(self)
-        result = _IncompatibleKeys(missing, unexpected)
-        for hook in self._load_state_dict_post_hooks.values():
-            hook(self, result)
         if strict:
             if unexpected:
                 errors.insert(0, "Unexpected key(s) in state_dict: "
@@ -635,10 +768,33 @@ class Module:
                                + "\n\t".join(errors))
         return result
 
+    def register_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """Call ``hook(module, prefix, keep_vars)`` before ``state_dict`` saves this module."""
+        return _add_hook(self._state_dict_pre_hooks, hook, False)
+
     def register_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
+        """Call ``hook(module, state_dict, prefix, local_metadata)`` once ``state_dict`` has
+        saved this module and its children; the hook may change ``state_dict`` in place and
+        must return None."""
         return _add_hook(self._state_dict_hooks, hook, False)
 
+    def register_load_state_dict_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """Call ``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs)`` before ``load_state_dict`` loads this module; the hook
+        may change ``state_dict`` (a copy of the one given) in place, e.g. to rename keys.
+
+        Example:
+            >>> def rename(module, state_dict, prefix, *args):
+            ...     if prefix + "w" in state_dict:
+            ...         state_dict[prefix + "weight"] = state_dict.pop(prefix + "w")
+            >>> h = ds.nn.Linear(2, 2).register_load_state_dict_pre_hook(rename)
+        """
+        return _add_hook(self._load_state_dict_pre_hooks, hook, False)
+
     def register_load_state_dict_post_hook(self, hook: Callable) -> RemovableHandle:
+        """Call ``hook(module, incompatible_keys)`` once ``load_state_dict`` has loaded this
+        module and its children, before strict checking; the hook may change
+        ``incompatible_keys.missing_keys``/``unexpected_keys`` in place and must return None."""
         return _add_hook(self._load_state_dict_post_hooks, hook, False)
 
     # ---------------------------------------------------------------- repr

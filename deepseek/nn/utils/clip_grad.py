@@ -1,4 +1,5 @@
-"""Gradient clipping: ``clip_grad_norm_``, ``clip_grad_value_``, ``get_total_norm``."""
+"""Gradient clipping: ``clip_grad_norm_``, ``clip_grads_with_norm_``, ``clip_grad_value_``,
+``get_total_norm``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from ...autograd.grad_mode import no_grad
 from ...ops.movement import stack
 from ...tensor import Tensor
 
-__all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm"]
+__all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grads_with_norm_", "clip_grad_value_",
+           "get_total_norm"]
 
 _Tensors = Union[Tensor, Iterable[Tensor]]
 
@@ -75,15 +77,43 @@ def clip_grad_norm_(parameters: _Tensors, max_norm: float, norm_type: float = 2.
         >>> float(ds.nn.utils.clip_grad_norm_([w], 1.0)) > 1
         True
     """
-    grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
+    parameters = _as_list(parameters)
+    grads = [p.grad for p in parameters if p.grad is not None]
     total = get_total_norm(grads, norm_type, error_if_nonfinite, foreach)
+    clip_grads_with_norm_(parameters, max_norm, total, foreach)
+    return total
+
+
+def clip_grads_with_norm_(parameters: _Tensors, max_norm: float, total_norm: Tensor,
+                          foreach: Optional[bool] = None) -> None:
+    """Scale the gradients of ``parameters`` in place by ``min(max_norm / (total_norm + 1e-6),
+    1)``: the second half of ``clip_grad_norm_``, for a total norm computed separately (e.g.
+    by ``get_total_norm``, or all-reduced across processes).
+
+    Args:
+        parameters: tensors (or one tensor) whose ``.grad`` is scaled.
+        max_norm: the largest allowed norm.
+        total_norm: the total norm of the gradients, a Tensor.
+        foreach: accepted for compatibility.
+
+    Example::
+
+        >>> w = ds.ones(3, requires_grad=True)
+        >>> (w * 10).sum().backward()
+        >>> ds.nn.utils.clip_grads_with_norm_([w], 1.0, ds.nn.utils.get_total_norm([w.grad]))
+        >>> round(float(w.grad.norm()), 4)
+        1.0
+    """
+    if not isinstance(total_norm, Tensor):
+        raise TypeError("clip_grads_with_norm_: total_norm must be a Tensor (e.g. from "
+                        f"get_total_norm), got {type(total_norm).__name__}")
+    grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
     if not grads:
-        return total
+        return
     with no_grad():
-        coef = (float(max_norm) / (total + 1e-6)).clamp(max=1.0)
+        coef = (float(max_norm) / (total_norm + 1e-6)).clamp(max=1.0)
         for g in grads:
             g.mul_(coef.to(g.dtype))
-    return total
 
 
 def clip_grad_norm(parameters: _Tensors, max_norm: float, norm_type: float = 2.0,
