@@ -90,6 +90,12 @@ from .ops.pool import *  # noqa: F401,F403
 from . import autograd, linalg, nn, optim, utils  # noqa: F401
 from . import backends, cuda, testing  # noqa: F401  torch's device queries and test helpers
 from . import distributions, special  # noqa: F401  torch.distributions, torch.special
+from . import func, signal  # noqa: F401  torch.func (composable transforms), torch.signal
+from .func import vmap  # torch.vmap
+from .signal.windows import (bartlett_window, blackman_window, hamming_window,  # windows
+                             hann_window, kaiser_window)
+from .ops.histogram import histogram, histogramdd
+from .ops.numeric import gradient
 from .ops.special import frexp, i0, igamma, igammac, mvlgamma, nextafter  # torch.* names
 from .serialization import load, save  # noqa: F401
 from ._format import get_printoptions, set_printoptions  # printing
