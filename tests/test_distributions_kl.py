@@ -94,6 +94,38 @@ KL_CASES = [
     ("LogNormal", lambda M, a: (M.LogNormal(a["m1"], a["s1"]), M.LogNormal(a["m2"], a["s2"])),
      lambda r: {"m1": r.normal(size=(3,)), "s1": _pos(r, (3,)), "m2": r.normal(size=(3,)),
                 "s2": _pos(r, (3,))}),
+    ("Binomial", lambda M, a: (M.Binomial(5, a["p1"]), M.Binomial(5, logits=a["l2"])),
+     lambda r: {"p1": r.uniform(0.05, 0.95, (2, 3)), "l2": r.normal(size=(3,))}),
+    ("HalfNormal", lambda M, a: (M.HalfNormal(a["s1"]), M.HalfNormal(a["s2"])),
+     lambda r: {"s1": _pos(r, (2, 3)), "s2": _pos(r, (3,))}),
+    ("Cauchy", lambda M, a: (M.Cauchy(a["m1"], a["s1"]), M.Cauchy(a["m2"], a["s2"])),
+     lambda r: {"m1": r.normal(size=(3,)), "s1": _pos(r, (2, 1)), "m2": r.normal(size=(3,)),
+                "s2": _pos(r, (3,))}),
+    ("Gumbel", lambda M, a: (M.Gumbel(a["m1"], a["s1"]), M.Gumbel(a["m2"], a["s2"])),
+     lambda r: {"m1": r.normal(size=(3,)), "s1": _pos(r, (2, 1)), "m2": r.normal(size=(3,)),
+                "s2": _pos(r, (3,))}),
+    ("Pareto", lambda M, a: (M.Pareto(a["s1"] + 1.0, a["a1"]), M.Pareto(a["s2"], a["a2"])),
+     lambda r: {"s1": _pos(r, (2, 3)), "a1": _pos(r, (3,)), "s2": _pos(r, (3,), 0.2, 1.0),
+                "a2": _pos(r, (2, 1))}),
+    ("ContinuousBernoulli",
+     lambda M, a: (M.ContinuousBernoulli(a["p1"]), M.ContinuousBernoulli(logits=a["l2"])),
+     lambda r: {"p1": r.uniform(0.05, 0.95, (2, 3)), "l2": r.normal(size=(3,))}),
+    ("LowRankMultivariateNormal",
+     lambda M, a: (M.LowRankMultivariateNormal(a["m1"], a["w1"], a["d1"]),
+                   M.LowRankMultivariateNormal(a["m2"], a["w2"], a["d2"])),
+     lambda r: {"m1": r.normal(size=(2, 3)), "w1": r.normal(size=(3, 2)), "d1": _pos(r, (3,)),
+                "m2": r.normal(size=(3,)), "w2": r.normal(size=(2, 3, 1)),
+                "d2": _pos(r, (2, 3))}),
+    ("LowRankMultivariateNormal, MultivariateNormal",
+     lambda M, a: (M.LowRankMultivariateNormal(a["m1"], a["w1"], a["d1"]),
+                   M.MultivariateNormal(a["m2"], scale_tril=a["t2"])),
+     lambda r: {"m1": r.normal(size=(3,)), "w1": r.normal(size=(3, 2)), "d1": _pos(r, (3,)),
+                "m2": r.normal(size=(2, 3)), "t2": np.linalg.cholesky(_spd(r, (3, 3)))}),
+    ("MultivariateNormal, LowRankMultivariateNormal",
+     lambda M, a: (M.MultivariateNormal(a["m1"], covariance_matrix=a["c1"]),
+                   M.LowRankMultivariateNormal(a["m2"], a["w2"], a["d2"])),
+     lambda r: {"m1": r.normal(size=(3,)), "c1": _spd(r, (2, 3, 3)), "m2": r.normal(size=(3,)),
+                "w2": r.normal(size=(3, 2)), "d2": _pos(r, (3,))}),
 ]
 
 
@@ -136,6 +168,25 @@ def test_kl_errors():
     with pytest.raises(NotImplementedError):
         D.kl_divergence(D.Independent(D.Normal(ds.zeros(2, 3), 1.0), 1),
                         D.Independent(D.Normal(ds.zeros(2, 3), 1.0), 2))
+    with pytest.raises(NotImplementedError, match="q.total_count > p.total_count"):
+        D.kl_divergence(D.Binomial(3, ds.tensor(0.5)), D.Binomial(4, ds.tensor(0.5)))
+    with pytest.raises(ValueError, match="different event shapes"):
+        D.kl_divergence(D.LowRankMultivariateNormal(ds.zeros(2), ds.ones(2, 1), ds.ones(2)),
+                        D.MultivariateNormal(ds.zeros(3), ds.eye(3)))
+
+
+def test_kl_infinite_for_new_pairs_like_torch():
+    """Where p's support reaches outside q's the divergence is infinite, as in torch."""
+    pairs = [
+        lambda M, f: (M.Pareto(f([0.5, 2.0]), f([2.0, 2.0])), M.Pareto(f([1.0, 1.0]),
+                                                                       f([3.0, 3.0]))),
+        lambda M, f: (M.Binomial(f([5.0, 4.0]), f([0.3, 0.3])), M.Binomial(f([5.0, 3.0]),
+                                                                           f([0.4, 0.4]))),
+    ]
+    for build in pairs:
+        got = D.kl_divergence(*build(D, lambda v: ds.tensor(v, dtype=ds.float64)))
+        expected = TD.kl_divergence(*build(TD, lambda v: torch.tensor(v, dtype=torch.float64)))
+        assert_close(got, expected, "float64", "KL with nested supports")
 
 
 def test_register_kl_dispatches_to_the_most_specific_pair():

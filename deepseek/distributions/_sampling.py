@@ -13,7 +13,7 @@ from ..ops._special import lgamma as _lgamma
 from ..random import default_generator
 from ..tensor import Tensor
 
-__all__ = ["binomial", "gamma_cdf", "standard_gamma"]
+__all__ = ["binomial", "gamma_cdf", "standard_gamma", "von_mises"]
 
 _MAX_TERMS = 5000
 
@@ -145,6 +145,14 @@ def binomial(total_count: Tensor, probs: Tensor) -> Tensor:
     counts = np.asarray(total_count._data, np.float64).astype(np.int64)
     p = np.clip(np.asarray(probs._data, np.float64), 0.0, 1.0)
     return _draw("binomial", lambda g: g.binomial(counts, p), probs)
+
+
+def von_mises(loc: Tensor, concentration: Tensor) -> Tensor:
+    """Von Mises angles in ``[-pi, pi]`` (in ``loc``'s dtype), one per element of the
+    broadcast arguments."""
+    mu = np.asarray(loc._data, np.float64)
+    kappa = np.asarray(concentration._data, np.float64)
+    return _draw("von Mises", lambda g: g.vonmises(mu, kappa), loc)
 
 
 class _GammaCdf(Function):

@@ -1,5 +1,5 @@
 """Location-scale distributions on the real line and its halves: Normal, Uniform, Exponential,
-Laplace, Cauchy and Gumbel."""
+Laplace, Cauchy, Gumbel and GeneralizedPareto; and VonMises on the circle."""
 
 from __future__ import annotations
 
@@ -8,13 +8,17 @@ from typing import Any, Optional
 
 from .. import dtypes as _dt
 from .._creation import full_like, zeros_like
+from ..autograd.grad_mode import no_grad
+from ..ops.elementwise import where
+from ..ops.special import i0e, i1e
 from ..random import rand, randn
 from ..tensor import Size, Tensor
-from . import constraints
+from . import _sampling, constraints
 from .distribution import Distribution
 from .utils import broadcast_all
 
-__all__ = ["Cauchy", "Exponential", "Gumbel", "Laplace", "Normal", "Uniform"]
+__all__ = ["Cauchy", "Exponential", "GeneralizedPareto", "Gumbel", "Laplace", "Normal",
+           "Uniform", "VonMises"]
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 _EULER_GAMMA = 0.57721566490153286061
@@ -357,3 +361,153 @@ class Gumbel(_LocationScale):
 
     def entropy(self) -> Tensor:
         return self.scale.log() + (1 + _EULER_GAMMA)
+
+
+class GeneralizedPareto(Distribution):
+    """The generalized Pareto distribution of location ``loc``, scale ``scale`` and shape
+    ``concentration`` (``xi``): survival ``(1 + xi z) ** (-1 / xi)`` for ``z = (x - loc) /
+    scale``, the exponential at ``xi = 0``; bounded above by ``loc - scale / xi`` when
+    ``xi < 0``.
+
+    Args:
+        loc: the lower end of the support.
+        scale: the scale (positive).
+        concentration: the shape ``xi``.
+        validate_args: see :class:`Distribution`.
+
+    Example:
+        >>> GeneralizedPareto(0.0, 1.0, 0.0).log_prob(deepseek.tensor(2.0))
+        tensor(-2.)
+    """
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive,
+                       "concentration": constraints.real}
+    has_rsample = True
+
+    def __init__(self, loc: Any, scale: Any, concentration: Any,
+                 validate_args: Optional[bool] = None) -> None:
+        self.loc, self.scale, self.concentration = broadcast_all(loc, scale, concentration)
+        super().__init__(self.loc.shape, validate_args=validate_args)
+
+    def expand(self, batch_shape: Any, _instance: Any = None) -> "GeneralizedPareto":
+        return expand_parameters(self, GeneralizedPareto, batch_shape, _instance,
+                                 {"loc": (), "scale": (), "concentration": ()})
+
+    @constraints.dependent_property(is_discrete=False, event_dim=0)
+    def support(self) -> constraints.Constraint:
+        xi = self.concentration
+        upper = where(xi < 0, self.loc - self.scale / xi, math.inf)
+        return constraints.interval(self.loc, upper)
+
+    def _shape(self) -> tuple:
+        """Whether ``xi`` is (numerically) 0, and ``xi`` with those entries set to 1, so that
+        the ``xi != 0`` branch stays finite (with finite gradients) where it is not used."""
+        at_zero = self.concentration.abs() <= 1e-8
+        return at_zero, where(at_zero, 1.0, self.concentration)
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        z = (value - self.loc) / self.scale
+        at_zero, xi = self._shape()
+        power = xi.reciprocal() + 1
+        # a power of 0 (xi = -1, the uniform) leaves no log term, even at the upper bound
+        tail = where(power == 0, 0.0, power * (xi * z).log1p())
+        return -self.scale.log() - where(at_zero, z, tail)
+
+    def _log_survival(self, value: Tensor) -> Tensor:
+        z = (value - self.loc) / self.scale
+        at_zero, xi = self._shape()
+        return where(at_zero, -z, -(xi * z).log1p() / xi)
+
+    def cdf(self, value: Tensor) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        return (-self._log_survival(value).exp()).log1p().exp()
+
+    def icdf(self, value: Tensor) -> Tensor:
+        log_survival = (-value).log1p()
+        at_zero, xi = self._shape()
+        tail = self.loc + self.scale / xi * (-xi * log_survival).expm1()
+        return where(at_zero, self.loc - self.scale * log_survival, tail)
+
+    def rsample(self, sample_shape: Any = ()) -> Tensor:
+        return self.icdf(_uniform_like(self._extended_shape(sample_shape), self.loc))
+
+    @property
+    def mean(self) -> Tensor:
+        """The mean; NaN where ``concentration >= 1`` (as PyTorch has it)."""
+        finite = self.concentration < 1
+        xi = where(finite, self.concentration, 0.5)
+        return where(finite, self.loc + self.scale / (1 - xi), math.nan)
+
+    @property
+    def mode(self) -> Tensor:
+        return self.loc
+
+    @property
+    def variance(self) -> Tensor:
+        """The variance; NaN where ``concentration >= 1/2`` (as PyTorch has it)."""
+        finite = self.concentration < 0.5
+        xi = where(finite, self.concentration, 0.25)
+        return where(finite, self.scale.square() / ((1 - xi).square() * (1 - 2 * xi)),
+                     math.nan)
+
+    def entropy(self) -> Tensor:
+        return self.scale.log() + self.concentration + 1
+
+
+class VonMises(Distribution):
+    """The von Mises distribution on the circle, of mean direction ``loc`` and concentration
+    ``concentration``: density ``exp(k cos(x - loc)) / (2 pi I0(k))``. Samples lie in
+    ``[-pi, pi]`` and are not reparameterized.
+
+    Args:
+        loc: the mean angle in radians.
+        concentration: ``k``, the concentration (positive).
+        validate_args: see :class:`Distribution`.
+
+    Example:
+        >>> VonMises(0.0, 1.0).log_prob(deepseek.tensor(0.0))
+        tensor(-1.0738)
+    """
+
+    arg_constraints = {"loc": constraints.real, "concentration": constraints.positive}
+    support = constraints.real
+    has_rsample = False
+
+    def __init__(self, loc: Any, concentration: Any,
+                 validate_args: Optional[bool] = None) -> None:
+        self.loc, self.concentration = broadcast_all(loc, concentration)
+        super().__init__(self.loc.shape, validate_args=validate_args)
+
+    def expand(self, batch_shape: Any, _instance: Any = None) -> "VonMises":
+        return expand_parameters(self, VonMises, batch_shape, _instance,
+                                 {"loc": (), "concentration": ()})
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        k = self.concentration
+        # log I0(k) = log(i0e(k)) + k, finite for large k
+        log_normalizer = math.log(2 * math.pi) + i0e(k).log() + k
+        return k * (value - self.loc).cos() - log_normalizer
+
+    def sample(self, sample_shape: Any = ()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        with no_grad():
+            return _sampling.von_mises(self.loc.expand(shape), self.concentration.expand(shape))
+
+    @property
+    def mean(self) -> Tensor:
+        return self.loc
+
+    @property
+    def mode(self) -> Tensor:
+        return self.loc
+
+    @property
+    def variance(self) -> Tensor:
+        """The circular variance ``1 - I1(k) / I0(k)``."""
+        k = self.concentration
+        return 1 - i1e(k) / i0e(k)

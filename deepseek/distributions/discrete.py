@@ -1,5 +1,5 @@
-"""Discrete distributions: Bernoulli, Categorical, OneHotCategorical, Binomial, Geometric and
-Poisson."""
+"""Discrete distributions: Bernoulli, Categorical, OneHotCategorical (and its
+straight-through variant), Binomial, Geometric and Poisson."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from .continuous import expand_parameters
 from .distribution import Distribution, _size
 from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits, softplus
 
-__all__ = ["Bernoulli", "Binomial", "Categorical", "Geometric", "OneHotCategorical", "Poisson"]
+__all__ = ["Bernoulli", "Binomial", "Categorical", "Geometric", "OneHotCategorical",
+           "OneHotCategoricalStraightThrough", "Poisson"]
 
 _EITHER = "Either `probs` or `logits` must be specified, but not both."
 
@@ -290,6 +291,24 @@ class OneHotCategorical(Distribution):
         if expand:
             values = values.expand((n,) + tuple(self.batch_shape) + (n,))
         return values
+
+
+class OneHotCategoricalStraightThrough(OneHotCategorical):
+    """:class:`OneHotCategorical` whose ``rsample`` passes gradients straight through: the
+    value is a one-hot sample, the gradient that of ``probs`` (Bengio et al., 2013).
+
+    Args:
+        probs: non-negative weights, shape ``batch_shape + (K,)``.
+        logits: unnormalized log-probabilities (give exactly one of ``probs``, ``logits``).
+        validate_args: see :class:`Distribution`.
+    """
+
+    has_rsample = True
+
+    def rsample(self, sample_shape: Any = ()) -> Tensor:
+        samples = self.sample(sample_shape)
+        probs = self._categorical.probs
+        return samples + (probs - probs.detach())
 
 
 class Binomial(Distribution):

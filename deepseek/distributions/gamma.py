@@ -1,5 +1,5 @@
-"""The gamma family and what is built from gamma draws: Gamma, Chi2, Dirichlet, Beta and
-StudentT."""
+"""The gamma family and what is built from gamma draws: Gamma, Chi2, Dirichlet, Beta,
+StudentT and FisherSnedecor."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from .continuous import expand_parameters
 from .distribution import Distribution
 from .utils import broadcast_all
 
-__all__ = ["Beta", "Chi2", "Dirichlet", "Gamma", "StudentT"]
+__all__ = ["Beta", "Chi2", "Dirichlet", "FisherSnedecor", "Gamma", "StudentT"]
 
 
 class Gamma(Distribution):
@@ -298,3 +298,69 @@ class StudentT(Distribution):
         return (self.scale.log() + 0.5 * (df + 1) * ((0.5 * (df + 1)).digamma()
                                                      - (0.5 * df).digamma())
                 + 0.5 * df.log() + log_beta)
+
+
+class FisherSnedecor(Distribution):
+    """Fisher's F-distribution: ``(u / df1) / (v / df2)`` for independent chi-squared ``u``
+    and ``v`` with ``df1`` and ``df2`` degrees of freedom.
+
+    Args:
+        df1: the numerator's degrees of freedom (positive).
+        df2: the denominator's degrees of freedom (positive).
+        validate_args: see :class:`Distribution`.
+
+    Example:
+        >>> FisherSnedecor(2.0, 4.0).mean
+        tensor(2.)
+    """
+
+    arg_constraints = {"df1": constraints.positive, "df2": constraints.positive}
+    support = constraints.positive
+    has_rsample = True
+
+    def __init__(self, df1: Any, df2: Any, validate_args: Optional[bool] = None) -> None:
+        self.df1, self.df2 = broadcast_all(df1, df2)
+        super().__init__(self.df1.shape, validate_args=validate_args)
+
+    def expand(self, batch_shape: Any, _instance: Any = None) -> "FisherSnedecor":
+        return expand_parameters(self, FisherSnedecor, batch_shape, _instance,
+                                 {"df1": (), "df2": ()})
+
+    @property
+    def mean(self) -> Tensor:
+        """``df2 / (df2 - 2)``; NaN where ``df2 <= 2``."""
+        df2 = where(self.df2 > 2, self.df2, 3.0)
+        return where(self.df2 > 2, df2 / (df2 - 2), math.nan)
+
+    @property
+    def mode(self) -> Tensor:
+        """``(df1 - 2) / df1 * df2 / (df2 + 2)``; NaN where ``df1 <= 2``."""
+        df1 = where(self.df1 > 2, self.df1, 3.0)
+        return where(self.df1 > 2, (df1 - 2) / df1 * self.df2 / (self.df2 + 2), math.nan)
+
+    @property
+    def variance(self) -> Tensor:
+        """NaN where ``df2 <= 4``."""
+        df1, finite = self.df1, self.df2 > 4
+        df2 = where(finite, self.df2, 5.0)
+        value = 2 * df2.square() * (df1 + df2 - 2) / (df1 * (df2 - 2).square() * (df2 - 4))
+        return where(finite, value, math.nan)
+
+    def rsample(self, sample_shape: Any = ()) -> Tensor:
+        shape = self._extended_shape(sample_shape)
+        # Gamma(df / 2, df / 2) is chi-squared over its degrees of freedom
+        numerator = Gamma(0.5 * self.df1, 0.5 * self.df1, validate_args=False).rsample(
+            sample_shape).expand(shape)
+        denominator = Gamma(0.5 * self.df2, 0.5 * self.df2, validate_args=False).rsample(
+            sample_shape).expand(shape)
+        tiny = _dt.finfo(numerator.dtype).tiny
+        return (numerator / denominator.clamp(min=tiny)).clamp(min=tiny)
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        half1, half2 = 0.5 * self.df1, 0.5 * self.df2
+        ratio = self.df1 / self.df2
+        log_beta = half1.lgamma() + half2.lgamma() - (half1 + half2).lgamma()
+        return (half1 * ratio.log() + xlogy(half1 - 1, value)
+                - (half1 + half2) * (ratio * value).log1p() - log_beta)

@@ -11,13 +11,15 @@ from .. import linalg as _linalg
 from ..ops.elementwise import where
 from ..ops.movement import broadcast_shapes
 from ..tensor import Tensor
-from .continuous import Exponential, Laplace, Normal, Uniform
-from .discrete import Bernoulli, Categorical, Geometric, OneHotCategorical, Poisson
+from .continuous import _EULER_GAMMA, Cauchy, Exponential, Gumbel, Laplace, Normal, Uniform
+from .discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategorical, Poisson
 from .distribution import Distribution
 from .gamma import Beta, Dirichlet, Gamma
 from .independent import Independent
-from .multivariate_normal import MultivariateNormal, _batch_mahalanobis
-from .transformed_distribution import TransformedDistribution
+from .multivariate_normal import (LowRankMultivariateNormal, MultivariateNormal,
+                                  _batch_mahalanobis)
+from .relaxed import ContinuousBernoulli
+from .transformed_distribution import HalfNormal, Pareto, TransformedDistribution
 from .utils import softplus, sum_rightmost
 
 __all__ = ["kl_divergence", "register_kl"]
@@ -217,3 +219,66 @@ def _kl_transformed_transformed(p: TransformedDistribution,
     if p.event_shape != q.event_shape:
         raise NotImplementedError
     return kl_divergence(p.base_dist, q.base_dist)
+
+
+@register_kl(Binomial, Binomial)
+def _kl_binomial_binomial(p: Binomial, q: Binomial) -> Tensor:
+    if bool((p.total_count < q.total_count).any()):
+        raise NotImplementedError("KL between Binomials where q.total_count > p.total_count is "
+                                  "not implemented")
+    n = p.total_count
+    t1 = n * p.probs * (softplus(-q.logits) - softplus(-p.logits))
+    t2 = n * (1 - p.probs) * (softplus(q.logits) - softplus(p.logits))
+    return _infinite_where(p.total_count > q.total_count, t1 + t2)
+
+
+@register_kl(HalfNormal, HalfNormal)
+def _kl_halfnormal_halfnormal(p: HalfNormal, q: HalfNormal) -> Tensor:
+    return _kl_normal_normal(p.base_dist, q.base_dist)
+
+
+@register_kl(Cauchy, Cauchy)
+def _kl_cauchy_cauchy(p: Cauchy, q: Cauchy) -> Tensor:
+    spread = (p.scale + q.scale).square() + (p.loc - q.loc).square()
+    return (spread / (4 * p.scale * q.scale)).log()
+
+
+@register_kl(Gumbel, Gumbel)
+def _kl_gumbel_gumbel(p: Gumbel, q: Gumbel) -> Tensor:
+    ratio = p.scale / q.scale
+    shift = (p.loc - q.loc) / q.scale
+    # E_p[exp(-(x - q.loc) / q.scale)] = Gamma(1 + ratio) exp(-shift)
+    expected_exp = ((1 + ratio).lgamma() - shift).exp()
+    return -ratio.log() + shift + ratio * _EULER_GAMMA + expected_exp - (1 + _EULER_GAMMA)
+
+
+@register_kl(Pareto, Pareto)
+def _kl_pareto_pareto(p: Pareto, q: Pareto) -> Tensor:
+    # E_p[log x] = log p.scale + 1 / p.alpha
+    result = ((p.alpha / q.alpha).log() + q.alpha * (p.scale / q.scale).log()
+              + q.alpha / p.alpha - 1)
+    return _infinite_where(p.scale < q.scale, result)
+
+
+@register_kl(ContinuousBernoulli, ContinuousBernoulli)
+def _kl_continuous_bernoulli_continuous_bernoulli(p: ContinuousBernoulli,
+                                                  q: ContinuousBernoulli) -> Tensor:
+    t1 = p.mean * (p.logits - q.logits)
+    t2 = (-p.probs).log1p() - (-q.probs).log1p()
+    return t1 + t2 + p._log_normalizer() - q._log_normalizer()
+
+
+def _as_multivariate_normal(d: Any) -> MultivariateNormal:
+    return MultivariateNormal(d.loc, scale_tril=d.scale_tril, validate_args=False)
+
+
+@register_kl(LowRankMultivariateNormal, LowRankMultivariateNormal)
+@register_kl(LowRankMultivariateNormal, MultivariateNormal)
+@register_kl(MultivariateNormal, LowRankMultivariateNormal)
+def _kl_lowrank_mvn(p: Any, q: Any) -> Tensor:
+    """Through the dense Cholesky factors: ``O(n^3)``, as the Woodbury form saves little
+    once both covariances enter the trace term."""
+    if p.event_shape != q.event_shape:
+        raise ValueError("KL-divergence between two (Low Rank) Multivariate Normals with "
+                         "different event shapes cannot be computed")
+    return _kl_mvn_mvn(_as_multivariate_normal(p), _as_multivariate_normal(q))

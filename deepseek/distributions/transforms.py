@@ -15,9 +15,12 @@ from ..tensor import Size, Tensor
 from . import constraints
 from .utils import softplus, sum_rightmost
 
-__all__ = ["AbsTransform", "AffineTransform", "ComposeTransform", "ExpTransform",
-           "IndependentTransform", "PowerTransform", "SigmoidTransform", "SoftmaxTransform",
-           "TanhTransform", "Transform", "identity_transform"]
+__all__ = ["AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform",
+           "CorrCholeskyTransform", "CumulativeDistributionTransform", "ExpTransform",
+           "IndependentTransform", "LowerCholeskyTransform", "PositiveDefiniteTransform",
+           "PowerTransform", "ReshapeTransform", "SigmoidTransform", "SoftmaxTransform",
+           "SoftplusTransform", "StackTransform", "StickBreakingTransform", "TanhTransform",
+           "Transform", "identity_transform"]
 
 
 class Transform:
@@ -583,3 +586,73 @@ class SoftmaxTransform(Transform):
 
     def _inverse(self, y: Tensor) -> Tensor:
         return y.log()
+
+
+class SoftplusTransform(Transform):
+    """``y = log(1 + exp(x))``, onto the positive reals."""
+
+    domain = constraints.real
+    codomain = constraints.positive
+    bijective = True
+    sign = +1
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SoftplusTransform)
+
+    __hash__ = object.__hash__
+
+    def _call(self, x: Tensor) -> Tensor:
+        return softplus(x)
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        return y + (-(-y).expm1()).log()
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        return -softplus(-x)
+
+
+class CumulativeDistributionTransform(Transform):
+    """``y = distribution.cdf(x)``, from the support of a distribution of one variable onto
+    the unit interval (its log-Jacobian is the log density).
+
+    Args:
+        distribution: a distribution with ``cdf``, ``icdf`` and ``log_prob``.
+        cache_size: see :class:`Transform`.
+
+    Example:
+        >>> from deepseek.distributions import Normal
+        >>> CumulativeDistributionTransform(Normal(0.0, 1.0))(deepseek.tensor([0.0]))
+        tensor([0.5000])
+    """
+
+    bijective = True
+    codomain = constraints.unit_interval
+    sign = +1
+
+    def __init__(self, distribution: Any, cache_size: int = 0) -> None:
+        super().__init__(cache_size=cache_size)
+        self.distribution = distribution
+
+    @property
+    def domain(self) -> constraints.Constraint:
+        return self.distribution.support
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        if self._cache_size == cache_size:
+            return self
+        return CumulativeDistributionTransform(self.distribution, cache_size=cache_size)
+
+    def _call(self, x: Tensor) -> Tensor:
+        return self.distribution.cdf(x)
+
+    def _inverse(self, y: Tensor) -> Tensor:
+        return self.distribution.icdf(y)
+
+    def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
+        return self.distribution.log_prob(x)
+
+
+# the structured transforms subclass Transform, so they can only be imported once it exists
+from ._matrix_transforms import (CorrCholeskyTransform, LowerCholeskyTransform,  # noqa: E402
+                                 PositiveDefiniteTransform, StickBreakingTransform)
+from ._shape_transforms import CatTransform, ReshapeTransform, StackTransform  # noqa: E402

@@ -10,6 +10,7 @@ from .. import dtypes as _dt
 from .._creation import as_tensor
 from ..autograd.grad_mode import enable_grad
 from ..ops.activation import softmax
+from ..ops.elementwise import where
 from ..ops.movement import broadcast_tensors
 from ..tensor import Tensor
 
@@ -48,8 +49,14 @@ def sum_rightmost(value: Any, dim: int) -> Any:
 
 
 def softplus(x: Tensor) -> Tensor:
-    """``log(1 + exp(x))``, exact for every ``x`` (no threshold) and never overflowing."""
-    return x.clamp(min=0) + (-x.abs()).exp().log1p()
+    """``log(1 + exp(x))``, exact for every ``x`` (no threshold) and never overflowing.
+
+    Written as two smooth branches, each fed only the half-line it is used on, so that the
+    gradient is ``sigmoid(x)`` everywhere, 1/2 at 0 included (``max(x, 0) + log1p(exp(-|x|))``
+    has a kink in each term there).
+    """
+    high, low = x.clamp(min=0), x.clamp(max=0)
+    return where(x > 0, high + (-high).exp().log1p(), low.exp().log1p())
 
 
 def clamp_probs(probs: Tensor) -> Tensor:
