@@ -582,3 +582,40 @@ def test_functional_jacobian_hessian_vjp_jvp():
     _, jv = F.jvp(lambda a: f(ds)(a, w), x, ds.tensor(u))
     _, jvt = torch.autograd.functional.jvp(lambda a: f(torch)(a, wt), xt, torch.tensor(u))
     close(jv, jvt)
+
+
+def test_grad_runs_only_the_part_of_the_graph_that_leads_to_inputs():
+    """autograd.grad and backward(inputs=) run the vjps (and fire the hooks) of the nodes with
+    a path to an input, as torch does; the rest of the graph is left alone."""
+    for lib in (ds, torch):
+        fired = []
+        w = lib.ones(2, requires_grad=True)
+        v = lib.ones(2, requires_grad=True)
+        w.register_hook(lambda g: fired.append("w"))
+        v.register_hook(lambda g: fired.append("v"))
+        h = w * 2
+        h.register_hook(lambda g: fired.append("h"))
+        u = (w * 3).exp()
+        u.register_hook(lambda g: fired.append("u"))
+        out = (h * v).sum() + u.sum()
+        (gh,) = lib.autograd.grad(out, h, retain_graph=True)
+        assert fired == ["h"] and gh.tolist() == [1.0, 1.0], lib
+        fired.clear()
+        gw, gv = lib.autograd.grad(out, (w, v), retain_graph=True)
+        assert sorted(fired) == ["h", "u", "v", "w"], (lib, fired)
+        fired.clear()
+        out.backward(inputs=[v])
+        assert fired == ["v"] and w.grad is None and v.grad.tolist() == [2.0, 2.0], lib
+
+
+def test_leaf_hook_sees_the_summed_gradient_once():
+    """A leaf used twice gets its hook called once, on the sum (a nonlinear hook shows it)."""
+    grads = []
+    for lib in (ds, torch):
+        calls = []
+        w = lib.tensor([0.5, -2.0], requires_grad=True)
+        w.register_hook(lambda g: calls.append(1) or g.clamp(-1, 1))
+        (w * 3 + w * w).sum().backward()
+        assert len(calls) == 1, lib
+        grads.append(w.grad.tolist())
+    assert grads[0] == grads[1]

@@ -217,7 +217,7 @@ def sum_to(g: "Tensor", shape: tuple) -> "Tensor":
 
 
 def _collect(roots: Sequence[Node]) -> dict:
-    """Count, for each reachable node, how many edges point at it."""
+    """Count, for each reachable node and leaf, how many edges point at it."""
     deps: dict = {}
     stack = list(roots)
     seen = set(id(n) for n in roots)
@@ -226,11 +226,12 @@ def _collect(roots: Sequence[Node]) -> dict:
     while stack:
         node = stack.pop()
         for e in node.next:
-            if type(e) is Node:
-                deps[e] = deps.get(e, 0) + 1
-                if id(e) not in seen:
-                    seen.add(id(e))
-                    stack.append(e)
+            if e is None:
+                continue
+            deps[e] = deps.get(e, 0) + 1
+            if type(e) is Node and id(e) not in seen:
+                seen.add(id(e))
+                stack.append(e)
     return deps
 
 
@@ -268,6 +269,10 @@ def run_backward(
     captured: dict = {}
 
     deps = _collect(roots)
+    # with inputs, only the part of the graph that leads to them runs (and fires hooks)
+    leaf_ids = None if inputs is None else {id(t) for t in inputs if t.grad_fn is None}
+    below = None if inputs is None else _leading_to(roots, leaf_ids, wanted_nodes)
+    to_leaves: dict = {}  # leaf -> (its gradient so far, whether the engine owns that array)
     ready = [n for n in roots if deps[n] == 0]
     ready = list(dict.fromkeys(ready))
     prev = STATE.enabled
@@ -276,6 +281,8 @@ def run_backward(
         while ready:
             node = ready.pop()
             g = pending.pop(node, None)
+            if below is not None and node not in below and node not in wanted_nodes:
+                g = None
             if g is not None:
                 if node.hooks:
                     for hook in node.hooks:
@@ -288,36 +295,22 @@ def run_backward(
                         t.grad = g if create_graph else g.detach()
                 if node in wanted_nodes:
                     captured[wanted_nodes[node]] = g
-                grads = node.op.vjp(node, g)
-                if not isinstance(grads, tuple):
-                    grads = (grads,)
-                for edge, shape, dt, gi in zip(node.next, node.shapes, node.dtypes, grads):
-                    if edge is None or gi is None:
-                        continue
-                    if shape is not None:  # None: one output's share of a multi-output node
-                        if gi._data.shape != shape:
-                            gi = sum_to(gi, shape)
-                        if gi._data.dtype != dt:
-                            gi = _to_input_dtype(gi, dt)
-                    if type(edge) is Node:
-                        pending[edge] = pending[edge] + gi if edge in pending else gi
-                    else:
-                        # a gradient the vjp just made, owning its memory and going to this
-                        # leaf alone, can become .grad without the defensive copy
-                        fresh = (gi is not g and gi._data.base is None
-                                 and sum(x is gi for x in grads) == 1
-                                 and not any(x is not None and x._data.base is gi._data
-                                             for x in grads))
-                        _deliver_leaf(edge, gi, leaf_grads, accumulate, create_graph, fresh)
+                if below is None or node in below:
+                    _send(node, g, pending, to_leaves, leaf_ids)
                 if not retain_graph:
                     node.release()
-                # the next vjp may free memory (a checkpointed block's) only if these go now
-                g = grads = gi = None
+                g = None  # the next vjp may free memory (a checkpointed block's) only if g goes
             for edge in node.next:
-                if type(edge) is Node:
-                    deps[edge] -= 1
-                    if deps[edge] == 0:
+                if edge is None:
+                    continue
+                deps[edge] -= 1
+                if deps[edge] == 0:
+                    if type(edge) is Node:
                         ready.append(edge)
+                    elif edge in to_leaves:  # every share has arrived: hooks see the sum
+                        gl, fresh = to_leaves.pop(edge)
+                        _deliver_leaf(edge, gl, leaf_grads, accumulate, create_graph, fresh)
+                        gl = None
     finally:
         STATE.enabled = prev
     if inputs is None:
@@ -326,6 +319,62 @@ def run_backward(
     for i, t in enumerate(inputs):
         out.append(captured.get(i) if t.grad_fn is not None else leaf_grads.get(id(t)))
     return out
+
+
+def _send(node: Node, g: "Tensor", pending: dict, to_leaves: dict,
+          leaf_ids: Optional[set]) -> None:
+    """Run ``node``'s vjp on ``g`` and add each input's share to the pending gradient of the
+    node that made it, or of the leaf (only the wanted leaves when ``leaf_ids`` is given)."""
+    grads = node.op.vjp(node, g)
+    if not isinstance(grads, tuple):
+        grads = (grads,)
+    for edge, shape, dt, gi in zip(node.next, node.shapes, node.dtypes, grads):
+        if edge is None or gi is None:
+            continue
+        if shape is not None:  # None: one output's share of a multi-output node
+            if gi._data.shape != shape:
+                gi = sum_to(gi, shape)
+            if gi._data.dtype != dt:
+                gi = _to_input_dtype(gi, dt)
+        if type(edge) is Node:
+            pending[edge] = pending[edge] + gi if edge in pending else gi
+        elif edge in to_leaves:
+            to_leaves[edge] = (to_leaves[edge][0] + gi, True)
+        elif leaf_ids is None or id(edge) in leaf_ids:
+            # a gradient the vjp just made, owning its memory and going to this leaf alone,
+            # can become .grad without the defensive copy
+            fresh = (gi is not g and gi._data.base is None
+                     and sum(x is gi for x in grads) == 1
+                     and not any(x is not None and x._data.base is gi._data for x in grads))
+            to_leaves[edge] = (gi, fresh)
+
+
+def _leading_to(roots: Sequence[Node], leaf_ids: set, wanted: dict) -> set:
+    """The nodes from which a wanted leaf or wanted node is reachable: the only ones whose vjps
+    ``autograd.grad`` (and ``backward(inputs=...)``) has to run."""
+    hit: dict = {}
+    for root in roots:
+        if root in hit:
+            continue
+        hit[root] = False
+        stack = [(root, iter(root.next))]
+        while stack:
+            node, edges = stack[-1]
+            for e in edges:
+                if type(e) is Node:
+                    if e not in hit:
+                        hit[e] = False
+                        stack.append((e, iter(e.next)))
+                        break
+                    if hit[e] or e in wanted:
+                        hit[node] = True
+                elif e is not None and id(e) in leaf_ids:
+                    hit[node] = True
+            else:
+                stack.pop()
+                if stack and (hit[node] or node in wanted):
+                    hit[stack[-1][0]] = True
+    return {n for n, v in hit.items() if v}
 
 
 def _deliver_leaf(t: "Tensor", g: "Tensor", leaf_grads: dict, accumulate: bool,
