@@ -239,13 +239,22 @@ def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any
     if steps < 0:
         raise RuntimeError("[linspace] number of steps must be non-negative")
     start, end = _number("linspace", start), _number("linspace", end)
-    arr = np.linspace(start, end, steps, dtype=np.float64)
-    if steps > 1:  # PyTorch fills the second half backwards from ``end``
-        step = (end - start) / (steps - 1)
-        half = steps // 2
-        idx = np.arange(steps)
-        arr = np.where(idx < half, start + step * idx, end - step * (steps - 1 - idx))
     d = _dtype_np(dtype, _dt.get_default_dtype().np)
+    arr = np.linspace(start, end, steps, dtype=np.float64)
+    if steps > 1:
+        # PyTorch's kernel: the step in the dtype itself, ``start + step * i`` fused (one
+        # rounding, emulated in a wider type) and the second half filled back from ``end``
+        exact = d in (np.float32, np.float64)
+        if exact:
+            wide, t = (np.longdouble if d == np.float64 else np.float64), d.type
+            step = wide((t(end) - t(start)) / t(steps - 1))
+            start, end = wide(t(start)), wide(t(end))
+        else:
+            step = (end - start) / (steps - 1)
+        idx = np.arange(steps)
+        arr = np.where(idx < steps // 2, start + step * idx, end - step * (steps - 1 - idx))
+        if exact:
+            arr = arr.astype(d)
     if d.kind in "iu":
         arr = np.trunc(arr)
     return _finish(arr.astype(d), device, requires_grad)

@@ -204,3 +204,14 @@ def test_inplace_fills():
     leaf = ds.zeros(2, requires_grad=True)
     with pytest.raises(RuntimeError, match="leaf Variable"):
         leaf.uniform_()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_linspace_is_bit_for_bit_torch(dtype):
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        a, b = rng.uniform(-10, 10, 2)
+        steps = int(rng.integers(1, 300))
+        ours = ds.linspace(a, b, steps, dtype=getattr(ds, dtype)).numpy()
+        theirs = torch.linspace(a, b, steps, dtype=getattr(torch, dtype)).numpy()
+        assert np.array_equal(ours, theirs), (a, b, steps)
