@@ -17,7 +17,5 @@ from .rprop import Rprop  # noqa: F401
 from .sgd import SGD  # noqa: F401
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
-           "NAdam", "RAdam", "Rprop", "ASGD", "LBFGS", "Adafactor", "lr_scheduler", "swa_utils"]
-# Muon (2-D parameters only) stays out of __all__ until the generic cases in
-# tests/optim/test_optimizers.py, which build every listed optimizer on a 1-D parameter, give it
-# a matrix; tests/optim/test_swa_adafactor.py runs those checks on Muon meanwhile.
+           "NAdam", "RAdam", "Rprop", "ASGD", "LBFGS", "Adafactor", "Muon", "lr_scheduler",
+           "swa_utils"]

@@ -205,7 +205,7 @@ ADAM_FAMILY = [name for name in OPTIMIZERS
 
 
 def _param() -> list:
-    return [ds.zeros(2, requires_grad=True)]
+    return [ds.zeros(2, 2, requires_grad=True)]  # a matrix: Muon takes nothing else
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)
@@ -220,7 +220,7 @@ def test_negative_lr_matches_torch(name: str) -> None:
     expected = "Invalid learning rate: -1"
     if reference is not None:
         with pytest.raises(ValueError) as theirs:
-            reference([torch.zeros(2, requires_grad=True)], lr=-1)
+            reference([torch.zeros(2, 2, requires_grad=True)], lr=-1)
         expected = str(theirs.value)
     with pytest.raises(ValueError) as ours:
         getattr(ds.optim, name)(_param(), lr=-1)
@@ -249,7 +249,7 @@ def _trajectory(lib, name: str, lr, kwargs: dict) -> tuple:
     """The optimizer and its parameters after each of three closure steps from ``lr``; before
     the last step the rate becomes NEW_LR: in place for a Tensor ``lr``, in the group for a
     float."""
-    params = make_params()[0 if lib is ds else 1]
+    params = [p for p in make_params()[0 if lib is ds else 1] if name != "Muon" or p.ndim == 2]
     opt = getattr(lib.optim, name)(params, lr=lr, **kwargs)
 
     def closure():
@@ -296,7 +296,7 @@ def test_tensor_lr_steps(name: str, kwargs: dict, value) -> None:
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_tensor_lr_must_be_one_element(name: str) -> None:
     with pytest.raises(ValueError) as theirs:
-        getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)], lr=torch.ones(2))
+        getattr(torch.optim, name)([torch.zeros(2, 2, requires_grad=True)], lr=torch.ones(2))
     with pytest.raises(ValueError, match=f"^{name}: {theirs.value}"):
         getattr(ds.optim, name)(_param(), lr=ds.ones(2))
 
