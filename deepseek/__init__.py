@@ -88,6 +88,8 @@ from .ops.loss import *  # noqa: F401,F403
 from .ops.normalization import *  # noqa: F401,F403
 from .ops.pool import *  # noqa: F401,F403
 from . import autograd, linalg, nn, optim, utils  # noqa: F401
+from .autograd.anomaly_mode import (is_anomaly_check_nan_enabled, is_anomaly_enabled,
+                                    set_detect_anomaly as set_anomaly_enabled)
 from . import backends, cuda, testing  # noqa: F401  torch's device queries and test helpers
 from . import distributions, special  # noqa: F401  torch.distributions, torch.special
 from . import func, signal  # noqa: F401  torch.func (composable transforms), torch.signal

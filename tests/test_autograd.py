@@ -619,3 +619,28 @@ def test_leaf_hook_sees_the_summed_gradient_once():
         assert len(calls) == 1, lib
         grads.append(w.grad.tolist())
     assert grads[0] == grads[1]
+
+
+def test_detect_anomaly_names_the_node_that_returned_nan_and_its_forward_stack():
+    messages = []
+    for lib in (ds, torch):
+        x = lib.tensor([0.0, 1.0], requires_grad=True)
+        with pytest.warns(UserWarning, match="Anomaly Detection has been enabled"):
+            mode = lib.autograd.detect_anomaly()
+        with mode:
+            assert lib.is_anomaly_enabled()
+            loss = (x.sqrt() * lib.tensor([float("nan"), 1.0])).sum()  # the line to report
+            with pytest.warns(UserWarning, match="Error detected in MulBackward0") as seen:
+                with pytest.raises(RuntimeError) as error:
+                    loss.backward()
+            messages.append(str(error.value))
+            if lib is ds:
+                assert any("the line to report" in str(w.message) for w in seen)
+        assert not lib.is_anomaly_enabled()
+    assert messages[0] == messages[1]
+    assert messages[0] == "Function 'MulBackward0' returned nan values in its 0th output."
+    x = ds.tensor([0.0], requires_grad=True)
+    with ds.autograd.set_detect_anomaly(True, check_nan=False):
+        assert ds.is_anomaly_enabled() and not ds.is_anomaly_check_nan_enabled()
+        (x.sqrt() * float("nan")).sum().backward()  # NaN allowed without check_nan
+    assert not ds.is_anomaly_enabled() and ds.is_anomaly_check_nan_enabled()

@@ -8,6 +8,8 @@ import numpy as np
 
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                         set_grad_enabled)
+from .anomaly_mode import (detect_anomaly, is_anomaly_check_nan_enabled,  # noqa: F401
+                           is_anomaly_enabled, set_detect_anomaly)
 from .graph import Node, run_backward
 from .function import Function, FunctionCtx, once_differentiable
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
@@ -15,7 +17,8 @@ from . import functional  # noqa: F401
 
 __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
            "is_grad_enabled", "Node", "Function", "FunctionCtx", "once_differentiable",
-           "gradcheck", "gradgradcheck", "GradcheckError", "functional"]
+           "gradcheck", "gradgradcheck", "GradcheckError", "functional", "detect_anomaly",
+           "set_detect_anomaly"]
 
 
 def _tensors(x: Any) -> list:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import traceback
 from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
+import numpy as np
+
+from .anomaly_mode import ANOMALY, forward_stack_warning
 from .grad_mode import STATE
 
 if TYPE_CHECKING:
@@ -26,7 +30,7 @@ class Node:
     """
 
     __slots__ = ("op", "next", "attrs", "shapes", "dtypes", "_saved", "_versions", "_out",
-                 "_out_box", "_out_version", "hooks", "retained", "freed", "__weakref__")
+                 "_out_box", "_out_version", "hooks", "retained", "freed", "trace", "__weakref__")
 
     def __init__(self, op: Any, next_edges: tuple, attrs: dict, shapes: tuple,
                  dtypes: tuple) -> None:
@@ -43,6 +47,7 @@ class Node:
         self.hooks: Optional[list] = None
         self.retained = None
         self.freed = False
+        self.trace = traceback.format_stack()[:-2] if ANOMALY.enabled else None
 
     def name(self) -> str:
         custom = getattr(self.op, "backward_name", None)  # autograd.Function nodes
@@ -325,9 +330,12 @@ def _send(node: Node, g: "Tensor", pending: dict, to_leaves: dict,
           leaf_ids: Optional[set]) -> None:
     """Run ``node``'s vjp on ``g`` and add each input's share to the pending gradient of the
     node that made it, or of the leaf (only the wanted leaves when ``leaf_ids`` is given)."""
-    grads = node.op.vjp(node, g)
-    if not isinstance(grads, tuple):
-        grads = (grads,)
+    if ANOMALY.enabled:
+        grads = _checked_vjp(node, g)
+    else:
+        grads = node.op.vjp(node, g)
+        if not isinstance(grads, tuple):
+            grads = (grads,)
     for edge, shape, dt, gi in zip(node.next, node.shapes, node.dtypes, grads):
         if edge is None or gi is None:
             continue
@@ -347,6 +355,26 @@ def _send(node: Node, g: "Tensor", pending: dict, to_leaves: dict,
                      and sum(x is gi for x in grads) == 1
                      and not any(x is not None and x._data.base is gi._data for x in grads))
             to_leaves[edge] = (gi, fresh)
+
+
+def _checked_vjp(node: Node, g: "Tensor") -> tuple:
+    """The vjp under anomaly detection: a failure or a NaN names the node and shows the forward
+    stack that made it."""
+    try:
+        grads = node.op.vjp(node, g)
+    except Exception:
+        forward_stack_warning(node)
+        raise
+    if not isinstance(grads, tuple):
+        grads = (grads,)
+    if ANOMALY.check_nan:
+        for i, gi in enumerate(grads):
+            if gi is not None and (gi.is_floating_point() or gi.is_complex()) and bool(
+                    np.isnan(gi._data).any()):
+                forward_stack_warning(node)
+                raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th "
+                                   "output.")
+    return grads
 
 
 def _leading_to(roots: Sequence[Node], leaf_ids: set, wanted: dict) -> set:
