@@ -90,6 +90,8 @@ from .ops.pool import *  # noqa: F401,F403
 from . import autograd, linalg, nn, optim, utils  # noqa: F401
 from .autograd.anomaly_mode import (is_anomaly_check_nan_enabled, is_anomaly_enabled,
                                     set_detect_anomaly as set_anomaly_enabled)
+from ._creation import LEGACY_TYPES as _LEGACY_TYPES
+
 from . import backends, cuda, testing  # noqa: F401  torch's device queries and test helpers
 from . import distributions, special  # noqa: F401  torch.distributions, torch.special
 from . import func, signal  # noqa: F401  torch.func (composable transforms), torch.signal
@@ -119,6 +121,19 @@ float16, bfloat16, float32, float64 = (_dtypes.float16, _dtypes.bfloat16, _dtype
 complex64, complex128 = _dtypes.complex64, _dtypes.complex128
 half, float, double, cfloat, cdouble = float16, float32, float64, complex64, complex128
 short, int, long = int16, int32, int64
+
+globals().update(_LEGACY_TYPES)  # FloatTensor, LongTensor … (legacy constructors and types)
+# torch.* spellings of Tensor methods: torch.exp_(x) is x.exp_()
+for _name in ("abs_", "acos_", "acosh_", "addmv_", "adjoint", "arccos_", "arcsin_", "arcsinh_",
+              "arctan_", "asin_", "asinh_", "atan_", "atanh_", "ceil_", "clamp_", "clamp_max_",
+              "clamp_min_", "clip_", "cos_", "cosh_", "deg2rad_", "detach", "detach_", "erf_",
+              "erfc_", "exp2_", "exp_", "expm1_", "fill_", "fix_", "floor_", "frac_", "gcd_",
+              "get_device", "i0_", "index_put_", "is_same_size", "is_signed", "lcm_", "ldexp_",
+              "log10_", "log1p_", "log2_", "log_", "logit_", "nan_to_num_", "neg_", "negative_",
+              "rad2deg_", "reciprocal_", "round_", "rsqrt_", "sigmoid_", "sin_", "sinc_", "sinh_",
+              "sqrt_", "square_", "tan_", "tanh_", "trunc_", "xlogy_", "zero_"):
+    globals()[_name] = getattr(Tensor, _name)
+del _name
 
 __version__ = "0.1.0"
 

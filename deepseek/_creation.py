@@ -12,7 +12,7 @@ from . import dtypes as _dt
 from ._errors import op_error
 from .backend import CPU, device as _device
 from .ops._opdef import tensor_method
-from .tensor import Tensor
+from .tensor import Size, Tensor
 
 __all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "from_dlpack", "zeros", "ones", "full",
            "empty", "zeros_like", "ones_like", "full_like", "empty_like", "arange", "range",
@@ -420,3 +420,23 @@ def _legacy_new(self: Tensor, args: tuple, kwargs: dict) -> None:
     fresh = Tensor._wrap(data)
     for slot in ("_data", "_device", "_requires_grad", "grad_fn", "_version_box"):
         setattr(self, slot, getattr(fresh, slot))
+
+
+class _LegacyType(type):
+    """``torch.FloatTensor`` and friends: calling one makes a tensor of its dtype (from data,
+    or uninitialized of a shape); ``isinstance`` checks the dtype."""
+
+    dtype: _dt.dtype
+
+    def __call__(cls, *args: Any, device: Any = None) -> Tensor:
+        if len(args) == 1 and not isinstance(args[0], (int, np.integer, Size)):
+            return tensor(args[0], dtype=cls.dtype, device=device)
+        return empty(*(args or (0,)), dtype=cls.dtype, device=device)
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, Tensor) and obj.dtype is cls.dtype
+
+
+LEGACY_TYPES = {f"{_dt.torch_name(d)}Tensor": _LegacyType(f"{_dt.torch_name(d)}Tensor", (),
+                                                          {"dtype": d})
+                for d in _dt.ALL if not d.is_complex}

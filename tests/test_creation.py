@@ -215,3 +215,16 @@ def test_linspace_is_bit_for_bit_torch(dtype):
         ours = ds.linspace(a, b, steps, dtype=getattr(ds, dtype)).numpy()
         theirs = torch.linspace(a, b, steps, dtype=getattr(torch, dtype)).numpy()
         assert np.array_equal(ours, theirs), (a, b, steps)
+
+
+def test_legacy_tensor_types_and_torch_spellings_of_methods():
+    for lib in (ds, torch):
+        a, b = lib.FloatTensor(2, 3), lib.LongTensor([1, 2])
+        assert tuple(a.shape) == (2, 3) and str(a.dtype).endswith("float32")
+        assert b.tolist() == [1, 2] and str(b.dtype).endswith("int64")
+        assert tuple(lib.DoubleTensor(lib.Size([4])).shape) == (4,)
+        assert isinstance(b, lib.LongTensor) and not isinstance(b, lib.FloatTensor)
+        assert lib.BoolTensor([True]).dtype == lib.bool and lib.FloatTensor().shape == (0,)
+        x = lib.tensor([1.0, 4.0])
+        assert lib.sqrt_(x) is x and x.tolist() == [1.0, 2.0]
+        assert lib.zero_(x).tolist() == [0.0, 0.0] and lib.is_same_size(x, x)
