@@ -13,15 +13,15 @@ from ..random import poisson
 from ..tensor import Size, Tensor
 from . import constraints
 from .continuous import expand_parameters
-from .discrete import Binomial, Categorical, _one_parameter
+from .discrete import Binomial, Categorical, _BinaryParameters, _OfCategorical, _one_parameter
 from .distribution import Distribution, _size
 from .gamma import Gamma
-from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits, softplus
+from .utils import broadcast_all, softplus
 
 __all__ = ["Multinomial", "NegativeBinomial"]
 
 
-class Multinomial(Distribution):
+class Multinomial(_OfCategorical, Distribution):
     """Counts of each of ``K`` outcomes in ``total_count`` independent draws from
     ``Categorical(probs, logits)``.
 
@@ -64,22 +64,6 @@ class Multinomial(Distribution):
         return constraints.multinomial(self.total_count)
 
     @property
-    def _param(self) -> Tensor:
-        return self._categorical._param
-
-    @property
-    def probs(self) -> Tensor:
-        return self._categorical.probs
-
-    @property
-    def logits(self) -> Tensor:
-        return self._categorical.logits
-
-    @property
-    def param_shape(self) -> Size:
-        return self._categorical.param_shape
-
-    @property
     def mean(self) -> Tensor:
         return self.probs * self.total_count
 
@@ -114,7 +98,7 @@ class Multinomial(Distribution):
         return n * self._categorical.entropy() - math.lgamma(n + 1) + expected_log_factorials
 
 
-class NegativeBinomial(Distribution):
+class NegativeBinomial(_BinaryParameters, Distribution):
     """The number of successes before ``total_count`` failures, in trials that each succeed
     with ``probs`` (or ``sigmoid(logits)``).
 
@@ -151,18 +135,6 @@ class NegativeBinomial(Distribution):
                                 {"total_count": (), "probs": (), "logits": ()})
         new._param = new.probs if "probs" in self.__dict__ else new.logits
         return new
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self) -> Size:
-        return self._param.shape
 
     @property
     def mean(self) -> Tensor:

@@ -37,7 +37,45 @@ def _one_parameter(probs: Any, logits: Any) -> None:
         raise ValueError(_EITHER)
 
 
-class Bernoulli(Distribution):
+class _BinaryParameters:
+    """``probs`` and ``logits`` of a two-outcome parameter, each derived from the other on
+    first use; ``_param`` is the one given."""
+
+    @lazy_property
+    def logits(self) -> Tensor:
+        return probs_to_logits(self.probs, is_binary=True)
+
+    @lazy_property
+    def probs(self) -> Tensor:
+        return logits_to_probs(self.logits, is_binary=True)
+
+    @property
+    def param_shape(self) -> Size:
+        return self._param.shape
+
+
+class _OfCategorical:
+    """``probs``, ``logits`` and ``param_shape`` of a distribution built on
+    ``self._categorical``."""
+
+    @property
+    def _param(self) -> Tensor:
+        return self._categorical._param
+
+    @property
+    def probs(self) -> Tensor:
+        return self._categorical.probs
+
+    @property
+    def logits(self) -> Tensor:
+        return self._categorical.logits
+
+    @property
+    def param_shape(self) -> Size:
+        return self._categorical.param_shape
+
+
+class Bernoulli(_BinaryParameters, Distribution):
     """1 with probability ``probs`` (or ``sigmoid(logits)``), else 0.
 
     Args:
@@ -72,18 +110,6 @@ class Bernoulli(Distribution):
                                 {"probs": (), "logits": ()})
         new._param = new.probs if "probs" in self.__dict__ else new.logits
         return new
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self) -> Size:
-        return self._param.shape
 
     @property
     def mean(self) -> Tensor:
@@ -213,7 +239,7 @@ class Categorical(Distribution):
         return values
 
 
-class OneHotCategorical(Distribution):
+class OneHotCategorical(_OfCategorical, Distribution):
     """One-hot vectors of length ``K`` whose hot index is ``Categorical(probs, logits)``.
 
     Args:
@@ -240,22 +266,6 @@ class OneHotCategorical(Distribution):
         Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
-
-    @property
-    def _param(self) -> Tensor:
-        return self._categorical._param
-
-    @property
-    def probs(self) -> Tensor:
-        return self._categorical.probs
-
-    @property
-    def logits(self) -> Tensor:
-        return self._categorical.logits
-
-    @property
-    def param_shape(self) -> Size:
-        return self._categorical.param_shape
 
     @property
     def mean(self) -> Tensor:
@@ -311,7 +321,7 @@ class OneHotCategoricalStraightThrough(OneHotCategorical):
         return samples + (probs - probs.detach())
 
 
-class Binomial(Distribution):
+class Binomial(_BinaryParameters, Distribution):
     """The number of successes in ``total_count`` trials that each succeed with ``probs``
     (or ``sigmoid(logits)``).
 
@@ -347,18 +357,6 @@ class Binomial(Distribution):
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self) -> constraints.Constraint:
         return constraints.integer_interval(0, self.total_count)
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self) -> Size:
-        return self._param.shape
 
     @property
     def mean(self) -> Tensor:
@@ -405,7 +403,7 @@ class Binomial(Distribution):
         return values
 
 
-class Geometric(Distribution):
+class Geometric(_BinaryParameters, Distribution):
     """The number of failures before the first success in trials that each succeed with
     ``probs`` (or ``sigmoid(logits)``).
 
@@ -438,14 +436,6 @@ class Geometric(Distribution):
     def expand(self, batch_shape: Any, _instance: Any = None) -> "Geometric":
         return expand_parameters(self, Geometric, batch_shape, _instance,
                                  {"probs": (), "logits": ()})
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
 
     @property
     def mean(self) -> Tensor:

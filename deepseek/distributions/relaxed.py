@@ -13,12 +13,13 @@ from ..random import rand
 from ..tensor import Size, Tensor
 from . import constraints
 from .continuous import expand_parameters
-from .discrete import Categorical, _bce_with_logits, _one_parameter
+from .discrete import (Categorical, _BinaryParameters, _OfCategorical, _bce_with_logits,
+                       _one_parameter)
 from .distribution import Distribution
 from .transformed_distribution import TransformedDistribution
 from .transforms import ExpTransform, SigmoidTransform
 from .utils import (broadcast_all, clamp_probs, lazy_property, logits_to_probs,
-                    probs_to_logits, softplus)
+                    softplus)
 
 __all__ = ["ContinuousBernoulli", "ExpRelaxedCategorical", "LogitRelaxedBernoulli",
            "RelaxedBernoulli", "RelaxedOneHotCategorical"]
@@ -37,7 +38,7 @@ def _binary_parameters(self: Distribution, probs: Any, logits: Any) -> Size:
     return Size() if isinstance(given, numbers.Number) else self._param.shape
 
 
-class ContinuousBernoulli(Distribution):
+class ContinuousBernoulli(_BinaryParameters, Distribution):
     """The continuous Bernoulli distribution on ``[0, 1]``: density proportional to
     ``probs ** x * (1 - probs) ** (1 - x)`` (Loaiza-Ganem & Cunningham, 2019). Near
     ``probs = 1/2`` (inside ``lims``) the normalizer, mean and variance use Taylor
@@ -79,16 +80,8 @@ class ContinuousBernoulli(Distribution):
         return new
 
     @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
+    def probs(self) -> Tensor:  # clamped: the normalizing constant needs probs off 0 and 1
         return clamp_probs(logits_to_probs(self.logits, is_binary=True))
-
-    @property
-    def param_shape(self) -> Size:
-        return self._param.shape
 
     def _outside_lims(self) -> Tensor:
         return (self.probs < self._lims[0]) | (self.probs > self._lims[1])
@@ -160,7 +153,7 @@ def _as_tensor_like(value: Any, like: Tensor) -> Tensor:
     return value if isinstance(value, Tensor) else as_tensor(value, dtype=like.dtype)
 
 
-class LogitRelaxedBernoulli(Distribution):
+class LogitRelaxedBernoulli(_BinaryParameters, Distribution):
     """The logit of a :class:`RelaxedBernoulli` sample: ``(logits + logistic noise) /
     temperature`` (Maddison et al., 2017).
 
@@ -186,18 +179,6 @@ class LogitRelaxedBernoulli(Distribution):
         new._param = new.probs if "probs" in self.__dict__ else new.logits
         new.temperature = self.temperature
         return new
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self) -> Size:
-        return self._param.shape
 
     def rsample(self, sample_shape: Any = ()) -> Tensor:
         shape = self._extended_shape(sample_shape)
@@ -257,7 +238,7 @@ class RelaxedBernoulli(TransformedDistribution):
         return self.base_dist.probs
 
 
-class ExpRelaxedCategorical(Distribution):
+class ExpRelaxedCategorical(_OfCategorical, Distribution):
     """The log of a :class:`RelaxedOneHotCategorical` sample: ``log_softmax((logits + g) /
     temperature)`` for Gumbel noise ``g`` (Jang et al., 2017; Maddison et al., 2017).
 
@@ -288,18 +269,6 @@ class ExpRelaxedCategorical(Distribution):
         Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new
-
-    @property
-    def param_shape(self) -> Size:
-        return self._categorical.param_shape
-
-    @property
-    def logits(self) -> Tensor:
-        return self._categorical.logits
-
-    @property
-    def probs(self) -> Tensor:
-        return self._categorical.probs
 
     def rsample(self, sample_shape: Any = ()) -> Tensor:
         shape = self._extended_shape(sample_shape)
