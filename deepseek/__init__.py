@@ -95,6 +95,7 @@ from ._creation import LEGACY_TYPES as _LEGACY_TYPES
 from . import backends, cuda, testing  # noqa: F401  torch's device queries and test helpers
 from . import distributions, special  # noqa: F401  torch.distributions, torch.special
 from . import func, signal  # noqa: F401  torch.func (composable transforms), torch.signal
+from . import distributed, futures  # noqa: F401  torch.distributed (on MPI), torch.futures
 from .func import vmap  # torch.vmap
 from .signal.windows import (bartlett_window, blackman_window, hamming_window,  # windows
                              hann_window, kaiser_window)

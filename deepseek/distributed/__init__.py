@@ -15,4 +15,8 @@ from .distributed_c10d import (  # noqa: F401
     new_group, recv, reduce, reduce_scatter, reduce_scatter_tensor, scatter, scatter_object_list,
     send,
 )
-from .distributed_c10d import __all__  # noqa: F401
+from .distributed_c10d import __all__ as _c10d_all
+from ..nn.modules.distributed import GradBucket  # noqa: F401
+from . import algorithms  # noqa: F401
+
+__all__ = _c10d_all + ["GradBucket", "algorithms"]

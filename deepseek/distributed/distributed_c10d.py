@@ -355,30 +355,48 @@ def _run(start: Callable, finish: Optional[Callable], async_op: bool,
 
 
 def _reduction(data: np.ndarray, op: Any, name: str) -> tuple:
-    """``(buffer, mpi_op, finish)`` to reduce ``data`` with ``op``: the buffer is ``data``
-    itself or a float32/uint8 copy for dtypes MPI can't reduce, and ``finish(count)`` writes
-    it back (dividing by ``count`` for AVG)."""
+    """``(buffer, mpi_op)`` to reduce ``data`` with ``op`` in its own dtype. ``buffer`` is
+    what MPI is handed: ``data`` itself, its uint8 view for bool, or for the float dtypes
+    MPI lacks (float16, bfloat16, float8) its bytes with an element type and a reduction
+    of our own, so compressed gradients travel compressed."""
     key = getattr(op, "value", op)
     if key not in _REDUCE_OPS:
         raise ValueError(f"[{name}] unknown reduce op {op!r}; use a ds.distributed.ReduceOp")
     MPI = _mpi()
     if data.dtype == np.bool_:
-        buf, mpi_op = data.view(np.uint8), getattr(MPI, _BOOL_OPS[key])
-    elif data.dtype in _MPI_NATIVE:
-        buf, mpi_op = data, getattr(MPI, _REDUCE_OPS[key])
-    elif data.dtype.kind in "fV" or data.dtype.itemsize <= 2:  # float16, bfloat16, float8
-        buf, mpi_op = data.astype(np.float32), getattr(MPI, _REDUCE_OPS[key])
-    else:
-        raise TypeError(op_error(TypeError, name, f"can't reduce dtype {data.dtype}",
-                                 data).args[0])
+        return data.view(np.uint8), getattr(MPI, _BOOL_OPS[key])
+    if data.dtype in _MPI_NATIVE:
+        return data, getattr(MPI, _REDUCE_OPS[key])
+    if data.dtype.kind in "fV" and key in _UFUNCS:
+        element, mpi_op = _user_op(data.dtype, key)
+        return [_bytes(data), data.size, element], mpi_op
+    raise TypeError(op_error(TypeError, name, f"can't reduce dtype {data.dtype} with {key}",
+                             data).args[0])
 
-    def finish(count: int, out: np.ndarray = data) -> None:
-        if key == "avg" and data.dtype != np.bool_:
-            np.divide(buf, count, out=buf, casting="unsafe")
-        if buf is not data and buf.base is not data:
-            np.copyto(out, buf.reshape(out.shape), casting="unsafe")
 
-    return buf, mpi_op, finish
+_UFUNCS = {"sum": np.add, "avg": np.add, "product": np.multiply, "min": np.minimum,
+           "max": np.maximum}
+_USER_OPS: dict = {}
+
+
+def _user_op(dtype: np.dtype, key: str) -> tuple:
+    """An MPI element type for ``dtype`` and the reduction ``key`` on it, made once."""
+    if (dtype, key) not in _USER_OPS:
+        MPI = _mpi()
+        ufunc = _UFUNCS[key]
+
+        def reduce(inbuf: Any, inoutbuf: Any, datatype: Any) -> None:
+            ufunc(np.frombuffer(inbuf, dtype), np.frombuffer(inoutbuf, dtype),
+                  out=np.frombuffer(inoutbuf, dtype))
+
+        element = MPI.BYTE.Create_contiguous(dtype.itemsize).Commit()
+        _USER_OPS[dtype, key] = element, MPI.Op.Create(reduce, commute=True)
+    return _USER_OPS[dtype, key]
+
+
+def _average(data: np.ndarray, op: Any, count: int) -> None:
+    if getattr(op, "value", op) == "avg" and data.dtype != np.bool_:
+        np.divide(data, count, out=data, casting="unsafe")
 
 
 # ---- collectives ----
@@ -412,7 +430,7 @@ def all_reduce(tensor: Tensor, op: Any = ReduceOp.SUM, group: Optional[ProcessGr
     g = _group(group, "all_reduce")
     if g is None:
         return None
-    buf, mpi_op, finish = _reduction(data, op, "all_reduce")
+    buf, mpi_op = _reduction(data, op, "all_reduce")
     IN_PLACE = _mpi().IN_PLACE
 
     def start(nb: bool) -> Any:
@@ -420,7 +438,7 @@ def all_reduce(tensor: Tensor, op: Any = ReduceOp.SUM, group: Optional[ProcessGr
             return [g.comm.Iallreduce(IN_PLACE, buf, mpi_op)]
         g.comm.Allreduce(IN_PLACE, buf, mpi_op)
 
-    return _run(start, lambda: finish(g.size()), async_op, (tensor,))
+    return _run(start, lambda: _average(data, op, g.size()), async_op, (tensor,))
 
 
 def reduce(tensor: Tensor, dst: Optional[int] = None, op: Any = ReduceOp.SUM,
@@ -432,7 +450,7 @@ def reduce(tensor: Tensor, dst: Optional[int] = None, op: Any = ReduceOp.SUM,
     if g is None:
         return None
     root = _peer(g, dst, group_dst, "reduce", "dst")
-    buf, mpi_op, finish = _reduction(data, op, "reduce")
+    buf, mpi_op = _reduction(data, op, "reduce")
     mine = g.rank() == root
     send = _mpi().IN_PLACE if mine else buf
 
@@ -441,7 +459,7 @@ def reduce(tensor: Tensor, dst: Optional[int] = None, op: Any = ReduceOp.SUM,
             return [g.comm.Ireduce(send, buf if mine else None, mpi_op, root)]
         g.comm.Reduce(send, buf if mine else None, mpi_op, root)
 
-    return _run(start, (lambda: finish(g.size())) if mine else None, async_op,
+    return _run(start, (lambda: _average(data, op, g.size())) if mine else None, async_op,
                 (tensor,) if mine else ())
 
 
@@ -557,20 +575,15 @@ def reduce_scatter_tensor(output: Tensor, input: Tensor, op: Any = ReduceOp.SUM,
     if src.size != out.size * g.size() or src.dtype != out.dtype:
         raise op_error(ValueError, "reduce_scatter_tensor", f"input must hold world_size "
                        f"({g.size()}) times the output's elements, in its dtype", output, input)
-    buf, mpi_op, _ = _reduction(src, op, "reduce_scatter_tensor")  # src itself is not written
-    recv = np.empty(out.size, buf.dtype)
+    send, mpi_op = _reduction(src, op, "reduce_scatter_tensor")  # src itself is not written
+    recv, _ = _reduction(out, op, "reduce_scatter_tensor")
 
     def start(nb: bool) -> Any:
         if nb:
-            return [g.comm.Ireduce_scatter_block(buf, recv, mpi_op)]
-        g.comm.Reduce_scatter_block(buf, recv, mpi_op)
+            return [g.comm.Ireduce_scatter_block(send, recv, mpi_op)]
+        g.comm.Reduce_scatter_block(send, recv, mpi_op)
 
-    def done() -> None:
-        if getattr(op, "value", op) == "avg" and out.dtype != np.bool_:
-            np.divide(recv, g.size(), out=recv, casting="unsafe")
-        np.copyto(out, recv.reshape(out.shape), casting="unsafe")
-
-    return _run(start, done, async_op, (output,))
+    return _run(start, lambda: _average(out, op, g.size()), async_op, (output,))
 
 
 def reduce_scatter(output: Tensor, input_list: list, op: Any = ReduceOp.SUM,

@@ -1,5 +1,5 @@
-"""``DataParallel``: a module run on the batch from one process, as
-``torch.nn.DataParallel``; without a CUDA device it runs the module as it is."""
+"""``torch.nn.parallel``: ``DataParallel`` (a module run on the batch from one process;
+without a CUDA device it runs the module as it is) and ``DistributedDataParallel``."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from typing import Any, Optional, Sequence
 
 from ...backend import device as _device
 from ...tensor import Tensor
+from .distributed import DistributedDataParallel
 from .module import Module
 
-__all__ = ["DataParallel"]
+__all__ = ["DataParallel", "DistributedDataParallel"]
 
 
 def _device_index(d: Any) -> int:
