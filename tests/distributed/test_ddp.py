@@ -18,7 +18,7 @@ def test_future_chains_like_torch():
     for futures in (ds.futures, torch.futures):
         fut = futures.Future()
         seen = []
-        fut.add_done_callback(lambda f: seen.append(f.value()))
+        fut.add_done_callback(lambda f, seen=seen: seen.append(f.value()))
         chained = fut.then(lambda f: f.value() + 1)
         assert not fut.done()
         fut.set_result(41)

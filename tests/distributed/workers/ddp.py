@@ -22,7 +22,7 @@ def pair(batchnorm: bool):
     layers += [(ds.nn.ReLU(), torch.nn.ReLU()), (ds.nn.Linear(16, 4), torch.nn.Linear(16, 4))]
     ours = ds.nn.Sequential(*[a for a, _ in layers])
     theirs = torch.nn.Sequential(*[b for _, b in layers])
-    for (name, p), tp in zip(ours.named_parameters(), theirs.parameters()):
+    for p, tp in zip(ours.parameters(), theirs.parameters()):
         value = rng.standard_normal(tuple(p.shape)).astype(np.float32) * 0.3
         p.data = ds.tensor(value)
         tp.data = torch.from_numpy(value.copy())
