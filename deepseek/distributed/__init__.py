@@ -17,6 +17,6 @@ from .distributed_c10d import (  # noqa: F401
 )
 from .distributed_c10d import __all__ as _c10d_all
 from ..nn.modules.distributed import GradBucket  # noqa: F401
-from . import algorithms  # noqa: F401
+from . import algorithms, checkpoint  # noqa: F401
 
-__all__ = _c10d_all + ["GradBucket", "algorithms"]
+__all__ = _c10d_all + ["GradBucket", "algorithms", "checkpoint"]
