@@ -96,6 +96,8 @@ from . import backends, cuda, testing  # noqa: F401  torch's device queries and 
 from . import distributions, special  # noqa: F401  torch.distributions, torch.special
 from . import func, signal  # noqa: F401  torch.func (composable transforms), torch.signal
 from . import distributed, futures  # noqa: F401  torch.distributed (on MPI), torch.futures
+from . import onnx, profiler  # noqa: F401  export to ONNX (needs [onnx]), torch.profiler
+from .autograd import profiler as _autograd_profiler  # noqa: F401, E402  ds.autograd.profiler
 from .func import vmap  # torch.vmap
 from .signal.windows import (bartlett_window, blackman_window, hamming_window,  # windows
                              hann_window, kaiser_window)
