@@ -6,6 +6,8 @@ from typing import Any, Optional
 
 from ... import dtypes as _dt
 from ..._creation import empty, ones, tensor, zeros
+from ...autograd.grad_mode import no_grad
+from ...ops.movement import cat
 from ..._errors import op_error
 from ...tensor import Tensor
 from .. import functional as F
@@ -76,14 +78,19 @@ class _NormBase(Module):
 
 
 class _BatchNorm(_NormBase):
-    def forward(self, input: Tensor) -> Tensor:
-        self._check_input_dim(input)
+    def _momentum(self) -> Any:
+        """The running-stat update factor of this forward (counting the batch in training)."""
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
             self.num_batches_tracked.add_(1)
             if self.momentum is None:  # a cumulative moving average
                 # (a float64 tensor, not a Python float: ds.jit reads the count at every run)
                 factor = 1.0 / self.num_batches_tracked.double()
+        return factor
+
+    def forward(self, input: Tensor) -> Tensor:
+        self._check_input_dim(input)
+        factor = self._momentum()
         use_batch_stats = self.training or (self.running_mean is None
                                             and self.running_var is None)
         use_running = not self.training or self.track_running_stats
@@ -128,10 +135,11 @@ class SyncBatchNorm(_BatchNorm):
     in training, those of the whole batch across the processes of ``process_group``, as
     ``torch.nn.SyncBatchNorm``.
 
-    deepseek has no process groups yet (no ``deepseek.distributed``), so there is never more
-    than one process to synchronize with: it normalizes as ``BatchNorm`` does, in training
-    and in eval, as torch's does without an initialized process group or with world size 1.
-    ``process_group`` is kept for when there are.
+    With ``ds.distributed`` initialized and more than one process in the group, training
+    forwards combine the per-process sums (two all-reduces: the mean, then the squared
+    deviations from it, so batches of different sizes combine exactly) and backward
+    all-reduces their gradients, so each process's gradient is that of the whole batch.
+    Otherwise (eval, or a single process) it normalizes as ``BatchNorm`` does.
 
     Args:
         num_features: ``C``. eps: default 1e-5. momentum: running-stat update factor
@@ -157,6 +165,35 @@ class SyncBatchNorm(_BatchNorm):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
                          dtype, bias=bias)
         self.process_group = process_group
+
+    def forward(self, input: Tensor) -> Tensor:
+        from ... import distributed as dist
+
+        if not (self.training and dist.is_initialized()
+                and dist.get_world_size(self.process_group) > 1):
+            return super().forward(input)
+        self._check_input_dim(input)
+        factor = self._momentum()
+        reduce = dist.nn.functional.all_reduce
+        dims = [0] + list(range(2, input.dim()))
+        shape = [1, -1] + [1] * (input.dim() - 2)
+        count = tensor([input.numel() / input.shape[1]], dtype=input.dtype)
+        sums = reduce(cat([input.sum(dims), count]), group=self.process_group)
+        total = sums[-1]
+        mean = sums[:-1] / total
+        centered = input - mean.reshape(shape)
+        var = reduce((centered * centered).sum(dims), group=self.process_group) / total
+        out = centered * (var + self.eps).rsqrt().reshape(shape)
+        if self.weight is not None:
+            out = out * self.weight.reshape(shape)
+        if self.bias is not None:
+            out = out + self.bias.reshape(shape)
+        if self.track_running_stats and self.running_mean is not None:
+            with no_grad():
+                n = float(total)
+                self.running_mean.mul_(1 - factor).add_(mean * factor)
+                self.running_var.mul_(1 - factor).add_(var * (factor * n / max(n - 1, 1)))
+        return out
 
     def _check_input_dim(self, input: Tensor) -> None:
         if input.dim() < 2:

@@ -1,0 +1,3 @@
+"""``deepseek.distributed.nn``: collectives that autograd differentiates."""
+
+from . import functional  # noqa: F401
