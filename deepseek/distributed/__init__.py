@@ -17,6 +17,7 @@ from .distributed_c10d import (  # noqa: F401
 )
 from .distributed_c10d import __all__ as _c10d_all
 from ..nn.modules.distributed import GradBucket  # noqa: F401
-from . import algorithms, checkpoint  # noqa: F401
+from .parameter_server import ParameterServer  # noqa: F401
+from . import algorithms, checkpoint, nn  # noqa: F401
 
-__all__ = _c10d_all + ["GradBucket", "algorithms", "checkpoint"]
+__all__ = _c10d_all + ["GradBucket", "ParameterServer", "algorithms", "checkpoint", "nn"]
