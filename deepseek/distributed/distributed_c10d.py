@@ -14,6 +14,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from .._errors import op_error
+from ..ops import _opdef
 from ..futures import Future
 from ..tensor import Tensor
 
@@ -229,6 +230,15 @@ def _world(op: str) -> ProcessGroup:
     return world
 
 
+def _eager(op: str) -> None:
+    """Collectives move data outside the recorded ops, so ds.jit must not bake a graph
+    around them (its replay would skip the communication)."""
+    tracer = _opdef.TRACER[0]
+    if tracer is not None:
+        tracer.unsupported(f"ds.distributed.{op}: collectives are not compiled yet; run the "
+                           "distributed part of the step eagerly")
+
+
 def _group(group: Any, op: str) -> Optional[ProcessGroup]:
     """The group to run on; None for a process outside it (the collective is skipped)."""
     if group is None or group is GroupMember.WORLD:
@@ -320,6 +330,7 @@ def _peer(g: ProcessGroup, global_rank: Optional[int], group_rank: Optional[int]
 # ---- buffers ----
 
 def _array(t: Any, op: str, what: str = "tensor") -> np.ndarray:
+    _eager(op)
     if not isinstance(t, Tensor):
         raise TypeError(f"[{op}] {what} must be a Tensor, got {type(t).__name__}")
     data = t._data
@@ -404,6 +415,7 @@ def _average(data: np.ndarray, op: Any, count: int) -> None:
 def barrier(group: Optional[ProcessGroup] = None, async_op: bool = False,
             device_ids: Any = None) -> Optional[Work]:
     """Block until every process of ``group`` has reached this call."""
+    _eager("barrier")
     g = _group(group, "barrier")
     if g is None:
         return None
@@ -726,6 +738,7 @@ def broadcast_object_list(object_list: list, src: Optional[int] = None,
                           group_src: Optional[int] = None) -> None:
     """Replace ``object_list``'s items with those of process ``src`` (JSON-serializable
     objects)."""
+    _eager("broadcast_object_list")
     g = _group(group, "broadcast_object_list")
     if g is None:
         return
@@ -737,6 +750,7 @@ def broadcast_object_list(object_list: list, src: Optional[int] = None,
 
 def all_gather_object(object_list: list, obj: Any, group: Optional[ProcessGroup] = None) -> None:
     """Fill ``object_list`` (of group size) with ``obj`` of every process, in rank order."""
+    _eager("all_gather_object")
     g = _group(group, "all_gather_object")
     if g is None:
         return
@@ -749,6 +763,7 @@ def all_gather_object(object_list: list, obj: Any, group: Optional[ProcessGroup]
 def gather_object(obj: Any, object_gather_list: Optional[list] = None, dst: Optional[int] = None,
                   group: Optional[ProcessGroup] = None, group_dst: Optional[int] = None) -> None:
     """Gather ``obj`` of every process into ``object_gather_list`` of process ``dst``."""
+    _eager("gather_object")
     g = _group(group, "gather_object")
     if g is None:
         return
@@ -767,6 +782,7 @@ def scatter_object_list(scatter_object_output_list: list, scatter_object_input_l
                         group_src: Optional[int] = None) -> None:
     """Put item i of ``scatter_object_input_list`` of process ``src`` into
     ``scatter_object_output_list[0]`` of the process of rank i."""
+    _eager("scatter_object_list")
     g = _group(group, "scatter_object_list")
     if g is None:
         return
