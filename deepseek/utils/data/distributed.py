@@ -20,12 +20,12 @@ class DistributedSampler(Sampler):
     on. So the replicas partition the padded list, and the same ``(seed, epoch)`` gives the
     same lists in every process. Call ``set_epoch`` before each epoch to reshuffle.
 
-    deepseek has no process groups, so ``num_replicas`` and ``rank`` must be given.
-
     Args:
         dataset: the dataset (only its length is used).
-        num_replicas: the number of processes sharing the dataset.
-        rank: this process's rank, in ``[0, num_replicas - 1]``.
+        num_replicas: the number of processes sharing the dataset (default: the default
+            process group's size).
+        rank: this process's rank, in ``[0, num_replicas - 1]`` (default: its rank in the
+            default process group).
         shuffle: shuffle the indices. Default: True.
         seed: the shuffle seed; the same in every process. Default: 0.
         drop_last: drop the tail that does not divide evenly instead of padding.
@@ -40,9 +40,14 @@ class DistributedSampler(Sampler):
                  rank: Optional[int] = None, shuffle: bool = True, seed: int = 0,
                  drop_last: bool = False) -> None:
         if num_replicas is None or rank is None:
-            raise ValueError("[DistributedSampler] Default process group has not been "
-                             "initialized, please make sure to call init_process_group (deepseek "
-                             "has no distributed backend: pass num_replicas and rank).")
+            from ... import distributed as dist
+
+            if not dist.is_initialized():
+                raise ValueError("[DistributedSampler] Default process group has not been "
+                                 "initialized, please make sure to call init_process_group "
+                                 "(or pass num_replicas and rank).")
+            num_replicas = dist.get_world_size() if num_replicas is None else num_replicas
+            rank = dist.get_rank() if rank is None else rank
         if rank >= num_replicas or rank < 0:
             raise ValueError(f"[DistributedSampler] Invalid rank {rank}, rank should be in the "
                              f"interval [0, {num_replicas - 1}]")

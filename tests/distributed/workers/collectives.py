@@ -213,6 +213,14 @@ out = [None]
 dist.scatter_object_list(out, [f"to {r}" for r in range(SIZE)] if RANK == 0 else None, src=0)
 check("scatter_object_list", out, [f"to {RANK}"])
 
+# DistributedSampler takes its replicas and rank from the default group, as torch's does
+for shuffle in (False, True):
+    ours = ds.utils.data.DistributedSampler(range(11), shuffle=shuffle)
+    theirs = torch.utils.data.DistributedSampler(range(11), shuffle=shuffle)
+    check(f"DistributedSampler shuffle={shuffle} size", len(ours), len(theirs))
+    if not shuffle:
+        check("DistributedSampler indices", list(ours), list(theirs))
+
 # misuse: clear errors, raised before anything is sent, so no process hangs
 expect_error("non-contiguous", ValueError, lambda: dist.all_reduce(ds.ones(3, 4).t()),
              "all_reduce", "contiguous", "float32[4, 3]")
