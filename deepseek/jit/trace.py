@@ -228,7 +228,20 @@ class Tracer:
                 self.unguarded.add(id(t))
         if id(t) not in self.leaf_guards:
             self.leaf_guards[id(t)] = (t, before is None)
-        original(t, g, *args)
+        # post-accumulate hooks run after the gradient's node is recorded, so what they
+        # record (DDP's all-reduce) comes after it in the compiled step too
+        hooks = t.__dict__.pop("_post_hooks", None)
+        try:
+            original(t, g, *args)
+        finally:
+            if hooks is not None:
+                t._post_hooks = hooks
+        self._record_grad(t, g, before, args)
+        if hooks and args[1] and t._requires_grad:  # as _deliver_leaf calls them
+            for hook in hooks:
+                hook(t)
+
+    def _record_grad(self, t: Tensor, g: Tensor, before: Any, args: tuple) -> None:
         after = t.grad
         if after is None or not args[1]:  # nothing stored, or autograd.grad (no accumulation)
             return

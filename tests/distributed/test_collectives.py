@@ -51,27 +51,13 @@ def test_jit_refuses_to_compile_around_a_collective():
     pytest.importorskip("mpi4py")
     dist.init_process_group("gloo")
     try:
-        model = ds.nn.parallel.DistributedDataParallel(ds.nn.Linear(3, 1))
-        opt = ds.optim.SGD(model.parameters(), lr=0.1)
-
-        @ds.jit
-        def step(x):
-            loss = model(x).sum()
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
-            return loss
-
-        with pytest.raises(ds.jit.TraceError, match="ds.distributed.all_reduce: collectives"):
-            step(ds.randn(4, 3))
-
         @ds.jit
         def gather(x):
             out = [ds.empty(2)]
             dist.all_gather(out, x * 2)
             return out[0]
 
-        with pytest.raises(ds.jit.TraceError, match="all_gather"):
+        with pytest.raises(ds.jit.TraceError, match="ds.distributed.all_gather: collectives"):
             gather(ds.ones(2))
     finally:
         dist.destroy_process_group()

@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterator, Optional
 import numpy as np
 
 from ...autograd.grad_mode import is_grad_enabled
+from ...ops import _opdef
 from ...tensor import Tensor
 from .module import Module
 
@@ -98,11 +99,22 @@ class _Reducer:
 
     def _mark(self, bucket: _Bucket) -> None:
         bucket.pending -= 1
+        if _opdef.TRACER[0] is not None:  # under ds.jit: one recorded call, after backward
+            if all(b.pending == 0 for b in self.buckets):
+                _recorded(self.reduce_now, "DistributedDataParallel.reduce()",
+                          [p.grad for b in self.buckets for p in b.params if p.grad is not None])
+            return
         while self.next_launch < len(self.buckets) and self.buckets[self.next_launch].pending == 0:
             self._launch(self.buckets[self.next_launch])
             self.next_launch += 1
         if self.next_launch == len(self.buckets):
             self._finish()
+
+    def reduce_now(self) -> None:
+        """Launch every bucket and write the averages back (what a compiled step runs)."""
+        for bucket in self.buckets:
+            self._launch(bucket)
+        self._finish()
 
     def _launch(self, bucket: _Bucket) -> None:
         # as torch: without a hook each gradient is divided on its way in; hooks divide
@@ -167,6 +179,19 @@ class _Reducer:
         names = {id(p): n for n, p in self.ddp.module.named_parameters()}
         return [names.get(id(p), "?") for b in self.buckets for p in b.params
                 if id(p) not in self.used]
+
+
+def _recorded(fn: Callable[[], None], label: str, mutates: list) -> None:
+    """Run ``fn``; while ds.jit traces, as a call the compiled step makes at this point."""
+    tracer = _opdef.TRACER[0]
+    if tracer is None:
+        fn()
+        return
+    _opdef.TRACER[0] = None  # what fn does is communication, not ops to record
+    try:
+        tracer.call(fn, label, (), {}, mutates, [])
+    finally:
+        _opdef.TRACER[0] = tracer
 
 
 def _leaves_reached(outputs: Any) -> set:
@@ -340,7 +365,8 @@ class DistributedDataParallel(Module):
                 and self.require_forward_param_sync:
             buffers = list(self.module.buffers())
             if buffers:
-                self._broadcast(buffers)
+                _recorded(lambda: self._broadcast(buffers), "DistributedDataParallel"
+                          ".broadcast_buffers()", buffers)
         out = self.module(*inputs, **kwargs)
         if is_grad_enabled() and self.require_backward_grad_sync:
             self._reducer.prepare(out)

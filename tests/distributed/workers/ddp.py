@@ -205,4 +205,31 @@ expect_error("register twice", RuntimeError,
              lambda: ddp.register_comm_hook(None, default_hooks.allreduce_hook), "once")
 expect_error("no parameters", RuntimeError,
              lambda: ds.nn.parallel.DistributedDataParallel(ds.nn.ReLU()), "parameter")
+# a ds.jit-compiled DDP step (the all-reduce a recorded call after backward, the buffer
+# broadcast one before forward) runs as the eager one does
+runs = {}
+for mode in ("eager", "jit"):
+    ds.manual_seed(RANK)
+    net = ds.nn.Sequential(ds.nn.Linear(8, 16), ds.nn.BatchNorm1d(16), ds.nn.ReLU(),
+                           ds.nn.Linear(16, 4))
+    ddp = ds.nn.parallel.DistributedDataParallel(net, bucket_cap_mb=0.0002)
+    opt = ds.optim.SGD(ddp.parameters(), lr=0.1, momentum=0.9)
+
+    def step(x, y):
+        loss = ds.nn.functional.cross_entropy(ddp(x), y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    run = ds.jit(step) if mode == "jit" else step
+    losses = [float(run(ds.tensor(x), ds.tensor(y))) for x, y in map(batch, range(60, 66))]
+    runs[mode] = losses, net.state_dict()
+    if mode == "jit":
+        check("the compiled step calls the reduction", "DistributedDataParallel.reduce()" in
+              run.code, True)
+check("jit DDP losses", runs["jit"][0], runs["eager"][0], rtol=1e-5)
+for name, value in runs["eager"][1].items():
+    check(f"jit DDP {name}", runs["jit"][1][name], value, atol=1e-5, rtol=1e-5)
+
 finish()
