@@ -215,7 +215,7 @@ for mode in ("eager", "jit"):
     ddp = ds.nn.parallel.DistributedDataParallel(net, bucket_cap_mb=0.0002)
     opt = ds.optim.SGD(ddp.parameters(), lr=0.1, momentum=0.9)
 
-    def step(x, y):
+    def step(x, y, ddp=ddp, opt=opt):
         loss = ds.nn.functional.cross_entropy(ddp(x), y)
         loss.backward()
         opt.step()
