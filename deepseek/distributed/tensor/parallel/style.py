@@ -35,6 +35,29 @@ class ParallelStyle:
         raise NotImplementedError
 
 
+class _ShardingStyle(ParallelStyle):
+    """What Colwise and Rowwise share: input/output layouts (defaults in ``_layouts``) and
+    local outputs only."""
+
+    _layouts: tuple = ()
+
+    def __init__(self, *, input_layouts: Optional[Placement] = None,
+                 output_layouts: Optional[Placement] = None,
+                 use_local_output: bool = True) -> None:
+        name = type(self).__name__
+        self.input_layouts = _placement(input_layouts, self._layouts[0], name, "input_layouts")
+        self.output_layouts = _placement(output_layouts, self._layouts[1], name,
+                                         "output_layouts")
+        if not use_local_output:
+            raise NotImplementedError(f"[{name}] use_local_output=False returns a DTensor, "
+                                      "which deepseek does not have; use use_local_output=True")
+        self.use_local_output = True
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(input_layouts={self.input_layouts!r}, "
+                f"output_layouts={self.output_layouts!r})")
+
+
 def _placement(value: Any, default: Placement, style: str, what: str) -> Placement:
     if value is None:
         return default
@@ -111,7 +134,7 @@ def _replace_first(args: tuple, value: Any) -> tuple:
     return (value,) + tuple(args[1:])
 
 
-class ColwiseParallel(ParallelStyle):
+class ColwiseParallel(_ShardingStyle):
     """Shard a module's output features: ``nn.Linear``'s weight rows and bias
     (``out_features``), ``nn.Embedding``'s embedding dimension.
 
@@ -130,20 +153,7 @@ class ColwiseParallel(ParallelStyle):
         >>> parallelize_module(mlp, mesh, {"fc1": ColwiseParallel()})  # doctest: +SKIP
     """
 
-    def __init__(self, *, input_layouts: Optional[Placement] = None,
-                 output_layouts: Optional[Placement] = None,
-                 use_local_output: bool = True) -> None:
-        name = type(self).__name__
-        self.input_layouts = _placement(input_layouts, Replicate(), name, "input_layouts")
-        self.output_layouts = _placement(output_layouts, Shard(-1), name, "output_layouts")
-        if not use_local_output:
-            raise NotImplementedError(f"[{name}] use_local_output=False returns a DTensor, "
-                                      "which deepseek does not have; use use_local_output=True")
-        self.use_local_output = True
-
-    def __repr__(self) -> str:
-        return (f"{type(self).__name__}(input_layouts={self.input_layouts!r}, "
-                f"output_layouts={self.output_layouts!r})")
+    _layouts = (Replicate(), Shard(-1))  # the default input and output layouts
 
     def _check(self, module: Any, mesh: Any, fqn: str) -> None:
         name = type(self).__name__
@@ -201,7 +211,7 @@ class ColwiseParallel(ParallelStyle):
         return hook
 
 
-class RowwiseParallel(ParallelStyle):
+class RowwiseParallel(_ShardingStyle):
     """Shard a module's input features: ``nn.Linear``'s weight columns (``in_features``; the
     bias stays whole and is added once, after the reduction), ``nn.Embedding``'s vocabulary
     (each process looks up the ids it holds, the others give zeros).
@@ -225,20 +235,7 @@ class RowwiseParallel(ParallelStyle):
         >>> parallelize_module(mlp, mesh, {"fc2": RowwiseParallel()})  # doctest: +SKIP
     """
 
-    def __init__(self, *, input_layouts: Optional[Placement] = None,
-                 output_layouts: Optional[Placement] = None,
-                 use_local_output: bool = True) -> None:
-        name = type(self).__name__
-        self.input_layouts = _placement(input_layouts, Shard(-1), name, "input_layouts")
-        self.output_layouts = _placement(output_layouts, Replicate(), name, "output_layouts")
-        if not use_local_output:
-            raise NotImplementedError(f"[{name}] use_local_output=False returns a DTensor, "
-                                      "which deepseek does not have; use use_local_output=True")
-        self.use_local_output = True
-
-    def __repr__(self) -> str:
-        return (f"{type(self).__name__}(input_layouts={self.input_layouts!r}, "
-                f"output_layouts={self.output_layouts!r})")
+    _layouts = (Shard(-1), Replicate())
 
     def _check(self, module: Any, mesh: Any, fqn: str) -> None:
         name = type(self).__name__
