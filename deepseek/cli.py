@@ -1,5 +1,5 @@
 """The ``deepseek`` command: ``deepseek demo`` trains a digits classifier, ``deepseek info``
-reports versions, backends and extras."""
+reports versions, backends and extras, ``deepseek serve`` serves a model over HTTP."""
 
 from __future__ import annotations
 
@@ -94,6 +94,12 @@ def _version(mod: str) -> str:
         return "installed" if _has(mod) else "not installed"
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from .serving.__main__ import run
+
+    return run(args)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(prog="deepseek", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -110,5 +116,10 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     demo.set_defaults(run=_demo)
     info = sub.add_parser("info", help="versions, backends, devices and installed extras")
     info.set_defaults(run=_info)
+    from .serving.__main__ import add_arguments as _serve_arguments
+
+    serve = sub.add_parser("serve", help="serve a model over HTTP (POST /predict)")
+    _serve_arguments(serve)
+    serve.set_defaults(run=_serve)
     args = parser.parse_args(argv)
     sys.exit(args.run(args))
