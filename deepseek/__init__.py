@@ -98,6 +98,7 @@ from . import func, signal  # noqa: F401  torch.func (composable transforms), to
 from . import distributed, futures  # noqa: F401  torch.distributed (on MPI), torch.futures
 from . import onnx, profiler  # noqa: F401  export to ONNX (needs [onnx]), torch.profiler
 from . import serving  # noqa: F401  serve a model over HTTP (standard library only)
+from . import graph  # noqa: F401  graph learning (PyG-shaped; partition needs [graph])
 from .autograd import profiler as _autograd_profiler  # noqa: F401, E402  ds.autograd.profiler
 from .func import vmap  # torch.vmap
 from .signal.windows import (bartlett_window, blackman_window, hamming_window,  # windows
