@@ -99,6 +99,7 @@ from . import distributed, futures  # noqa: F401  torch.distributed (on MPI), to
 from . import onnx, profiler  # noqa: F401  export to ONNX (needs [onnx]), torch.profiler
 from . import serving  # noqa: F401  serve a model over HTTP (standard library only)
 from . import graph  # noqa: F401  graph learning (PyG-shaped; partition needs [graph])
+from . import quantization  # noqa: F401  torch.ao.quantization's eager-mode API
 from .autograd import profiler as _autograd_profiler  # noqa: F401, E402  ds.autograd.profiler
 from .func import vmap  # torch.vmap
 from .signal.windows import (bartlett_window, blackman_window, hamming_window,  # windows
