@@ -13,6 +13,10 @@ EXAMPLES = {  # script: arguments that keep it to a few seconds
     "mlp_digits.py": ["--epochs", "1"],
     "cnn_digits.py": ["--epochs", "1"],
     "char_gpt.py": ["--steps", "3", "--tokens", "5"],
+    "ddp_digits.py": ["--epochs", "1"],
+}
+LAUNCH = {  # script: how it is started, when not as `python script`
+    "ddp_digits.py": ["-m", "deepseek.distributed.run", "--nproc-per-node", "2"],
 }
 
 
@@ -22,10 +26,15 @@ def test_every_example_is_listed():
 
 
 @pytest.mark.parametrize("script", sorted(EXAMPLES))
-def test_example_runs(script):
+def test_example_runs(script, tmp_path):
+    if script == "ddp_digits.py":
+        pytest.importorskip("mpi4py", reason='needs the [distributed] extra')
+    extra = ["--checkpoints", str(tmp_path)] if script == "ddp_digits.py" else []
     env = {**os.environ, "OMP_NUM_THREADS": "1",
            "PYTHONPATH": os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")])}
-    out = subprocess.run([sys.executable, os.path.join("examples", script), *EXAMPLES[script]],
+    command = [sys.executable, *LAUNCH.get(script, []), os.path.join("examples", script),
+               *EXAMPLES[script], *extra]
+    out = subprocess.run(command,
                          capture_output=True, text=True, timeout=300, cwd=ROOT, env=env,
                          check=False)
     assert out.returncode == 0, f"examples/{script} failed:\n{out.stderr[-3000:]}"
