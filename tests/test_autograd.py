@@ -644,3 +644,19 @@ def test_detect_anomaly_names_the_node_that_returned_nan_and_its_forward_stack()
         assert ds.is_anomaly_enabled() and not ds.is_anomaly_check_nan_enabled()
         (x.sqrt() * float("nan")).sum().backward()  # NaN allowed without check_nan
     assert not ds.is_anomaly_enabled() and ds.is_anomaly_check_nan_enabled()
+
+
+def test_grad_mode_is_per_thread_like_torch():
+    import threading
+
+    import torch
+
+    for lib in (ds, torch):
+        seen = []
+        with lib.no_grad():
+            worker = threading.Thread(target=lambda lib=lib, seen=seen: seen.append(
+                lib.is_grad_enabled()))
+            worker.start()
+            worker.join()
+            seen.append(lib.is_grad_enabled())
+        assert seen == [True, False], lib.__name__

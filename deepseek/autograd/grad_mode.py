@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any, Callable
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
            "is_inference_mode_enabled"]
 
 
-class _State:
-    __slots__ = ("enabled", "inference")
+class _State(threading.local):
+    """Per thread, as torch's: a server's ``no_grad`` worker leaves training elsewhere alone."""
 
     def __init__(self) -> None:
         self.enabled = True
