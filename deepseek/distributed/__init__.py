@@ -19,7 +19,7 @@ from .distributed_c10d import __all__ as _c10d_all
 from ..nn.modules.distributed import GradBucket  # noqa: F401
 from .parameter_server import ParameterServer  # noqa: F401
 from .device_mesh import DeviceMesh, init_device_mesh  # noqa: F401
-from . import algorithms, checkpoint, device_mesh, nn, pipelining, tensor  # noqa: F401
+from . import algorithms, checkpoint, device_mesh, fsdp, nn, pipelining, tensor  # noqa: F401
 
 __all__ = _c10d_all + ["DeviceMesh", "GradBucket", "ParameterServer", "algorithms", "checkpoint",
-                       "device_mesh", "init_device_mesh", "nn", "pipelining", "tensor"]
+                       "device_mesh", "fsdp", "init_device_mesh", "nn", "pipelining", "tensor"]
