@@ -3,6 +3,7 @@
 This module only re-exports the public surface; everything is defined in submodules.
 """
 
+import math as _math
 import os as _os
 
 # Numba's parallel kernels run on OpenMP threads that by default spin after each region,
@@ -25,6 +26,11 @@ from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,
 from ._creation import (arange, as_tensor, asarray, empty, empty_like, eye, from_dlpack,
                         from_numpy, full, full_like, linspace, logspace, ones, ones_like,
                         scalar_tensor, tensor, tril_indices, triu_indices, zeros, zeros_like)
+from ._creation import empty_strided, frombuffer, range  # noqa: A004  (torch.range)
+from ._memory_format import (channels_last, channels_last_3d, contiguous_format,  # layouts
+                             layout, memory_format, preserve_format, strided)
+from ._functions import (bilinear, can_cast, ctc_loss, fill, get_num_interop_threads,  # h13
+                         is_distributed, is_inference, put, set_num_interop_threads)
 from .random import (Generator, bernoulli, default_generator, get_rng_state, initial_seed,
                      manual_seed, multinomial, normal, poisson, rand, rand_like, randint,
                      randint_like, randn, randn_like, randperm, seed, set_rng_state)
@@ -125,6 +131,7 @@ uint8, int8, int16, int32, int64 = (_dtypes.uint8, _dtypes.int8, _dtypes.int16, 
 float16, bfloat16, float32, float64 = (_dtypes.float16, _dtypes.bfloat16, _dtypes.float32,
                                        _dtypes.float64)
 complex64, complex128 = _dtypes.complex64, _dtypes.complex128
+float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz = _dtypes.FLOAT8
 half, float, double, cfloat, cdouble = float16, float32, float64, complex64, complex128
 short, int, long = int16, int32, int64
 
@@ -140,6 +147,9 @@ for _name in ("abs_", "acos_", "acosh_", "addmv_", "adjoint", "arccos_", "arcsin
               "sqrt_", "square_", "tan_", "tanh_", "trunc_", "xlogy_", "zero_"):
     globals()[_name] = getattr(Tensor, _name)
 del _name
+
+pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan  # torch's constants
+newaxis = None
 
 __version__ = "0.1.0"
 

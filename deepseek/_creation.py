@@ -8,9 +8,10 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from . import dtypes as _dt
+from . import _memory_format as _mf, dtypes as _dt
 from ._errors import op_error
 from .backend import CPU, device as _device
+from .ops._kernels import float8_astype
 from .ops._opdef import tensor_method
 from .tensor import Size, Tensor
 
@@ -59,7 +60,7 @@ def _infer_array(data: Any, dtype: Any = None) -> np.ndarray:
         arr = arr.astype(_dt.get_default_dtype().to_complex().np if dtype is None else dtype)
     elif arr.dtype.kind in "iu" and not isinstance(data, np.generic) and arr.dtype != np.uint8:
         arr = arr.astype(np.int64)
-    elif arr.dtype.kind not in "biufc" and arr.dtype != _dt.bfloat16.np:
+    elif arr.dtype.kind not in "biufc" and arr.dtype not in _dt.EXTRA_FLOATS_NP:
         raise TypeError(f"[tensor] could not infer dtype of {type(data).__name__} "
                         f"(numpy dtype {arr.dtype})")
     return arr
@@ -84,6 +85,9 @@ def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: b
            pin_memory: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (nested lists, scalars, arrays or tensors)."""
     d = _dtype_np(dtype)
+    if d in _dt.FLOAT8_NP:  # through float32, rounded and saturated as the cast is
+        return _finish(float8_astype(np.array(_infer_array(data), order="C"), d), device,
+                       requires_grad)
     arr = np.array(_infer_array(data, d), dtype=d, copy=True, order="C")
     return _finish(arr, device, requires_grad)
 
@@ -129,6 +133,8 @@ def _size(size: tuple) -> tuple:
 def _filled(fill: Any, size: tuple, dtype: Any, device: Any, requires_grad: bool,
             default: Optional[np.dtype] = None) -> Tensor:
     d = _dtype_np(dtype, default or _dt.get_default_dtype().np)
+    if fill is not None and d in _dt.FLOAT8_NP:
+        fill = float8_astype(np.asarray(fill, np.float32), d)
     arr = np.empty(_size(size), dtype=d) if fill is None else np.full(_size(size), fill, dtype=d)
     return _finish(arr, device, requires_grad)
 
@@ -149,8 +155,61 @@ def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool 
 def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
           out: Any = None, layout: Any = None, memory_format: Any = None,
           pin_memory: bool = False) -> Tensor:
-    """An uninitialized tensor of shape ``size``."""
+    """An uninitialized tensor of shape ``size``, laid out in ``memory_format``
+    (``channels_last``: NHWC strides on an NCHW shape)."""
+    if memory_format is not None:
+        d = _dtype_np(dtype, _dt.get_default_dtype().np)
+        return _finish(_mf.empty(_size(size), d, memory_format), device, requires_grad)
     return _filled(None, size, dtype, device, requires_grad)
+
+
+def empty_strided(size: Sequence[int], stride: Sequence[int], *, dtype: Any = None,
+                  layout: Any = None, device: Any = None, requires_grad: bool = False,
+                  pin_memory: bool = False) -> Tensor:
+    """An uninitialized tensor of shape ``size`` with element strides ``stride``, on storage
+    just large enough for them.
+
+    Example:
+        >>> deepseek.empty_strided((2, 3), (1, 2)).stride()
+        (1, 2)
+    """
+    size, stride = _size((tuple(size),)), tuple(int(s) for s in stride)
+    if len(size) != len(stride):
+        raise RuntimeError(f"[empty_strided] mismatch in length of strides and shape: size "
+                           f"{list(size)}, stride {list(stride)}")
+    if any(s < 0 for s in stride):
+        raise RuntimeError(f"[empty_strided] strides must be non-negative, got {list(stride)}")
+    d = _dtype_np(dtype, _dt.get_default_dtype().np)
+    n = 0 if 0 in size else 1 + builtins.sum((k - 1) * s for k, s in zip(size, stride))
+    flat = np.empty(n, d)
+    arr = np.lib.stride_tricks.as_strided(flat, size, tuple(s * flat.itemsize for s in stride))
+    return _finish(arr, device, requires_grad)
+
+
+def frombuffer(buffer: Any, *, dtype: Any, count: int = -1, offset: int = 0,
+               requires_grad: bool = False) -> Tensor:
+    """A 1-d tensor sharing memory with an object that exposes the buffer protocol: ``count``
+    elements of ``dtype`` (all that fit when -1) starting ``offset`` bytes in.
+
+    Example:
+        >>> deepseek.frombuffer(bytearray(8), dtype=deepseek.int16, count=2, offset=2)
+        tensor([0, 0], dtype=deepseek.int16)
+    """
+    d = _dt.to_dtype(dtype).np
+    size = memoryview(buffer).nbytes
+    if offset < 0 or (size > 0 and offset >= size):
+        raise ValueError(f"[frombuffer] offset ({offset} bytes) must be non-negative and no "
+                         f"greater than buffer length ({size} bytes) minus 1")
+    if count == 0 or (count < 0 and (size - offset) % d.itemsize):
+        raise ValueError(f"[frombuffer] both buffer length ({size}) and offset ({offset}) must be "
+                         f"a multiple of element size ({d.itemsize}); or count must be given "
+                         "and positive")
+    if count > 0 and count * d.itemsize > size - offset:
+        raise ValueError(f"[frombuffer] requested buffer length ({count} * {d.itemsize} bytes) "
+                         f"after offset ({offset} bytes) must not be greater than actual buffer "
+                         f"length ({size} bytes)")
+    arr = np.frombuffer(buffer, dtype=d, count=count, offset=offset)
+    return _finish(arr, None, requires_grad)
 
 
 def full(size: Sequence[int], fill_value: Any, *, dtype: Any = None, device: Any = None,
@@ -166,29 +225,37 @@ def _like(input: Tensor, dtype: Any) -> tuple:
     return (dtype if dtype is not None else input.dtype), input._device
 
 
+def _filled_like(input: Tensor, fill: Any, dtype: Any, device: Any, requires_grad: bool,
+                 memory_format: Any) -> Tensor:
+    """``*_like``: ``memory_format=preserve_format`` (the default) keeps ``input``'s dense
+    strides, else the format they suggest (``channels_last`` or contiguous), as PyTorch."""
+    d, dev = _like(input, dtype)
+    arr = _mf.empty_like(input._data, _dt.to_dtype(d).np, memory_format)
+    if fill is not None:
+        arr[...] = float8_astype(np.asarray(fill, np.float32), arr.dtype) if (
+            arr.dtype in _dt.FLOAT8_NP) else fill
+    return _finish(arr, device or dev, requires_grad)
+
+
 def zeros_like(input: Tensor, *, dtype: Any = None, device: Any = None,
                requires_grad: bool = False, memory_format: Any = None) -> Tensor:
-    d, dev = _like(input, dtype)
-    return zeros(input.shape, dtype=d, device=device or dev, requires_grad=requires_grad)
+    return _filled_like(input, 0, dtype, device, requires_grad, memory_format)
 
 
 def ones_like(input: Tensor, *, dtype: Any = None, device: Any = None,
               requires_grad: bool = False, memory_format: Any = None) -> Tensor:
-    d, dev = _like(input, dtype)
-    return ones(input.shape, dtype=d, device=device or dev, requires_grad=requires_grad)
+    return _filled_like(input, 1, dtype, device, requires_grad, memory_format)
 
 
 def empty_like(input: Tensor, *, dtype: Any = None, device: Any = None,
                requires_grad: bool = False, memory_format: Any = None) -> Tensor:
-    d, dev = _like(input, dtype)
-    return empty(input.shape, dtype=d, device=device or dev, requires_grad=requires_grad)
+    return _filled_like(input, None, dtype, device, requires_grad, memory_format)
 
 
 def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None,
               requires_grad: bool = False, memory_format: Any = None) -> Tensor:
-    d, dev = _like(input, dtype)
-    return full(input.shape, fill_value, dtype=d, device=device or dev,
-                requires_grad=requires_grad)
+    d = dtype if dtype is not None else input.dtype
+    return _filled_like(input, fill_value, d, device, requires_grad, memory_format)
 
 
 def scalar_tensor(s: Any, *, dtype: Any = None, device: Any = None,
@@ -351,6 +418,9 @@ def to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
     if dev is not None and dev != out._device:
         raise op_error(RuntimeError, "to", f"moving tensors to {dev} needs its backend, which "
                        "this build lacks")
+    memory_format = kwargs.get("memory_format")
+    if memory_format is not None:
+        out = _mf.convert(out, memory_format)
     if kwargs.get("copy") and out is self:
         out = self.clone()
     return out

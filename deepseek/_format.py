@@ -142,7 +142,7 @@ def _body(a: np.ndarray, indent: int, summarize: bool, fmt: _Formatter) -> str:
 
 def _values(a: np.ndarray) -> str:
     indent = len("tensor(")
-    if a.dtype == _dt.bfloat16.np or a.dtype == np.float16:
+    if a.dtype in _dt.EXTRA_FLOATS_NP or a.dtype == np.float16:
         a = a.astype(np.float32)
     summarize = a.size > OPTIONS.threshold
     shown = _summarized(a) if summarize else a

@@ -61,16 +61,24 @@ float64 = dtype("float64", np.float64, 7)
 complex64 = dtype("complex64", np.complex64, 8)
 complex128 = dtype("complex128", np.complex128, 9)
 _REAL = {complex64: float32, complex128: float64}
+# float8 (ml_dtypes): storage and casts only; PyTorch promotes them with no other dtype
+float8_e4m3fn = dtype("float8_e4m3fn", ml_dtypes.float8_e4m3fn, 5)
+float8_e5m2 = dtype("float8_e5m2", ml_dtypes.float8_e5m2, 5)
+float8_e4m3fnuz = dtype("float8_e4m3fnuz", ml_dtypes.float8_e4m3fnuz, 5)
+float8_e5m2fnuz = dtype("float8_e5m2fnuz", ml_dtypes.float8_e5m2fnuz, 5)
+FLOAT8 = (float8_e4m3fn, float8_e5m2, float8_e4m3fnuz, float8_e5m2fnuz)
+FLOAT8_NP = frozenset(d.np for d in FLOAT8)
+EXTRA_FLOATS_NP = frozenset((bfloat16.np,) + tuple(FLOAT8_NP))  # floating, though kind "V"
 
 ALL = (bool_, uint8, int8, int16, int32, int64, float16, bfloat16, float32, float64, complex64,
        complex128)
 FLOATING = (float16, bfloat16, float32, float64)
-BY_NAME = {d.name: d for d in ALL}
+BY_NAME = {d.name: d for d in ALL + FLOAT8}
 BY_NAME.update(
     half=float16, float=float32, double=float64, long=int64, int=int32, short=int16, bool=bool_,
     cfloat=complex64, cdouble=complex128,
 )
-_BY_NP = {d.np: d for d in ALL}
+_BY_NP = {d.np: d for d in ALL + FLOAT8}
 
 
 def from_numpy_dtype(np_dtype) -> dtype:
@@ -132,16 +140,30 @@ def _promote(a: dtype, b: dtype) -> dtype:
 
 
 _PROMOTE = {(a.np, b.np): _promote(a, b).np for a in ALL for b in ALL}
+_PROMOTE.update({(d.np, d.np): d.np for d in FLOAT8})  # float8 pairs with nothing else
+
+
+def _no_promotion(a: np.dtype, b: np.dtype) -> RuntimeError:
+    """PyTorch's refusal to promote a float8 dtype with any other (the only missing pairs)."""
+    return RuntimeError("Promotion for Float8 Types is not supported, attempted to promote "
+                        f"{torch_name(a)} and {torch_name(b)}")
 
 
 def promote_types(type1: dtype, type2: dtype) -> dtype:
     """The smallest dtype both ``type1`` and ``type2`` convert to (``torch.promote_types``)."""
-    return _BY_NP[_PROMOTE[(to_dtype(type1).np, to_dtype(type2).np)]]
+    a, b = to_dtype(type1).np, to_dtype(type2).np
+    try:
+        return _BY_NP[_PROMOTE[(a, b)]]
+    except KeyError:
+        raise _no_promotion(a, b) from None
 
 
 def promote_np(a: np.dtype, b: np.dtype) -> np.dtype:
     """:func:`promote_types` on NumPy dtypes, for the hot path."""
-    return _PROMOTE[(a, b)]
+    try:
+        return _PROMOTE[(a, b)]
+    except KeyError:
+        raise _no_promotion(a, b) from None
 
 
 def _category(np_dtype: np.dtype) -> int:
@@ -174,7 +196,10 @@ def result_type_np(dims: list, zeros: list, scalars: list) -> np.dtype:
         else:
             t = from_numpy_dtype(np.asarray(s).dtype).np
         wrapped = t if wrapped is None else _PROMOTE[(wrapped, t)]
-    return _combine(fold(dims), _combine(fold(zeros), wrapped))
+    try:
+        return _combine(fold(dims), _combine(fold(zeros), wrapped))
+    except KeyError as e:  # a float8 dtype met another one
+        raise _no_promotion(*e.args[0]) from None
 
 
 def _combine(higher, lower):
@@ -213,7 +238,9 @@ _default = float32
 # PyTorch's scalar-type names, which its error messages use ("expected Float but found Long")
 TORCH_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
                "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-               "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+               "bool": "Bool", "complex64": "ComplexFloat", "complex128": "ComplexDouble",
+               "float8_e4m3fn": "Float8_e4m3fn", "float8_e5m2": "Float8_e5m2",
+               "float8_e4m3fnuz": "Float8_e4m3fnuz", "float8_e5m2fnuz": "Float8_e5m2fnuz"}
 
 
 def torch_name(d) -> str:
@@ -252,8 +279,11 @@ class finfo:
         info = ml_dtypes.finfo(d.np)
         self.dtype, self.bits = d.name, info.bits
         self.eps, self.max, self.min = float(info.eps), float(info.max), float(info.min)
+        if d is float8_e5m2fnuz:
+            self.eps = 0.125  # PyTorch's numeric_limits say 2 ** -3, though the step is 2 ** -2
         self.tiny = self.smallest_normal = float(info.smallest_normal)
-        self.resolution = 10.0 ** -info.precision
+        digits = info.precision if d not in FLOAT8 else int(np.floor(info.nmant * np.log10(2)))
+        self.resolution = 10.0 ** -digits  # PyTorch's 10 ** -digits10 (ml_dtypes rounds float8's)
 
     def __repr__(self) -> str:
         return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "

@@ -167,10 +167,20 @@ class Tensor:
         return self._data.__array_interface__["data"][0]
 
     def is_contiguous(self, memory_format: Any = None) -> bool:
-        return bool(self._data.flags.c_contiguous)
+        if memory_format is None:
+            return bool(self._data.flags.c_contiguous)
+        from ._memory_format import is_contiguous
+
+        return is_contiguous(self._data, memory_format)
+
+    @property
+    def layout(self) -> Any:
+        from ._memory_format import strided
+
+        return strided
 
     def is_floating_point(self) -> bool:
-        return self._data.dtype.kind == "f" or self._data.dtype == _dt.bfloat16.np
+        return self._data.dtype.kind == "f" or self._data.dtype in _dt.EXTRA_FLOATS_NP
 
     def is_complex(self) -> bool:
         return self._data.dtype.kind == "c"
@@ -312,7 +322,7 @@ class Tensor:
         if hook is not None:
             hook(self, "tolist")
         a = self._to_host()
-        if a.dtype == _dt.bfloat16.np:
+        if a.dtype in _dt.EXTRA_FLOATS_NP:
             a = a.astype(np.float32)
         return a.tolist()
 
@@ -324,7 +334,7 @@ class Tensor:
         if hook is not None:
             hook(self, "item")
         a = self._to_host()
-        if a.dtype == _dt.bfloat16.np:
+        if a.dtype in _dt.EXTRA_FLOATS_NP:
             a = a.astype(np.float32)
         return a.reshape(()).item()
 
@@ -422,7 +432,7 @@ class _RemovableHandle:
 
 
 def _bind_methods() -> None:
-    from . import _creation, ops, random  # noqa: F401  (register primitives and front doors)
+    from . import _creation, _functions, ops, random  # noqa: F401  (register primitives, front doors)
     from .ops._opdef import TENSOR_METHODS
 
     for name, fn in TENSOR_METHODS.items():

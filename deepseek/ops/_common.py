@@ -14,17 +14,24 @@ from . import _kernels
 BOOL = np.dtype(np.bool_)
 INT64 = np.dtype(np.int64)
 LOWP = (np.dtype(np.float16), _dt.bfloat16.np)
+_NARROW = frozenset(LOWP) | _dt.FLOAT8_NP  # dtypes without kernels of their own
 
 _F32 = np.dtype(np.float32)
 
 
-def in_float32(fn: Callable) -> Callable:
+def in_float32(fn: Callable, name: str = "op") -> Callable:
     """An op forward that computes float16/bfloat16 operands in float32 and rounds once, as
-    PyTorch's CPU kernels do (BLAS accumulation for the products)."""
+    PyTorch's CPU kernels do (BLAS accumulation for the products); float8 operands are refused,
+    as PyTorch has no float8 arithmetic on the CPU."""
 
     def forward(xp: Any, *arrays: Any, **attrs: Any) -> Any:
         dt = arrays[0].dtype
-        if dt in LOWP:
+        if dt in _NARROW:
+            if dt in _dt.FLOAT8_NP:
+                raise NotImplementedError(f"[{name}] \"{name}\" not implemented for "
+                                          f"'{_dt.torch_name(dt)}': float8 tensors hold values "
+                                          "for storage and casts; compute in a wider dtype "
+                                          "(.float())")
             wide = (_kernels.astype(a, _F32) for a in arrays)
             return _kernels.astype(fn(xp, *wide, **attrs), dt)
         return fn(xp, *arrays, **attrs)
@@ -36,7 +43,7 @@ def is_float(d: Any) -> bool:
     """Whether a NumPy or deepseek dtype is floating point."""
     if isinstance(d, _dt.dtype):
         return d.is_floating_point
-    return d.kind == "f" or d == _dt.bfloat16.np
+    return d.kind == "f" or d in _dt.EXTRA_FLOATS_NP
 
 
 def broadcast_shapes(op: str, *arrays: Any) -> tuple:

@@ -82,7 +82,7 @@ def _unary(name: str, fn: Callable, expr: str, vjp: Optional[Callable], *, to_fl
            meta: Optional[Callable] = None, complex: bool = False, doc: str = "") -> tuple:
     forward = (lambda xp, x: fn(x))
     if to_float:
-        forward = in_float32(forward)
+        forward = in_float32(forward, name)
     if quiet:
         forward = _quiet(forward)
     if meta is None:
@@ -409,7 +409,7 @@ def _binary(name: str, fn: Callable, expr: str, vjp: Optional[Callable], *,
             doc: str = "") -> tuple:
     forward = (lambda xp, x, y: fn(x, y))
     if out_dtype is None:
-        forward = in_float32(forward)
+        forward = in_float32(forward, name)
     if quiet:
         forward = _quiet(forward)
 
@@ -1072,6 +1072,8 @@ def _copy_meta(dst: Any, src: Any) -> tuple:
 
 
 def _copy_forward(xp: Any, dst: Any, src: Any) -> Any:
+    if dst.dtype in _dt.FLOAT8_NP and src.dtype != dst.dtype:  # PyTorch's float8 rounding
+        return _kernels.float8_astype(xp.broadcast_to(src, dst.shape), dst.dtype)
     return xp.broadcast_to(src, dst.shape).astype(dst.dtype, copy=False)
 
 

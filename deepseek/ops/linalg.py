@@ -70,7 +70,7 @@ def matmul_arrays(xp: Any, x: Any, y: Any) -> Any:
     return cpu.matmul(x, y) if xp is np else xp.matmul(x, y)
 
 
-MATMUL = defop("matmul", in_float32(matmul_arrays), _matmul_meta, _matmul_vjp,
+MATMUL = defop("matmul", in_float32(matmul_arrays, "matmul"), _matmul_meta, _matmul_vjp,
                amp="lower", complex=True)
 
 

@@ -410,7 +410,12 @@ def clone(input: Tensor, *, memory_format: Any = None) -> Tensor:
 
 @tensor_method
 def contiguous(input: Tensor, memory_format: Any = None) -> Tensor:
-    """``input`` itself when C-contiguous, else a contiguous copy."""
+    """``input`` itself when contiguous in ``memory_format`` (default ``contiguous_format``),
+    else a copy laid out so (``channels_last``: NHWC strides on an NCHW shape)."""
+    if memory_format is not None:
+        from .._memory_format import contiguous as to_format
+
+        return to_format(input, memory_format)
     if input._data.flags.c_contiguous:
         return input
     return apply(CLONE, input)

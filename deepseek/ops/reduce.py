@@ -111,7 +111,7 @@ def _sum_vjp(ctx: Any, g: Tensor) -> tuple:
     return (expand_back(g, ctx.shapes[0], ctx.attrs["dims"], ctx.attrs["keepdim"]),)
 
 
-SUM = defop("sum", in_float32(_sum_forward), _reduce_meta("sum"), _sum_vjp, kind="reduce",
+SUM = defop("sum", in_float32(_sum_forward, "sum"), _reduce_meta("sum"), _sum_vjp, kind="reduce",
             amp="fp32", save_inputs=False, complex=True)
 
 
@@ -153,8 +153,8 @@ def _mean_vjp(ctx: Any, g: Tensor) -> tuple:
     return (expand_back(g / n if n else g * np.nan, shape, dims, ctx.attrs["keepdim"]),)
 
 
-MEAN = defop("mean", in_float32(_mean_forward), _reduce_meta("mean", float_only=True), _mean_vjp,
-             kind="reduce", amp="fp32", save_inputs=False, complex=True)
+MEAN = defop("mean", in_float32(_mean_forward, "mean"), _reduce_meta("mean", float_only=True),
+             _mean_vjp, kind="reduce", amp="fp32", save_inputs=False, complex=True)
 
 
 @tensor_method
