@@ -1,8 +1,7 @@
 """Train the digits CNN data-parallel on several processes: each reads its share of the data
-(DistributedSampler), gradients are averaged in backward (DistributedDataParallel), the step
-is compiled (ds.jit; with --sync-bn, BatchNorm statistics span the whole batch and the step runs
-eagerly, as ds.jit does not compile collectives inside forward yet), and a checkpoint each epoch
-lets a restarted job resume where it stopped.
+(DistributedSampler), gradients are averaged in backward (DistributedDataParallel), with
+--sync-bn BatchNorm statistics span the whole batch (SyncBatchNorm), the whole step is compiled
+(ds.jit), and a checkpoint each epoch lets a restarted job resume where it stopped.
 
     python -m deepseek.distributed.run --nproc-per-node 2 --max-restarts 1 \\
         examples/ddp_digits.py [--epochs 4] [--checkpoints DIR]
@@ -48,15 +47,13 @@ def main():
         if rank == 0:
             print(f"resumed from {last}")
 
+    @ds.jit
     def step(x, y):
         loss = F.cross_entropy(model(x), y)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         return loss
-
-    if not args.sync_bn:
-        step = ds.jit(step)
 
     for epoch in range(state["epoch"], args.epochs):
         model.train()

@@ -13,7 +13,7 @@ EXAMPLES = {  # script: arguments that keep it to a few seconds
     "mlp_digits.py": ["--epochs", "1"],
     "cnn_digits.py": ["--epochs", "1"],
     "char_gpt.py": ["--steps", "3", "--tokens", "5"],
-    "ddp_digits.py": ["--epochs", "1"],
+    "ddp_digits.py": ["--epochs", "1", "--sync-bn"],
 }
 LAUNCH = {  # script: how it is started, when not as `python script`
     "ddp_digits.py": ["-m", "deepseek.distributed.run", "--nproc-per-node", "2"],

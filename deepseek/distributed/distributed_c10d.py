@@ -435,6 +435,14 @@ def broadcast(tensor: Tensor, src: Optional[int] = None, group: Optional[Process
                 None, async_op, (tensor,))
 
 
+def _all_reduce_array(data: np.ndarray, op: Any, g: ProcessGroup) -> None:
+    """Reduce a contiguous array in place over ``g`` (the all_reduce op's kernel, which
+    ds.jit may call: no tracing check here)."""
+    buf, mpi_op = _reduction(data, op, "all_reduce")
+    g.comm.Allreduce(_mpi().IN_PLACE, buf, mpi_op)
+    _average(data, op, g.size())
+
+
 def all_reduce(tensor: Tensor, op: Any = ReduceOp.SUM, group: Optional[ProcessGroup] = None,
                async_op: bool = False) -> Optional[Work]:
     """Reduce ``tensor`` over every process of ``group``, leaving the result in each."""

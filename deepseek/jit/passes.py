@@ -35,9 +35,10 @@ def _mutable(graph: Graph, mutated: set) -> set:
 
 
 def _pure(n: Node) -> bool:
-    """An op that always gives the same result for the same inputs (no draw from a
-    generator, the default one included)."""
-    return n.kind == "op" and "generator" not in n.attrs
+    """An op that always gives the same result for the same inputs and nothing else: no
+    draw from a generator (the default one included), no communication with other
+    processes (a collective's ``group``)."""
+    return n.kind == "op" and "generator" not in n.attrs and "group" not in n.attrs
 
 
 def _replace(graph: Graph, old: Value, new: Value) -> None:

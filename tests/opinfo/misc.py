@@ -57,3 +57,18 @@ ROWS = [
         S(idx((2, 3), 4)), S(idx((5,), 3), num_classes=6, name="num_classes")],
         ops=("eq",), dtypes=("int64",), grad=False),
 ]
+
+
+def _all_reduce(lib, x):
+    """The differentiable all-reduce over a one-process group: the identity, and so is its
+    gradient (the multi-process cases are in tests/distributed)."""
+    if lib.__name__ == "torch":
+        return x.clone()
+    from mpi4py import MPI
+
+    group = lib.distributed.ProcessGroup(MPI.COMM_SELF, "mpi")
+    return lib.distributed.nn.functional.all_reduce(x, group=group)
+
+
+ROWS.append(OpInfo("c10d_all_reduce", _all_reduce, [S(T((3, 4))), S(T(())), S(T((2, 0, 3)))],
+                   ops=("c10d::all_reduce",), dtypes=("float32", "float64", "int64")))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from ...autograd.function import Function
+from ...ops._opdef import apply, defop
 from ...tensor import Tensor
 from .. import distributed_c10d as c10d
 
@@ -15,21 +16,6 @@ __all__ = ["all_gather", "all_reduce", "broadcast", "reduce_scatter"]
 
 def _copy(t: Tensor) -> Tensor:
     return Tensor._wrap(t._data.copy())
-
-
-class _AllReduce(Function):
-    @staticmethod
-    def forward(ctx: Any, op: Any, group: Any, tensor: Tensor) -> Tensor:
-        ctx.group = group
-        out = _copy(tensor)
-        c10d.all_reduce(out, op, group)
-        return out
-
-    @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> tuple:
-        grad = _copy(grad)
-        c10d.all_reduce(grad, c10d.ReduceOp.SUM, ctx.group)
-        return None, None, grad
 
 
 class _AllGather(Function):
@@ -81,9 +67,29 @@ class _ReduceScatter(Function):
         return (None, None, *grads)
 
 
+def _all_reduce_forward(xp: Any, x: Any, *, reduce_op: str, group: Any) -> Any:
+    out = xp.array(x, order="C", copy=True)
+    c10d._all_reduce_array(out, reduce_op, group)
+    return out
+
+
+def _all_reduce_vjp(ctx: Any, g: Tensor) -> tuple:
+    return (all_reduce(g, c10d.ReduceOp.SUM, ctx.attrs["group"]),)
+
+
+# A registered op rather than an autograd.Function, so ds.jit records it like any other and
+# a compiled step (SyncBatchNorm's statistics) communicates where the eager one does.
+_ALL_REDUCE = defop("c10d::all_reduce", _all_reduce_forward, lambda x, **_: (x.shape, x.dtype),
+                    _all_reduce_vjp, save_inputs=False,
+                    doc="``input`` reduced over a process group; the gradient is summed.")
+
+
 def all_reduce(tensor: Tensor, op: Any = c10d.ReduceOp.SUM, group: Optional[Any] = None) -> Tensor:
     """``tensor`` reduced over ``group``, as a new tensor; backward sums the gradients."""
-    return _AllReduce.apply(op, group, tensor)
+    g = c10d._group(group, "all_reduce")
+    if g is None:  # outside the group: unchanged, as torch
+        return tensor
+    return apply(_ALL_REDUCE, tensor, reduce_op=getattr(op, "value", op), group=g)
 
 
 def all_gather(tensor: Tensor, group: Optional[Any] = None) -> tuple:

@@ -189,10 +189,10 @@ class SyncBatchNorm(_BatchNorm):
         if self.bias is not None:
             out = out + self.bias.reshape(shape)
         if self.track_running_stats and self.running_mean is not None:
-            with no_grad():
-                n = float(total)
+            with no_grad():  # (tensor arithmetic, not float(total): ds.jit compiles this)
+                unbiased = var * total / (total - 1).clamp(min=1)
                 self.running_mean.mul_(1 - factor).add_(mean * factor)
-                self.running_var.mul_(1 - factor).add_(var * (factor * n / max(n - 1, 1)))
+                self.running_var.mul_(1 - factor).add_(unbiased * factor)
         return out
 
     def _check_input_dim(self, input: Tensor) -> None:

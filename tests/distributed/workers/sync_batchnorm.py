@@ -60,6 +60,28 @@ x = batch(RANK)
 check("eval uses running stats", ours(ds.tensor(x)), whole.eval()(torch.from_numpy(x)).detach(),
       atol=1e-5)
 
+# a ds.jit-compiled SyncBatchNorm step communicates where the eager one does
+runs = {}
+for mode in ("eager", "jit"):
+    ds.manual_seed(0)
+    net = ds.nn.Sequential(ds.nn.Linear(4, 4), ds.nn.SyncBatchNorm(4), ds.nn.ReLU(),
+                           ds.nn.Linear(4, 1))
+    opt = ds.optim.SGD(net.parameters(), lr=0.1)
+
+    def step(x, net=net, opt=opt):
+        loss = net(x).pow(2).mean()
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    run = ds.jit(step) if mode == "jit" else step
+    losses = [float(run(ds.tensor(batch(RANK, s)[:, :, 0]))) for s in range(4)]
+    runs[mode] = losses, {k: v.numpy().copy() for k, v in net.state_dict().items()}
+check("jit SyncBatchNorm losses", runs["jit"][0], runs["eager"][0], rtol=1e-6)
+for name, value in runs["eager"][1].items():
+    check(f"jit SyncBatchNorm {name}", runs["jit"][1][name], value, atol=1e-6, rtol=1e-6)
+
 # differentiable collectives
 x0 = np.random.default_rng(RANK).standard_normal((2, 3)).astype(np.float32)
 w = np.random.default_rng(7 + RANK).standard_normal((2, 3)).astype(np.float32)
