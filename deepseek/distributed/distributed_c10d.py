@@ -443,6 +443,23 @@ def _all_reduce_array(data: np.ndarray, op: Any, g: ProcessGroup) -> None:
     _average(data, op, g.size())
 
 
+def _all_gather_array(data: np.ndarray, g: ProcessGroup) -> np.ndarray:
+    """Every process's ``data``, stacked along a new first dim (a kernel, like the above)."""
+    out = np.empty((g.size(),) + data.shape, data.dtype)
+    g.comm.Allgather(_bytes(np.ascontiguousarray(data)), _bytes(out))
+    return out
+
+
+def _reduce_scatter_array(stacked: np.ndarray, g: ProcessGroup) -> np.ndarray:
+    """``stacked`` (one row per process) summed over the processes: this process's row."""
+    stacked = np.ascontiguousarray(stacked)
+    out = np.empty(stacked.shape[1:], stacked.dtype)
+    send, mpi_op = _reduction(stacked, "sum", "reduce_scatter")
+    recv, _ = _reduction(out, "sum", "reduce_scatter")
+    g.comm.Reduce_scatter_block(send, recv, mpi_op)
+    return out
+
+
 def all_reduce(tensor: Tensor, op: Any = ReduceOp.SUM, group: Optional[ProcessGroup] = None,
                async_op: bool = False) -> Optional[Work]:
     """Reduce ``tensor`` over every process of ``group``, leaving the result in each."""

@@ -59,16 +59,41 @@ ROWS = [
 ]
 
 
-def _all_reduce(lib, x):
-    """The differentiable all-reduce over a one-process group: the identity, and so is its
-    gradient (the multi-process cases are in tests/distributed)."""
-    if lib.__name__ == "torch":
-        return x.clone()
+def _self_group(lib):
     from mpi4py import MPI
 
-    group = lib.distributed.ProcessGroup(MPI.COMM_SELF, "mpi")
-    return lib.distributed.nn.functional.all_reduce(x, group=group)
+    return lib.distributed.ProcessGroup(MPI.COMM_SELF, "mpi")
 
 
-ROWS.append(OpInfo("c10d_all_reduce", _all_reduce, [S(T((3, 4))), S(T(())), S(T((2, 0, 3)))],
-                   ops=("c10d::all_reduce",), dtypes=("float32", "float64", "int64")))
+def _collective(call):
+    """A collective over a one-process group: the identity, and so is its gradient (the
+    multi-process cases are in tests/distributed)."""
+    def fn(lib, x):
+        return x.clone() if lib.__name__ == "torch" else call(lib, _self_group(lib), x)
+
+    return fn
+
+
+def _tensor_parallel(name, *args):
+    return lambda lib, group, x: getattr(lib.distributed.tensor._collectives, name).apply(
+        *args, group, x)
+
+
+_SHAPES = [S(T((3, 4))), S(T((2, 0, 3)))]
+ROWS += [
+    OpInfo("c10d_all_reduce", _collective(
+        lambda lib, group, x: lib.distributed.nn.functional.all_reduce(x, group=group)),
+        _SHAPES + [S(T(()))], ops=("c10d::all_reduce",), dtypes=("float32", "float64", "int64")),
+    OpInfo("c10d_reduce_from_parallel", _collective(_tensor_parallel("ReduceFromParallel")),
+           _SHAPES, ops=("c10d::reduce_from_parallel",)),
+    OpInfo("c10d_copy_to_parallel", _collective(_tensor_parallel("CopyToParallel")), _SHAPES,
+           ops=("c10d::copy_to_parallel",)),
+    OpInfo("c10d_gather_from_parallel", _collective(
+        _tensor_parallel("GatherFromParallel", -1, False)), _SHAPES,
+        ops=("c10d::gather_from_parallel",)),
+    OpInfo("c10d_scatter_to_parallel", _collective(_tensor_parallel("ScatterToParallel", 0)),
+           _SHAPES, ops=("c10d::scatter_to_parallel",)),
+    OpInfo("c10d_reduce_scatter_from_parallel", _collective(
+        _tensor_parallel("ReduceScatterFromParallel", 1)), _SHAPES,
+        ops=("c10d::reduce_scatter_from_parallel",)),
+]

@@ -12,108 +12,99 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 
-from ...autograd.function import Function
+from ...ops._opdef import apply, defop
 from ...tensor import Tensor
 from .. import distributed_c10d as c10d
 
 
-def _wrap(data: np.ndarray) -> Tensor:
-    return Tensor._wrap(np.ascontiguousarray(data))
+
+def _resized(x: Any, dim: int, group: Any, factor: float) -> tuple:
+    shape = list(x.shape)
+    dim %= len(shape)
+    shape[dim] = int(shape[dim] * factor)
+    return tuple(shape), x.dtype
 
 
-def all_reduce(t: Tensor, group: Any) -> Tensor:
-    out = _wrap(t._data.copy())
-    c10d.all_reduce(out, c10d.ReduceOp.SUM, group)
+def _reduce_forward(xp: Any, x: Any, *, group: Any) -> Any:
+    out = xp.array(x, order="C", copy=True)
+    c10d._all_reduce_array(out, "sum", group)
     return out
 
 
-def all_gather(t: Tensor, dim: int, group: Any) -> Tensor:
-    """The processes' ``t`` concatenated along ``dim``, in group-rank order."""
-    data = np.ascontiguousarray(t._data)
-    parts = [_wrap(np.empty_like(data)) for _ in range(c10d.get_world_size(group))]
-    c10d.all_gather(parts, _wrap(data), group)
-    return _wrap(np.concatenate([p._data for p in parts], axis=dim))
+def _gather_forward(xp: Any, x: Any, *, dim: int, grad_is_partial: bool, group: Any) -> Any:
+    return xp.concatenate(list(c10d._all_gather_array(x, group)), axis=dim)
 
 
-def chunk(t: Tensor, dim: int, group: Any) -> Tensor:
-    """This process's chunk of ``t`` along ``dim`` (a copy)."""
-    size, rank = c10d.get_world_size(group), c10d.get_rank(group)
-    return _wrap(np.split(t._data, size, axis=dim)[rank].copy())
+def _chunk_forward(xp: Any, x: Any, *, dim: int, group: Any) -> Any:
+    return xp.split(x, group.size(), axis=dim)[group.rank()].copy()
 
 
-def reduce_scatter(t: Tensor, dim: int, group: Any) -> Tensor:
-    """``t`` summed over the processes, of which this process keeps its chunk along ``dim``."""
-    inputs = [_wrap(a) for a in np.split(t._data, c10d.get_world_size(group), axis=dim)]
-    out = _wrap(np.empty_like(inputs[0]._data))
-    c10d.reduce_scatter(out, inputs, c10d.ReduceOp.SUM, group)
-    return out
+def _reduce_scatter_forward(xp: Any, x: Any, *, dim: int, group: Any) -> Any:
+    return c10d._reduce_scatter_array(xp.stack(xp.split(x, group.size(), axis=dim)), group)
 
 
-class ReduceFromParallel(Function):
-    """Partial -> Replicate: all-reduce; the replicated gradient passes through."""
+def _same(x: Any, **_: Any) -> tuple:
+    return x.shape, x.dtype
 
+
+# Registered ops rather than autograd.Functions, so ds.jit records them like any other op
+# and a compiled tensor-parallel step communicates where the eager one does.
+_REDUCE = defop("c10d::reduce_from_parallel", _reduce_forward, _same,
+                lambda ctx, g: (g,), save_inputs=False,
+                doc="Partial -> Replicate: all-reduce; the replicated gradient passes through.")
+_COPY = defop("c10d::copy_to_parallel", lambda xp, x, *, group: xp.array(x, copy=True), _same,
+              lambda ctx, g: (apply(_REDUCE, g, group=ctx.attrs["group"]),), save_inputs=False,
+              doc="A replicated input entering sharded compute: the identity, whose gradient "
+                  "(a partial sum from each process's shard) is all-reduced.")
+_GATHER = defop("c10d::gather_from_parallel", _gather_forward,
+                lambda x, *, dim, grad_is_partial, group: _resized(x, dim, group, group.size()),
+                lambda ctx, g: (apply(_SCATTER_BY[ctx.attrs["grad_is_partial"]], g,
+                                      dim=ctx.attrs["dim"], group=ctx.attrs["group"]),),
+                save_inputs=False,
+                doc="Shard(dim) -> Replicate: all-gather. The gradient comes back replicated "
+                    "(this process's chunk is kept) or, with grad_is_partial, partial "
+                    "(reduce-scattered).")
+_CHUNK = defop("c10d::scatter_to_parallel", _chunk_forward,
+               lambda x, *, dim, group: _resized(x, dim, group, 1 / group.size()),
+               lambda ctx, g: (apply(_GATHER, g, dim=ctx.attrs["dim"], grad_is_partial=False,
+                                     group=ctx.attrs["group"]),), save_inputs=False,
+               doc="Replicate -> Shard(dim): this process's chunk; the gradient is all-gathered.")
+_REDUCE_SCATTER = defop("c10d::reduce_scatter_from_parallel", _reduce_scatter_forward,
+                        lambda x, *, dim, group: _resized(x, dim, group, 1 / group.size()),
+                        lambda ctx, g: (apply(_GATHER, g, dim=ctx.attrs["dim"],
+                                              grad_is_partial=True, group=ctx.attrs["group"]),),
+                        save_inputs=False,
+                        doc="Partial -> Shard(dim): reduce-scatter; the sharded gradient is "
+                            "all-gathered.")
+_SCATTER_BY = {False: _CHUNK, True: _REDUCE_SCATTER}
+
+
+class ReduceFromParallel:
     @staticmethod
-    def forward(ctx: Any, group: Any, x: Tensor) -> Tensor:
-        return all_reduce(x, group)
+    def apply(group: Any, x: Tensor) -> Tensor:
+        return apply(_REDUCE, x, group=group)
 
+
+class CopyToParallel:
     @staticmethod
-    def backward(ctx: Any, g: Tensor) -> tuple:
-        return None, g
+    def apply(group: Any, x: Tensor) -> Tensor:
+        return apply(_COPY, x, group=group)
 
 
-class CopyToParallel(Function):
-    """A replicated input entering sharded compute: the identity, whose gradient (a partial
-    sum from each process's shard) is all-reduced."""
-
+class GatherFromParallel:
     @staticmethod
-    def forward(ctx: Any, group: Any, x: Tensor) -> Tensor:
-        ctx.group = group
-        return _wrap(x._data.copy())
+    def apply(dim: int, grad_is_partial: bool, group: Any, x: Tensor) -> Tensor:
+        return apply(_GATHER, x, dim=dim, grad_is_partial=grad_is_partial, group=group)
 
+
+class ScatterToParallel:
     @staticmethod
-    def backward(ctx: Any, g: Tensor) -> tuple:
-        return None, all_reduce(g, ctx.group)
+    def apply(dim: int, group: Any, x: Tensor) -> Tensor:
+        return apply(_CHUNK, x, dim=dim, group=group)
 
 
-class GatherFromParallel(Function):
-    """Shard(dim) -> Replicate: all-gather. The gradient comes back replicated (take this
-    process's chunk) or, with ``grad_is_partial``, partial (reduce-scatter it)."""
-
+class ReduceScatterFromParallel:
     @staticmethod
-    def forward(ctx: Any, dim: int, grad_is_partial: bool, group: Any, x: Tensor) -> Tensor:
-        ctx.dim, ctx.grad_is_partial, ctx.group = dim, grad_is_partial, group
-        return all_gather(x, dim, group)
-
-    @staticmethod
-    def backward(ctx: Any, g: Tensor) -> tuple:
-        if ctx.grad_is_partial:
-            return None, None, None, reduce_scatter(g, ctx.dim, ctx.group)
-        return None, None, None, chunk(g, ctx.dim, ctx.group)
-
-
-class ScatterToParallel(Function):
-    """Replicate -> Shard(dim): keep this process's chunk; the gradient is all-gathered."""
-
-    @staticmethod
-    def forward(ctx: Any, dim: int, group: Any, x: Tensor) -> Tensor:
-        ctx.dim, ctx.group = dim, group
-        return chunk(x, dim, group)
-
-    @staticmethod
-    def backward(ctx: Any, g: Tensor) -> tuple:
-        return None, None, all_gather(g, ctx.dim, ctx.group)
-
-
-class ReduceScatterFromParallel(Function):
-    """Partial -> Shard(dim): reduce-scatter; the sharded gradient is all-gathered."""
-
-    @staticmethod
-    def forward(ctx: Any, dim: int, group: Any, x: Tensor) -> Tensor:
-        ctx.dim, ctx.group = dim, group
-        return reduce_scatter(x, dim, group)
-
-    @staticmethod
-    def backward(ctx: Any, g: Tensor) -> tuple:
-        return None, None, all_gather(g, ctx.dim, ctx.group)
+    def apply(dim: int, group: Any, x: Tensor) -> Tensor:
+        return apply(_REDUCE_SCATTER, x, dim=dim, group=group)

@@ -322,5 +322,27 @@ expect_error("unsupported layout", NotImplementedError,
              lambda: parallelize_module(good, mesh, {"fc1": ColwiseParallel(
                  output_layouts=Shard(0))}), "output_layouts=Shard(dim=0)", "Linear")
 
+# a ds.jit-compiled tensor-parallel step communicates where the eager one does
+runs = {}
+for mode in ("eager", "jit"):
+    ds.manual_seed(0)
+    net = MLP(8, 4 * SIZE, 6, ds.nn.GELU)
+    parallelize_module(net, mesh, {"fc1": ColwiseParallel(), "fc2": RowwiseParallel()})
+    opt = ds.optim.SGD(net.parameters(), lr=0.1)
+
+    def step(x, net=net, opt=opt):
+        loss = net(x).pow(2).mean()
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    run = ds.jit(step) if mode == "jit" else step
+    losses = [float(run(ds.tensor(batch((5, 8), 300)(i)))) for i in range(4)]
+    runs[mode] = losses, {k: v.numpy().copy() for k, v in net.state_dict().items()}
+check("jit tensor parallel losses", runs["jit"][0], runs["eager"][0], rtol=1e-6)
+for name, value in runs["eager"][1].items():
+    check(f"jit tensor parallel {name}", runs["jit"][1][name], value, atol=1e-6, rtol=1e-6)
+
 tdist.barrier()
 finish()

@@ -127,7 +127,7 @@ def _gather_ids(ids: Any, layout: Placement, group: Any) -> Any:
     """Token ids in ``layout``, made whole (ids carry no gradient)."""
     if not isinstance(ids, Tensor) or isinstance(layout, Replicate):
         return ids
-    return C.all_gather(ids, _shard_dim(layout, ids.ndim), group)
+    return C.GatherFromParallel.apply(_shard_dim(layout, ids.ndim), False, group, ids)
 
 
 def _replace_first(args: tuple, value: Any) -> tuple:
