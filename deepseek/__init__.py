@@ -28,7 +28,7 @@ from ._creation import (arange, as_tensor, asarray, empty, empty_like, eye, from
                         scalar_tensor, tensor, tril_indices, triu_indices, zeros, zeros_like)
 from ._creation import empty_strided, frombuffer, range  # noqa: A004  (torch.range)
 from ._memory_format import (channels_last, channels_last_3d, contiguous_format,  # layouts
-                             layout, memory_format, preserve_format, strided)
+                             layout, memory_format, preserve_format, sparse_coo, strided)
 from ._functions import (bilinear, can_cast, ctc_loss, fill, get_num_interop_threads,  # h13
                          is_distributed, is_inference, put, set_num_interop_threads)
 from .random import (Generator, bernoulli, default_generator, get_rng_state, initial_seed,
@@ -69,6 +69,7 @@ from .ops.linalg import (addmm, addmv, baddbmm, bmm, dot, ger, matmul, mm, mv, o
 from .ops.reduce import (aminmax, cumprod, kthvalue, logcumsumexp, median, nanmean,  # reductions
                          nanmedian, nansum, norm)
 from .ops.linalg import addbmm, addr, einsum, kron, tensordot, vdot  # linear algebra
+from .ops.linalg import mm as spmm  # torch.spmm
 from .ops.decompositions import (cholesky_inverse, cholesky_solve, geqrf, lu_unpack,  # factors
                                  orgqr)
 from .ops.decompositions import (legacy_cholesky as cholesky, legacy_lu as lu,  # torch.* forms
@@ -94,6 +95,8 @@ from .ops.loss import *  # noqa: F401,F403
 from .ops.normalization import *  # noqa: F401,F403
 from .ops.pool import *  # noqa: F401,F403
 from . import autograd, linalg, nn, optim, utils  # noqa: F401
+from . import sparse  # noqa: F401  torch.sparse: sparse COO tensors
+from .sparse import sparse_coo_tensor
 from .autograd.anomaly_mode import (is_anomaly_check_nan_enabled, is_anomaly_enabled,
                                     set_detect_anomaly as set_anomaly_enabled)
 from ._creation import LEGACY_TYPES as _LEGACY_TYPES

@@ -140,8 +140,7 @@ def _body(a: np.ndarray, indent: int, summarize: bool, fmt: _Formatter) -> str:
     return "[" + ("," + "\n" * (a.ndim - 1) + " " * (indent + 1)).join(parts) + "]"
 
 
-def _values(a: np.ndarray) -> str:
-    indent = len("tensor(")
+def _values(a: np.ndarray, indent: int = len("tensor(")) -> str:
     if a.dtype in _dt.EXTRA_FLOATS_NP or a.dtype == np.float16:
         a = a.astype(np.float32)
     summarize = a.size > OPTIONS.threshold

@@ -1,5 +1,6 @@
-"""Memory formats (``contiguous_format``, ``channels_last`` …) and layouts (``strided``): the
-stride patterns a tensor's NumPy array may have, and arrays laid out in them."""
+"""Memory formats (``contiguous_format``, ``channels_last`` …) and layouts (``strided``,
+``sparse_coo``): the stride patterns a tensor's NumPy array may have, and arrays laid out in
+them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["memory_format", "contiguous_format", "channels_last", "channels_last_3d",
-           "preserve_format", "layout", "strided"]
+           "preserve_format", "layout", "strided", "sparse_coo"]
 
 
 class memory_format:
@@ -31,7 +32,8 @@ class memory_format:
 
 
 class layout:
-    """How a tensor is stored (``torch.layout``); deepseek has dense ``strided`` tensors only."""
+    """How a tensor is stored (``torch.layout``): dense ``strided`` tensors, or ``sparse_coo``
+    ones (:mod:`deepseek.sparse`)."""
 
     __slots__ = ("name",)
 
@@ -50,6 +52,7 @@ channels_last = memory_format("channels_last")
 channels_last_3d = memory_format("channels_last_3d")
 preserve_format = memory_format("preserve_format")
 strided = layout("strided")
+sparse_coo = layout("sparse_coo")
 
 # the permutation that makes a channels-last tensor's array C-contiguous, and its inverse
 _RANK = {channels_last: 4, channels_last_3d: 5}

@@ -179,6 +179,18 @@ class Tensor:
 
         return strided
 
+    is_sparse = False  # deepseek.sparse.SparseTensor says True
+
+    def to_sparse(self, sparse_dim: Optional[int] = None) -> "Tensor":
+        """This tensor in sparse COO layout (its nonzeros); see :mod:`deepseek.sparse`."""
+        from .sparse._functions import to_sparse
+
+        return to_sparse(self, sparse_dim)
+
+    def to_dense(self, dtype: Any = None, *, masked_grad: Optional[bool] = None) -> "Tensor":
+        """A dense tensor is already dense: itself (or cast to ``dtype``)."""
+        return self if dtype is None else self.to(dtype)
+
     def is_floating_point(self) -> bool:
         return self._data.dtype.kind == "f" or self._data.dtype in _dt.EXTRA_FLOATS_NP
 

@@ -84,6 +84,8 @@ def _operands(name: str, a: Any, b: Any, other: str = "other") -> tuple:
 def matmul(input: Tensor, other: Tensor) -> Tensor:
     """Matrix product with PyTorch's rules: 1-d operands are vectors (a dim added, then removed)
     and batch dims broadcast."""
+    if getattr(input, "is_sparse", False):  # a sparse COO left operand (deepseek.sparse)
+        return input.matmul(other)
     a, b = _operands("matmul", input, other)
     if a.ndim == 0 or b.ndim == 0:
         raise op_error(RuntimeError, "matmul", "both arguments to matmul need to be at least 1D, "
@@ -113,7 +115,9 @@ def _check_dims(name: str, t: Tensor, n: int, message: str) -> None:
 
 @tensor_method
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
-    """Product of two matrices."""
+    """Product of two matrices (``input`` may be sparse COO, see :mod:`deepseek.sparse`)."""
+    if getattr(input, "is_sparse", False):
+        return input.mm(mat2)
     a, b = _operands("mm", input, mat2, "mat2")
     _check_dims("mm", a, 2, "self must be a matrix")
     _check_dims("mm", b, 2, "mat2 must be a matrix")
