@@ -174,6 +174,10 @@ class SyncBatchNorm(_BatchNorm):
             return super().forward(input)
         self._check_input_dim(input)
         factor = self._momentum()
+        dtype = input.dtype
+        low = dtype in (_dt.float16, _dt.bfloat16)
+        if low:  # statistics in float32, as torch's
+            input = input.float()
         reduce = dist.nn.functional.all_reduce
         dims = [0] + list(range(2, input.dim()))
         shape = [1, -1] + [1] * (input.dim() - 2)
@@ -193,7 +197,7 @@ class SyncBatchNorm(_BatchNorm):
                 unbiased = var * total / (total - 1).clamp(min=1)
                 self.running_mean.mul_(1 - factor).add_(mean * factor)
                 self.running_var.mul_(1 - factor).add_(unbiased * factor)
-        return out
+        return out.to(dtype) if low else out
 
     def _check_input_dim(self, input: Tensor) -> None:
         if input.dim() < 2:

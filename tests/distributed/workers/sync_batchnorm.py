@@ -60,6 +60,17 @@ x = batch(RANK)
 check("eval uses running stats", ours(ds.tensor(x)), whole.eval()(torch.from_numpy(x)).detach(),
       atol=1e-5)
 
+# half-precision inputs: statistics in float32, the output in the input's dtype
+bn = ds.nn.SyncBatchNorm(4)
+half = ds.tensor(batch(RANK)).to(ds.bfloat16)
+out = bn(half)
+check("SyncBatchNorm bfloat16 dtype", str(out.dtype), "deepseek.bfloat16")
+whole = torch.nn.BatchNorm1d(4)(torch.from_numpy(np.concatenate(
+    [batch(r) for r in range(SIZE)])).to(torch.bfloat16).float())
+start_row = sum(rows(r) for r in range(RANK))
+check("SyncBatchNorm bfloat16 values", out.float(),
+      whole.detach()[start_row:start_row + rows(RANK)], atol=3e-2, rtol=1e-2)
+
 # a ds.jit-compiled SyncBatchNorm step communicates where the eager one does
 runs = {}
 for mode in ("eager", "jit"):
