@@ -12,39 +12,36 @@ __all__ = ["memory_format", "contiguous_format", "channels_last", "channels_last
            "preserve_format", "layout", "strided", "sparse_coo"]
 
 
-class memory_format:
+class _Named:
+    """A module-level constant that prints, and pickles, as its name."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"deepseek.{self.name}"
+
+    def __reduce__(self):
+        return self.name
+
+
+class memory_format(_Named):
     """How a tensor's elements are ordered in memory (``torch.memory_format``).
 
     ``channels_last`` stores an NCHW tensor as NHWC (strides ``(HWC, 1, WC, C)``) and
     ``channels_last_3d`` an NCDHW one as NDHWC; the shape stays NCHW / NCDHW.
     """
 
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __repr__(self) -> str:
-        return f"deepseek.{self.name}"
-
-    def __reduce__(self):
-        return self.name
+    __slots__ = ()
 
 
-class layout:
+class layout(_Named):
     """How a tensor is stored (``torch.layout``): dense ``strided`` tensors, or ``sparse_coo``
     ones (:mod:`deepseek.sparse`)."""
 
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __repr__(self) -> str:
-        return f"deepseek.{self.name}"
-
-    def __reduce__(self):
-        return self.name
+    __slots__ = ()
 
 
 contiguous_format = memory_format("contiguous_format")

@@ -14,6 +14,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from .._errors import op_error
+from .._extras import require
 from ..ops import _opdef
 from ..futures import Future
 from ..tensor import Tensor
@@ -29,16 +30,8 @@ __all__ = [
     "reduce", "reduce_scatter", "reduce_scatter_tensor", "scatter", "scatter_object_list", "send",
 ]
 
-_EXTRA = 'pip install "deepseek-framework[distributed]"'
-
-
 def _mpi() -> Any:
-    try:
-        from mpi4py import MPI
-    except ImportError as e:
-        raise ImportError(f"deepseek.distributed runs on MPI through mpi4py, which is not "
-                          f"installed; {_EXTRA}") from e
-    return MPI
+    return require("mpi4py.MPI", "distributed", "deepseek.distributed")
 
 
 class Backend(str):

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import _creation
 from .._errors import op_error
+from .._extras import require
 from ..tensor import Tensor, host_values
 from . import utils
 
@@ -16,12 +17,7 @@ __all__ = ["partition"]
 
 
 def _pymetis() -> Any:
-    try:
-        import pymetis
-    except ImportError as exc:
-        raise ImportError('[partition] graph partitioning needs METIS through pymetis; install '
-                          'it with: pip install "deepseek-framework[graph]"') from exc
-    return pymetis
+    return require("pymetis", "graph", "partition")
 
 
 def partition(edge_index: Tensor, num_nodes: int, num_parts: int, recursive: bool = False,

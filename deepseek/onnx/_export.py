@@ -9,6 +9,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from .._extras import require
 from ..jit.ir import Graph, Node, Value, slots
 from ..jit.trace import Tracer, flatten
 from ..tensor import Tensor
@@ -25,12 +26,7 @@ class UnsupportedOperatorError(RuntimeError):
 
 
 def _require_onnx() -> Any:
-    try:
-        import onnx
-    except ImportError as e:
-        raise ImportError('ds.onnx.export needs the onnx package: pip install '
-                          '"deepseek-framework[onnx]"') from e
-    return onnx
+    return require("onnx", "onnx", "ds.onnx.export")
 
 
 def export(model: Any, args: Any, f: Any, input_names: Optional[Sequence[str]] = None,

@@ -25,15 +25,21 @@ def _channel_shape(values: np.ndarray, axis: int, ndim: int) -> np.ndarray:
     return np.asarray(values).reshape(shape)
 
 
-def fake_quantize(x: np.ndarray, scale: np.ndarray, zero_point: np.ndarray, quant_min: int,
-                  quant_max: int, axis: int | None = None) -> tuple:
-    """``(out, mask)``: ``x`` rounded onto the grid and back, and where it was in range."""
+def _grid(scale: np.ndarray, zero_point: np.ndarray, axis: int | None, ndim: int) -> tuple:
+    """``(scale, zero_point, 1 / scale)`` as float32/int64 arrays that broadcast against the
+    input (per channel along ``axis``)."""
     scale = np.asarray(scale, _F32)
     zero_point = np.asarray(zero_point).astype(np.int64)
     if axis is not None:
-        scale = _channel_shape(scale, axis, x.ndim)
-        zero_point = _channel_shape(zero_point, axis, x.ndim)
-    inv_scale = (_F32(1) / scale).astype(_F32)
+        scale = _channel_shape(scale, axis, ndim)
+        zero_point = _channel_shape(zero_point, axis, ndim)
+    return scale, zero_point, (_F32(1) / scale).astype(_F32)
+
+
+def fake_quantize(x: np.ndarray, scale: np.ndarray, zero_point: np.ndarray, quant_min: int,
+                  quant_max: int, axis: int | None = None) -> tuple:
+    """``(out, mask)``: ``x`` rounded onto the grid and back, and where it was in range."""
+    scale, zero_point, inv_scale = _grid(scale, zero_point, axis, x.ndim)
     q = np.rint((x * inv_scale).astype(x.dtype)).astype(np.int64) + zero_point
     mask = (q >= quant_min) & (q <= quant_max)
     out = ((np.clip(q, quant_min, quant_max) - zero_point).astype(x.dtype) * scale)
@@ -43,12 +49,7 @@ def fake_quantize(x: np.ndarray, scale: np.ndarray, zero_point: np.ndarray, quan
 def quantize(x: np.ndarray, scale: np.ndarray, zero_point: np.ndarray, quant_min: int,
              quant_max: int, axis: int | None = None) -> np.ndarray:
     """Integers (int64) ``clamp(round(x / scale) + zero_point, quant_min, quant_max)``."""
-    scale = np.asarray(scale, _F32)
-    zero_point = np.asarray(zero_point).astype(np.int64)
-    if axis is not None:
-        scale = _channel_shape(scale, axis, x.ndim)
-        zero_point = _channel_shape(zero_point, axis, x.ndim)
-    inv_scale = (_F32(1) / scale).astype(_F32)
+    scale, zero_point, inv_scale = _grid(scale, zero_point, axis, x.ndim)
     q = np.rint((x.astype(_F32) * inv_scale).astype(_F32)).astype(np.int64) + zero_point
     return np.clip(q, quant_min, quant_max)
 

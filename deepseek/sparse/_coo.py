@@ -24,7 +24,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .. import dtypes as _dt
-from .._format import _values, get_printoptions
+from .._format import _values, _with_suffixes
 from .._memory_format import sparse_coo
 from ..tensor import Tensor
 
@@ -340,17 +340,8 @@ def _format_sparse(t: SparseTensor) -> str:
     elif t._requires_grad:
         suffixes.append("requires_grad=True")
     # PyTorch starts a sparse tensor's suffixes on a new line, then wraps at the line width
-    width = get_printoptions()["linewidth"]
     text = "tensor(indices=" + indices + ",\n" + " " * indent + "values=" + values
-    parts, last = [text, ",\n" + " " * indent + suffixes[0]], indent + len(suffixes[0])
-    for s in suffixes[1:]:
-        if last + len(s) + 2 > width:
-            parts.append(",\n" + " " * indent + s)
-            last = indent + len(s)
-        else:
-            parts.append(", " + s)
-            last += len(s) + 2
-    return "".join(parts) + ")"
+    return _with_suffixes(text + ",\n" + " " * indent + suffixes[0], suffixes[1:])
 
 
 # Tensor members that stay valid on a sparse tensor (they read only shape, dtype, device or

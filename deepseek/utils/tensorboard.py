@@ -9,18 +9,14 @@ from typing import Any, Optional
 
 import numpy as np
 
+from .._extras import require
 from ..tensor import Tensor
 
 __all__ = ["SummaryWriter"]
 
 
 def _tensorboardx() -> Any:
-    try:
-        import tensorboardX
-    except ImportError as e:
-        raise ImportError('[SummaryWriter] TensorBoard logging needs the tensorboardX package: '
-                          'pip install "deepseek-framework[tensorboard]"') from e
-    return tensorboardX
+    return require("tensorboardX", "tensorboard", "SummaryWriter")
 
 
 def _host(x: Any) -> Any:

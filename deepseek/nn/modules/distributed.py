@@ -10,6 +10,8 @@ from typing import Any, Callable, Iterator, Optional
 import numpy as np
 
 from ...autograd.grad_mode import is_grad_enabled
+from ...autograd.graph import _collect
+from ...func._pytree import tree_flatten
 from ...ops import _opdef
 from ...tensor import Tensor
 from .module import Module
@@ -196,33 +198,10 @@ def _recorded(fn: Callable[[], None], label: str, mutates: list) -> None:
 
 def _leaves_reached(outputs: Any) -> set:
     """``id``s of the leaf tensors the autograd graph of ``outputs`` reaches."""
-    stack, seen, leaves = [], set(), set()
-
-    def collect(value: Any) -> None:
-        if isinstance(value, Tensor):
-            if value.grad_fn is not None:
-                stack.append(value.grad_fn)
-            elif value._requires_grad:
-                leaves.add(id(value))
-        elif isinstance(value, (tuple, list)):
-            for v in value:
-                collect(v)
-        elif isinstance(value, dict):
-            for v in value.values():
-                collect(v)
-
-    collect(outputs)
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        for edge in node.next:
-            if isinstance(edge, Tensor):
-                leaves.add(id(edge))
-            elif edge is not None:
-                stack.append(edge)
-    return leaves
+    tensors = [t for t in tree_flatten(outputs)[0] if isinstance(t, Tensor)]
+    leaves = {id(t) for t in tensors if t.grad_fn is None and t._requires_grad}
+    reached = _collect([t.grad_fn for t in tensors if t.grad_fn is not None])
+    return leaves | {id(e) for e in reached if isinstance(e, Tensor)}
 
 
 class GradBucket:

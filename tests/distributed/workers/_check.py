@@ -53,6 +53,36 @@ def expect_error(name: str, exc: type, fn, *words: str) -> None:
     FAILURES.append(f"rank {RANK} {name}: did not raise {exc.__name__}")
 
 
+def check_compiled(name: str, build, batches, seed: int = 0, tol: float = 1e-6):
+    """Train ``build()``'s ``(model, step)`` on ``batches`` eagerly and compiled with ds.jit,
+    from the same seed: the losses and the final state must agree. Returns the compiled step."""
+    runs = {}
+    for mode in ("eager", "jit"):
+        ds.manual_seed(seed)
+        model, step = build()
+        run = ds.jit(step) if mode == "jit" else step
+        losses = [float(run(*b)) for b in batches]
+        runs[mode] = losses, {k: v.numpy().copy() for k, v in model.state_dict().items()}, run
+    check(f"{name} compiled losses", runs["jit"][0], runs["eager"][0], rtol=tol)
+    for key, value in runs["eager"][1].items():
+        check(f"{name} compiled {key}", runs["jit"][1][key], value, atol=tol, rtol=tol)
+    return runs["jit"][2]
+
+
+def sgd_step(model, loss_fn, **sgd):
+    """``(model, step)`` for ``check_compiled``: one SGD step on ``loss_fn(model, *batch)``."""
+    opt = ds.optim.SGD(model.parameters(), **sgd)
+
+    def step(*batch):
+        loss = loss_fn(model, *batch)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    return model, step
+
+
 def finish() -> None:
     """Gather every rank's failures to rank 0, which prints them; exit 1 if any."""
     everything = MPI.COMM_WORLD.gather(FAILURES, 0)

@@ -4,7 +4,7 @@ compression hooks; and PowerSGD against its own definition."""
 
 import numpy as np
 import torch
-from _check import RANK, SIZE, check, expect_error, finish, start
+from _check import RANK, SIZE, check, check_compiled, expect_error, finish, sgd_step, start
 
 import deepseek as ds
 import deepseek.distributed as dist
@@ -207,29 +207,17 @@ expect_error("no parameters", RuntimeError,
              lambda: ds.nn.parallel.DistributedDataParallel(ds.nn.ReLU()), "parameter")
 # a ds.jit-compiled DDP step (the all-reduce a recorded call after backward, the buffer
 # broadcast one before forward) runs as the eager one does
-runs = {}
-for mode in ("eager", "jit"):
-    ds.manual_seed(RANK)
+def ddp_model():
     net = ds.nn.Sequential(ds.nn.Linear(8, 16), ds.nn.BatchNorm1d(16), ds.nn.ReLU(),
                            ds.nn.Linear(16, 4))
     ddp = ds.nn.parallel.DistributedDataParallel(net, bucket_cap_mb=0.0002)
-    opt = ds.optim.SGD(ddp.parameters(), lr=0.1, momentum=0.9)
+    return sgd_step(ddp, lambda m, x, y: ds.nn.functional.cross_entropy(m(x), y), lr=0.1,
+                    momentum=0.9)
 
-    def step(x, y, ddp=ddp, opt=opt):
-        loss = ds.nn.functional.cross_entropy(ddp(x), y)
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-        return loss
 
-    run = ds.jit(step) if mode == "jit" else step
-    losses = [float(run(ds.tensor(x), ds.tensor(y))) for x, y in map(batch, range(60, 66))]
-    runs[mode] = losses, net.state_dict()
-    if mode == "jit":
-        check("the compiled step calls the reduction", "DistributedDataParallel.reduce()" in
-              run.code, True)
-check("jit DDP losses", runs["jit"][0], runs["eager"][0], rtol=1e-5)
-for name, value in runs["eager"][1].items():
-    check(f"jit DDP {name}", runs["jit"][1][name], value, atol=1e-5, rtol=1e-5)
+compiled = check_compiled("DDP", ddp_model, [(ds.tensor(x), ds.tensor(y)) for x, y in
+                                             map(batch, range(60, 66))], seed=RANK, tol=1e-5)
+check("the compiled step calls the reduction", "DistributedDataParallel.reduce()" in
+      compiled.code, True)
 
 finish()

@@ -4,7 +4,7 @@ on GPUs); the differentiable collectives against torch.distributed.nn.functional
 import numpy as np
 import torch
 import torch.distributed.nn.functional as tF
-from _check import RANK, SIZE, check, finish, start
+from _check import RANK, SIZE, check, check_compiled, finish, sgd_step, start
 
 import deepseek as ds
 import deepseek.distributed as dist
@@ -72,26 +72,14 @@ check("SyncBatchNorm bfloat16 values", out.float(),
       whole.detach()[start_row:start_row + rows(RANK)], atol=3e-2, rtol=1e-2)
 
 # a ds.jit-compiled SyncBatchNorm step communicates where the eager one does
-runs = {}
-for mode in ("eager", "jit"):
-    ds.manual_seed(0)
+def sync_bn_model():
     net = ds.nn.Sequential(ds.nn.Linear(4, 4), ds.nn.SyncBatchNorm(4), ds.nn.ReLU(),
                            ds.nn.Linear(4, 1))
-    opt = ds.optim.SGD(net.parameters(), lr=0.1)
+    return sgd_step(net, lambda m, x: m(x).pow(2).mean(), lr=0.1)
 
-    def step(x, net=net, opt=opt):
-        loss = net(x).pow(2).mean()
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-        return loss
 
-    run = ds.jit(step) if mode == "jit" else step
-    losses = [float(run(ds.tensor(batch(RANK, s)[:, :, 0]))) for s in range(4)]
-    runs[mode] = losses, {k: v.numpy().copy() for k, v in net.state_dict().items()}
-check("jit SyncBatchNorm losses", runs["jit"][0], runs["eager"][0], rtol=1e-6)
-for name, value in runs["eager"][1].items():
-    check(f"jit SyncBatchNorm {name}", runs["jit"][1][name], value, atol=1e-6, rtol=1e-6)
+check_compiled("SyncBatchNorm", sync_bn_model,
+               [(ds.tensor(batch(RANK, s)[:, :, 0]),) for s in range(4)])
 
 # differentiable collectives
 x0 = np.random.default_rng(RANK).standard_normal((2, 3)).astype(np.float32)

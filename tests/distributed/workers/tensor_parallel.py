@@ -6,7 +6,7 @@ device mesh; the errors."""
 import numpy as np
 import torch
 import torch.distributed as tdist
-from _check import RANK, SIZE, check, expect_error, finish, start
+from _check import RANK, SIZE, check, check_compiled, expect_error, finish, sgd_step, start
 from torch.distributed.device_mesh import init_device_mesh as torch_init_device_mesh
 from torch.distributed.tensor import Replicate as TReplicate
 from torch.distributed.tensor import Shard as TShard
@@ -323,26 +323,14 @@ expect_error("unsupported layout", NotImplementedError,
                  output_layouts=Shard(0))}), "output_layouts=Shard(dim=0)", "Linear")
 
 # a ds.jit-compiled tensor-parallel step communicates where the eager one does
-runs = {}
-for mode in ("eager", "jit"):
-    ds.manual_seed(0)
+def tensor_parallel_mlp():
     net = MLP(8, 4 * SIZE, 6, ds.nn.GELU)
     parallelize_module(net, mesh, {"fc1": ColwiseParallel(), "fc2": RowwiseParallel()})
-    opt = ds.optim.SGD(net.parameters(), lr=0.1)
+    return sgd_step(net, lambda m, x: m(x).pow(2).mean(), lr=0.1)
 
-    def step(x, net=net, opt=opt):
-        loss = net(x).pow(2).mean()
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-        return loss
 
-    run = ds.jit(step) if mode == "jit" else step
-    losses = [float(run(ds.tensor(batch((5, 8), 300)(i)))) for i in range(4)]
-    runs[mode] = losses, {k: v.numpy().copy() for k, v in net.state_dict().items()}
-check("jit tensor parallel losses", runs["jit"][0], runs["eager"][0], rtol=1e-6)
-for name, value in runs["eager"][1].items():
-    check(f"jit tensor parallel {name}", runs["jit"][1][name], value, atol=1e-6, rtol=1e-6)
+check_compiled("tensor parallel", tensor_parallel_mlp,
+               [(ds.tensor(batch((5, 8), 300)(i)),) for i in range(4)])
 
 tdist.barrier()
 finish()
