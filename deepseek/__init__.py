@@ -109,6 +109,7 @@ from . import onnx, profiler  # noqa: F401  export to ONNX (needs [onnx]), torch
 from . import serving  # noqa: F401  serve a model over HTTP (standard library only)
 from . import graph  # noqa: F401  graph learning (PyG-shaped; partition needs [graph])
 from . import quantization  # noqa: F401  torch.ao.quantization's eager-mode API
+from ._modules import alias as _alias, namespace as _namespace
 from .autograd import profiler as _autograd_profiler  # noqa: F401, E402  ds.autograd.profiler
 from .func import vmap  # torch.vmap
 from .signal.windows import (bartlett_window, blackman_window, hamming_window,  # windows
@@ -121,12 +122,18 @@ from ._format import get_printoptions, set_printoptions  # printing
 from ._custom_op import CustomOperator, operator, register_operator  # custom primitives
 from .amp import autocast, get_autocast_dtype, is_autocast_enabled  # mixed precision
 from . import jit  # noqa: F401  the whole-step compiler (ds.jit is callable)
+from . import compiler, cpu  # noqa: F401  torch.compiler's controls, torch.cpu
 from .jit.compat import compile  # torch.compile's spelling of ds.jit
 from . import fft  # noqa: F401  torch.fft
 from . import memory  # noqa: F401  memory management
 from .memory import (OutOfMemoryError, max_memory_allocated, max_memory_reserved,  # memory stats
                      memory_allocated, memory_reserved, memory_stats, memory_summary,
                      reset_peak_memory_stats)
+
+ao = _namespace(f"{__name__}.ao", "torch.ao: deepseek.quantization and its modules.",
+                quantization=quantization, nn=quantization.nn)
+_alias(f"{__name__}.ao.quantization", quantization)
+_alias(f"{__name__}.ao.nn", quantization.nn)
 
 bool = _dtypes.bool_
 uint8, int8, int16, int32, int64 = (_dtypes.uint8, _dtypes.int8, _dtypes.int16, _dtypes.int32,

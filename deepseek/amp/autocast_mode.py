@@ -16,8 +16,8 @@ from ..ops import _opdef
 from ..ops.elementwise import to_dtype
 from ..tensor import Tensor
 
-__all__ = ["autocast", "get_autocast_dtype", "is_autocast_available", "is_autocast_cache_enabled",
-           "is_autocast_enabled"]
+__all__ = ["autocast", "custom_bwd", "custom_fwd", "get_autocast_dtype", "is_autocast_available",
+           "is_autocast_cache_enabled", "is_autocast_enabled"]
 
 _F32 = np.dtype(np.float32)
 _F64 = np.dtype(np.float64)
@@ -209,3 +209,53 @@ def _cpu_policy(op: Any, args: tuple) -> tuple:
     cache = category == "lower" and _CACHE_ENABLED[0]
     return tuple(a if d is None or d == target else _cast(a, target, cache and d == _F32)
                  for a, d in zip(args, dtypes))
+
+
+def _cast_floating(value: Any, dtype: Any) -> Any:
+    """``value`` with its floating, non-float64 tensors (through tuples, lists and dicts) cast
+    to ``dtype``."""
+    if isinstance(value, Tensor):
+        return value.to(dtype) if _eligible(value) is not None else value
+    if isinstance(value, (tuple, list)):
+        return type(value)(_cast_floating(v, dtype) for v in value)
+    if isinstance(value, dict):
+        return {k: _cast_floating(v, dtype) for k, v in value.items()}
+    return value
+
+
+def custom_fwd(fwd: Callable | None = None, *, device_type: str, cast_inputs: Any = None) -> Any:
+    """Decorate the ``forward(ctx, ...)`` of an ``autograd.Function`` for autocast: inside an
+    autocast region, with ``cast_inputs`` set, the floating inputs are cast to it and forward
+    runs with autocast off; without it, forward runs under the region's state, which
+    :func:`custom_bwd` gives the backward too. Outside a region it changes nothing."""
+    if fwd is None:
+        return functools.partial(custom_fwd, device_type=device_type, cast_inputs=cast_inputs)
+    _state(device_type)
+
+    @functools.wraps(fwd)
+    def forward(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+        ctx._dtype = get_autocast_dtype(device_type)
+        enabled = is_autocast_enabled(device_type)
+        ctx._fwd_used_autocast = enabled and cast_inputs is None
+        if not enabled or cast_inputs is None:
+            return fwd(ctx, *args, **kwargs)
+        with autocast(device_type, enabled=False):
+            return fwd(ctx, *_cast_floating(args, cast_inputs),
+                       **_cast_floating(kwargs, cast_inputs))
+
+    return forward
+
+
+def custom_bwd(bwd: Callable | None = None, *, device_type: str) -> Any:
+    """Decorate the ``backward(ctx, ...)`` of an ``autograd.Function`` whose forward has
+    :func:`custom_fwd`: backward runs under the autocast state forward ran under."""
+    if bwd is None:
+        return functools.partial(custom_bwd, device_type=device_type)
+    _state(device_type)
+
+    @functools.wraps(bwd)
+    def backward(ctx: Any, *args: Any, **kwargs: Any) -> Any:
+        with autocast(device_type, enabled=ctx._fwd_used_autocast, dtype=ctx._dtype):
+            return bwd(ctx, *args, **kwargs)
+
+    return backward

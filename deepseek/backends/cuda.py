@@ -43,3 +43,11 @@ def enable_math_sdp(enabled: bool) -> None:
 
 def math_sdp_enabled() -> bool:
     return _SDP["math"]
+
+
+def enable_cudnn_sdp(enabled: bool) -> None:
+    _SDP["cudnn"] = bool(enabled)
+
+
+def cudnn_sdp_enabled() -> bool:
+    return _SDP["cudnn"]

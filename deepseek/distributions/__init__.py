@@ -28,6 +28,29 @@ from .transforms import (AbsTransform, AffineTransform, CatTransform, ComposeTra
                          SigmoidTransform, SoftmaxTransform, SoftplusTransform, StackTransform,
                          StickBreakingTransform, TanhTransform, Transform, identity_transform)
 from . import utils  # noqa: F401
+from .._modules import namespace as _namespace
+
+# torch keeps most distributions in a module each (torch.distributions.normal); ours are grouped
+for _module, _names in {
+        "bernoulli": "Bernoulli", "beta": "Beta", "binomial": "Binomial",
+        "categorical": "Categorical", "cauchy": "Cauchy", "chi2": "Chi2",
+        "continuous_bernoulli": "ContinuousBernoulli", "dirichlet": "Dirichlet",
+        "exponential": "Exponential", "fishersnedecor": "FisherSnedecor",
+        "generalized_pareto": "GeneralizedPareto", "geometric": "Geometric", "gumbel": "Gumbel",
+        "half_cauchy": "HalfCauchy", "half_normal": "HalfNormal", "inverse_gamma": "InverseGamma",
+        "kumaraswamy": "Kumaraswamy", "laplace": "Laplace", "lkj_cholesky": "LKJCholesky",
+        "log_normal": "LogNormal", "logistic_normal": "LogisticNormal",
+        "lowrank_multivariate_normal": "LowRankMultivariateNormal",
+        "mixture_same_family": "MixtureSameFamily", "multinomial": "Multinomial",
+        "negative_binomial": "NegativeBinomial", "normal": "Normal",
+        "one_hot_categorical": "OneHotCategorical OneHotCategoricalStraightThrough",
+        "pareto": "Pareto", "poisson": "Poisson",
+        "relaxed_bernoulli": "LogitRelaxedBernoulli RelaxedBernoulli",
+        "relaxed_categorical": "ExpRelaxedCategorical RelaxedOneHotCategorical",
+        "studentT": "StudentT", "uniform": "Uniform", "von_mises": "VonMises",
+        "weibull": "Weibull", "wishart": "Wishart"}.items():
+    _namespace(f"{__name__}.{_module}", **{n: globals()[n] for n in _names.split()})
+del _module, _names
 
 __all__ = ["AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "CatTransform",
            "Categorical", "Cauchy", "Chi2", "ComposeTransform", "ContinuousBernoulli",

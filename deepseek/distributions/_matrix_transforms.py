@@ -7,16 +7,15 @@ from __future__ import annotations
 import math
 from typing import Any, Sequence
 
-import numpy as np
 
 from .. import dtypes as _dt
 from .. import linalg as _linalg
-from .._creation import arange, eye, ones, tensor as _tensor, zeros
+from .._creation import arange, eye, ones
 from ..ops.movement import cat
 from ..tensor import Size, Tensor
 from . import constraints
 from .transforms import Transform
-from .utils import softplus
+from .utils import softplus, tril_matrix_to_vec, vec_to_tril_matrix
 
 __all__ = ["CorrCholeskyTransform", "LowerCholeskyTransform", "PositiveDefiniteTransform",
            "StickBreakingTransform"]
@@ -116,28 +115,6 @@ class PositiveDefiniteTransform(Transform):
         return LowerCholeskyTransform().inv(_linalg.cholesky(y))
 
 
-def _tril_positions(n: int, diagonal: int) -> np.ndarray:
-    """Flat positions in an ``n x n`` matrix of its entries on or below ``diagonal``, row by
-    row (``torch.tril_indices`` order)."""
-    rows, cols = np.tril_indices(n, k=diagonal)
-    return rows * n + cols
-
-
-def _vec_to_tril(vec: Tensor, n: int, diagonal: int) -> Tensor:
-    positions = _tril_positions(n, diagonal)
-    index = np.full(n * n, len(positions))
-    index[positions] = np.arange(len(positions))
-    padded = cat([vec, zeros(tuple(vec.shape[:-1]) + (1,), dtype=vec.dtype)], -1)
-    flat = padded.index_select(-1, _tensor(index))
-    return flat.reshape(tuple(vec.shape[:-1]) + (n, n))
-
-
-def _tril_to_vec(matrix: Tensor, diagonal: int) -> Tensor:
-    n = matrix.shape[-1]
-    flat = matrix.reshape(tuple(matrix.shape[:-2]) + (n * n,))
-    return flat.index_select(-1, _tensor(_tril_positions(n, diagonal)))
-
-
 def _matrix_size(length: int) -> int:
     n = int(round((0.25 + 2 * length) ** 0.5 + 0.5))
     if n * (n - 1) // 2 != length:
@@ -171,7 +148,7 @@ class CorrCholeskyTransform(Transform):
         eps = _dt.finfo(x.dtype).eps
         t = x.tanh().clamp(min=-1 + eps, max=1 - eps)
         n = _matrix_size(x.shape[-1])
-        r = _vec_to_tril(t, n, -1)
+        r = vec_to_tril_matrix(t, -1)
         remaining = (1 - r.square()).sqrt().cumprod(-1)
         one = ones(tuple(r.shape[:-1]) + (1,), dtype=x.dtype)
         return (r + eye(n, dtype=x.dtype)) * cat([one, remaining[..., :-1]], -1)
@@ -180,12 +157,12 @@ class CorrCholeskyTransform(Transform):
         left = 1 - y.square().cumsum(-1)
         one = ones(tuple(y.shape[:-1]) + (1,), dtype=y.dtype)
         left_before = cat([one, left[..., :-1]], -1)
-        t = _tril_to_vec(y, -1) / _tril_to_vec(left_before, -1).sqrt()
+        t = tril_matrix_to_vec(y, -1) / tril_matrix_to_vec(left_before, -1).sqrt()
         return t.atanh()
 
     def log_abs_det_jacobian(self, x: Tensor, y: Tensor, intermediates: Any = None) -> Tensor:
         # dy_ij/dt_ij = sqrt(1 - sum_{k<j} y_ik^2); for j = 0 that is 1, hence diagonal -2
-        stick_breaking = 0.5 * _tril_to_vec(1 - y.square().cumsum(-1), -2).log().sum(-1)
+        stick_breaking = 0.5 * tril_matrix_to_vec(1 - y.square().cumsum(-1), -2).log().sum(-1)
         tanh = 2.0 * (math.log(2.0) - x - softplus(-2.0 * x)).sum(-1)
         return stick_breaking + tanh
 

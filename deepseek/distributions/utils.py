@@ -3,19 +3,23 @@ properties and reductions over the rightmost dims."""
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any, Callable
 
+import numpy as np
+
 from .. import dtypes as _dt
-from .._creation import as_tensor
+from .._creation import as_tensor, tensor as _tensor, zeros
 from ..autograd.grad_mode import enable_grad
 from ..ops.activation import softmax
 from ..ops.elementwise import where
-from ..ops.movement import broadcast_tensors
+from ..ops.movement import broadcast_tensors, cat
 from ..tensor import Tensor
 
 __all__ = ["broadcast_all", "clamp_probs", "lazy_property", "logits_to_probs",
-           "probs_to_logits", "softplus", "sum_rightmost"]
+           "probs_to_logits", "softplus", "sum_rightmost", "tril_matrix_to_vec",
+           "vec_to_tril_matrix"]
 
 
 def broadcast_all(*values: Any) -> tuple:
@@ -100,3 +104,35 @@ class lazy_property:
             value = self.wrapped(instance)
         instance.__dict__[self.wrapped.__name__] = value
         return value
+
+
+def _tril_positions(n: int, diag: int) -> np.ndarray:
+    """Flat positions in an ``n x n`` matrix of its entries on or below diagonal ``diag``, row
+    by row (``torch.tril_indices`` order)."""
+    if not -n <= diag < n:
+        raise ValueError(f"diag ({diag}) provided is outside [{-n}, {n - 1}].")
+    rows, cols = np.tril_indices(n, k=diag)
+    return rows * n + cols
+
+
+def tril_matrix_to_vec(mat: Tensor, diag: int = 0) -> Tensor:
+    """The entries of the (batched) square ``mat`` on or below diagonal ``diag``, row by row."""
+    n = mat.shape[-1]
+    flat = mat.reshape(tuple(mat.shape[:-2]) + (n * n,))
+    return flat.index_select(-1, _tensor(_tril_positions(n, diag)))
+
+
+def vec_to_tril_matrix(vec: Tensor, diag: int = 0) -> Tensor:
+    """The lower-triangular matrix (zeros above diagonal ``diag``) whose entries on and below
+    it, row by row, are the last dim of ``vec``: the inverse of :func:`tril_matrix_to_vec`."""
+    size, b = vec.shape[-1], 1 + 2 * diag
+    root = (-b + math.sqrt(b * b + 8 * size + 4 * abs(diag) * (diag + 1))) / 2
+    n = round(root)
+    if abs(n - root) > _dt.finfo(vec.dtype).eps:
+        raise ValueError(f"The size of last dimension is {size} which cannot be expressed as "
+                         "the lower triangular part of a square D x D matrix.")
+    positions = _tril_positions(n, diag)
+    index = np.full(n * n, len(positions))  # above the diagonal: the appended zero
+    index[positions] = np.arange(len(positions))
+    padded = cat([vec, zeros(tuple(vec.shape[:-1]) + (1,), dtype=vec.dtype)], -1)
+    return padded.index_select(-1, _tensor(index)).reshape(tuple(vec.shape[:-1]) + (n, n))

@@ -7,6 +7,7 @@ import gc
 import time
 import types
 import warnings
+import weakref
 from typing import Any, Callable, Optional
 
 from ..autograd.grad_mode import STATE
@@ -17,6 +18,8 @@ from .passes import optimize
 from .trace import TraceError, Tracer, flatten, unflatten
 
 __all__ = ["jit", "explain", "CompiledFunction"]
+
+_ALL: "weakref.WeakSet[CompiledFunction]" = weakref.WeakSet()  # for deepseek.compiler.reset
 
 
 def _objects(fn: Callable) -> list:
@@ -88,6 +91,16 @@ class CompiledFunction:
         # tensors whose .grad a trace depended on, found only while tracing (not through
         # _objects): later traces read their .grad state on entry, as for parameters
         self._watched: dict = {}
+        _ALL.add(self)
+
+    def reset(self) -> None:
+        """Forget every compilation: the next call traces afresh."""
+        self._entries.clear()
+        self._pool.clear()
+        self._watched.clear()
+        self._last = self._last_key = None
+        self._traces, self._warned = 0, False
+        self.log.clear()
 
     # ---- guards ----
     def _key(self, leaves: list, template: Any) -> tuple:
@@ -173,10 +186,14 @@ class CompiledFunction:
         outs: list = []
         entry = _Entry()
         entry.template = flatten(result, outs)
-        if STATE.enabled and not tracer.backward_ran and any(t._requires_grad for t in outs):
+        if (not tracer.eager_reason and STATE.enabled and not tracer.backward_ran
+                and any(t._requires_grad for t in outs)):
+            tracer.eager_reason = ("its outputs require grad and it calls no backward(): "
+                                   "compile the whole training step, or call it under "
+                                   "ds.no_grad()")
+        if tracer.eager_reason:
             entry.eager = True
-            entry.reason = ("its outputs require grad and it calls no backward(): compile the "
-                            "whole training step, or call it under ds.no_grad()")
+            entry.reason = tracer.eager_reason
             self.log.append(("eager", f"{why}: {entry.reason}"))
             self._entries[key] = self._last = entry
             return result

@@ -76,8 +76,9 @@ def _defining(base: type, name: str) -> list:
 class Tracer:
     """Records one run of a function. Use as a context manager around the run."""
 
-    def __init__(self, inputs: list, leaves: tuple = ()) -> None:
+    def __init__(self, inputs: list, leaves: tuple = (), exporting: bool = False) -> None:
         self.graph = Graph()
+        self.exporting = exporting  # for ONNX export, not compilation
         self.env: dict[int, Value] = {}  # id(array) -> its value
         self.keep: list = []  # every array seen, alive so ids stay unique
         self.created: set = set()  # ids of arrays wrapped into tensors during the trace
@@ -93,6 +94,7 @@ class Tracer:
         self._fresh = 0  # bytes of new arrays since the last sweep
         self.derived: set = set()  # values computed from constants only: kept for folding
         self.backward_ran = False
+        self.eager_reason = ""  # why this signature must run eagerly (set by run_eagerly)
         for t in leaves:  # which .grad are set when the run starts: the graph depends on it
             self.leaf_guards[id(t)] = (t, t.grad is None)
         for i, t in enumerate(inputs):
@@ -219,6 +221,18 @@ class Tracer:
 
     def unsupported(self, what: str) -> None:
         raise TraceError(f"[ds.jit] cannot capture {what}")
+
+    def run_eagerly(self, fn: Callable, reason: str, *args: Any, **kwargs: Any) -> Any:
+        """``fn(*args, **kwargs)`` unrecorded, its reads of data allowed: the traced run stays
+        a true eager run, and the compiled function runs this signature eagerly from now on
+        (a graph break, without the graph)."""
+        self.eager_reason = self.eager_reason or reason
+        saved = _opdef.TRACER[0], _ITEM_HOOK[0]
+        _opdef.TRACER[0] = _ITEM_HOOK[0] = None
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _opdef.TRACER[0], _ITEM_HOOK[0] = saved
 
     def deliver_leaf(self, original: Callable, t: Tensor, g: Tensor, *args: Any) -> None:
         before = t.grad

@@ -93,8 +93,10 @@ def _capture(model: Any, args: tuple, kwargs: dict) -> tuple:
 
     inputs: list = []
     flatten((args, kwargs), inputs)
-    with no_grad(), Tracer(inputs, ()) as tracer:
+    with no_grad(), Tracer(inputs, (), exporting=True) as tracer:
         result = model(*args, **kwargs)
+    if tracer.eager_reason:
+        raise RuntimeError(f"[ds.onnx.export] cannot export the model: {tracer.eager_reason}")
     outs: list = []
     flatten(result, outs)
     if not outs:

@@ -11,6 +11,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .._errors import op_error
+from ..backends.cuda import _SDP
 from ..tensor import Tensor
 from ._common import BOOL, broadcast_shapes, in_float32, is_float, require_tensor
 from ._opdef import apply, defop
@@ -188,6 +189,10 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     if not is_float(dtype):
         raise op_error(RuntimeError, name, "expected floating-point query, key and value",
                        q._data, k._data, v._data)
+    if not (_SDP["math"] or _SDP["flash"]):  # the switches of nn.attention.sdpa_kernel
+        raise op_error(RuntimeError, name, "No viable backend for scaled_dot_product_attention "
+                       "was found: the CPU kernel serves SDPBackend.MATH and FLASH_ATTENTION, "
+                       "and both are turned off")
     s = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
     return apply(SDPA, q, k, v, bias, drop, scale=s)
 
