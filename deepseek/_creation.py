@@ -309,19 +309,20 @@ def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any
     d = _dtype_np(dtype, _dt.get_default_dtype().np)
     arr = np.linspace(start, end, steps, dtype=np.float64)
     if steps > 1:
-        # PyTorch's kernel: the step in the dtype itself, ``start + step * i`` fused (one
-        # rounding, emulated in a wider type) and the second half filled back from ``end``
-        exact = d in (np.float32, np.float64)
-        if exact:
-            wide, t = (np.longdouble if d == np.float64 else np.float64), d.type
-            step = wide((t(end) - t(start)) / t(steps - 1))
-            start, end = wide(t(start)), wide(t(end))
+        # PyTorch's kernel: the step in the dtype itself, ``start + step * i`` (fused, one
+        # rounding, emulated in a wider type for float32/64; each operation rounded for
+        # float16/bfloat16) and the second half filled back from ``end``
+        idx = np.arange(steps)
+        up, down = idx, steps - 1 - idx
+        if d.kind == "f" or d == _dt.bfloat16.np:
+            t = d.type
+            step = t(t(end) - t(start)) / t(steps - 1)
+            wide = {np.float64: np.longdouble, np.float32: np.float64}.get(d.type, d.type)
+            step, start, end = wide(step), wide(t(start)), wide(t(end))
+            up, down = up.astype(wide), down.astype(wide)
         else:
             step = (end - start) / (steps - 1)
-        idx = np.arange(steps)
-        arr = np.where(idx < steps // 2, start + step * idx, end - step * (steps - 1 - idx))
-        if exact:
-            arr = arr.astype(d)
+        arr = np.where(idx < steps // 2, start + step * up, end - step * down)
     if d.kind in "iu":
         arr = np.trunc(arr)
     return _finish(arr.astype(d), device, requires_grad)

@@ -206,15 +206,16 @@ def test_inplace_fills():
         leaf.uniform_()
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
 def test_linspace_is_bit_for_bit_torch(dtype):
     rng = np.random.default_rng(0)
     for _ in range(100):
-        a, b = rng.uniform(-10, 10, 2)
+        a, b = rng.uniform(-100, 100, 2)
         steps = int(rng.integers(1, 300))
-        ours = ds.linspace(a, b, steps, dtype=getattr(ds, dtype)).numpy()
-        theirs = torch.linspace(a, b, steps, dtype=getattr(torch, dtype)).numpy()
-        assert np.array_equal(ours, theirs), (a, b, steps)
+        ours = ds.linspace(a, b, steps, dtype=getattr(ds, dtype))
+        theirs = torch.linspace(a, b, steps, dtype=getattr(torch, dtype))
+        assert ours.dtype.name == dtype
+        assert np.array_equal(ours.float().numpy(), theirs.float().numpy()), (a, b, steps)
 
 
 def test_legacy_tensor_types_and_torch_spellings_of_methods():

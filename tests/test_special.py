@@ -143,6 +143,18 @@ def test_special_values(name):
                                err_msg=f"special.{name} at {SPECIAL.tolist()}")
 
 
+def test_xlogy_special_values_and_gradients():
+    x = [0.0, 0.0, 1.0, 2.0, 0.0, 0.0, -1.0, 0.0]
+    y = [0.0, 2.0, 0.0, 3.0, float("nan"), -1.0, 2.0, float("inf")]
+    got, want = [], []
+    for lib, out in ((ds, got), (torch, want)):
+        a, b = (lib.tensor(v, dtype=lib.float64, requires_grad=True) for v in (x, y))
+        lib.xlogy(a, b).sum().backward()
+        out += [lib.xlogy(a, b).detach().numpy(), a.grad.numpy(), b.grad.numpy()]
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+
+
 def test_xlog1py_special_values():
     x = np.array([0.0, 0.0, 0.0, 0.0, 2.0, -1.0, math.nan, 1.0, math.inf])
     y = np.array([-2.0, math.nan, -1.0, math.inf, -1.0, 0.5, 1.0, -1.5, 0.0])

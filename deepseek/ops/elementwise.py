@@ -621,6 +621,20 @@ LOGADDEXP, logaddexp, _ = _binary("logaddexp", np.logaddexp,
 LOGADDEXP2, logaddexp2, _ = _binary("logaddexp2", np.logaddexp2,
                                     "max({0}, {1}) + math.log2(1.0 + 2.0 ** -abs({0} - {1}))",
                                     _logaddexp_vjp, float_only=True, save_output=True, quiet=True)
+def _xlogy_np(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return np.where((x == 0) & ~np.isnan(y), 0, x * np.log(y))
+
+
+def _xlogy_vjp(ctx: Any, g: Tensor) -> tuple:
+    x, y = ctx.inputs
+    # torch's: d/dx is log(y) even where x == 0, but 0 where y <= 0 there too
+    return where((x == 0) & (y <= 0), 0.0, xlogy(g, y)), g * x / y
+
+
+XLOGY, xlogy, xlogy_ = _binary(
+    "xlogy", _xlogy_np, "(0.0 if {0} == 0 and {1} == {1} else {0} * math.log({1}))",
+    _xlogy_vjp, to_float=True, quiet=True,
+    doc="``input * log(other)``, 0 where ``input`` is 0 (unless ``other`` is NaN).")
 HEAVISIDE, heaviside, heaviside_ = _binary("heaviside", _heaviside_np,
                                            "({1} if {0} == 0 else float({0} > 0))", None)
 # integer-only ops have no scalar expr (Python's shifts and math.gcd differ on these inputs),
@@ -857,15 +871,6 @@ arccosh, arctanh = acosh, atanh
 
 
 @tensor_method
-def xlogy(input: Any, other: Any) -> Tensor:
-    """``input * log(other)``, 0 where ``input`` is 0 (unless ``other`` is NaN)."""
-    x, y = binary_operands("xlogy", input, other)
-    if not is_float(x.dtype):
-        x, y = cast(x, _dt.get_default_dtype().np), cast(y, _dt.get_default_dtype().np)
-    return where((x == 0) & ~y.isnan(), 0.0, x * log(y))
-
-
-@tensor_method
 def float_power(input: Any, exponent: Any) -> Tensor:
     """``input ** exponent`` computed in float64."""
     f64 = np.dtype(np.float64)
@@ -1040,9 +1045,9 @@ def _inplace_of(name: str, fn: Callable) -> Callable:
     return tensor_method(front_)
 
 
-for _name in ("lerp", "addcmul", "addcdiv", "clamp_min", "clamp_max", "xlogy", "float_power",
-              "ldexp", "deg2rad", "rad2deg", "sinc", "acosh", "atanh", "round", "nan_to_num",
-              "logit", "digamma"):
+for _name in ("lerp", "addcmul", "addcdiv", "clamp_min", "clamp_max", "float_power", "ldexp",
+              "deg2rad", "rad2deg", "sinc", "acosh", "atanh", "round", "nan_to_num", "logit",
+              "digamma"):
     globals()[_name + "_"] = _inplace_of(_name, globals()[_name])
 _inplace_of("polygamma", lambda self, n: polygamma(n, self))
 # aliases that PyTorch also binds as Tensor methods
