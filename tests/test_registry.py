@@ -26,7 +26,7 @@ VARIANTS = {"gelu": [{"approximate": "none"}, {"approximate": "tanh"}],
 DOMAIN = {"log": (0.1, 3), "log2": (0.1, 3), "log10": (0.1, 3), "log1p": (-0.5, 3),
           "sqrt": (0.1, 3), "rsqrt": (0.1, 3), "asin": (-0.9, 0.9), "acos": (-0.9, 0.9),
           "logit": (0.05, 0.95), "erfinv": (-0.9, 0.9), "reciprocal": (0.2, 3),
-          "div": (0.5, 3), "pow": (0.5, 2), "fmod": (0.5, 3), "remainder": (0.5, 3),
+          "div": (0.5, 3), "xlogy": (0.2, 3), "pow": (0.5, 2), "fmod": (0.5, 3), "remainder": (0.5, 3),
           "floor_divide": (0.5, 3)}
 INTEGER_ONLY = ("bitwise_",)
 
