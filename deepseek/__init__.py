@@ -104,6 +104,7 @@ from ._creation import LEGACY_TYPES as _LEGACY_TYPES
 from . import backends, cuda, testing  # noqa: F401  torch's device queries and test helpers
 from . import distributions, special  # noqa: F401  torch.distributions, torch.special
 from . import func, signal  # noqa: F401  torch.func (composable transforms), torch.signal
+from . import library  # noqa: F401  torch.library: user-defined ops (custom_op, Library, opcheck)
 from . import distributed, futures  # noqa: F401  torch.distributed (on MPI), torch.futures
 from . import onnx, profiler  # noqa: F401  export to ONNX (needs [onnx]), torch.profiler
 from . import serving  # noqa: F401  serve a model over HTTP (standard library only)
