@@ -18,7 +18,7 @@ from .instancenorm import *  # noqa: F401,F403
 from .lazy import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
-from .module import *  # noqa: F401,F403
+from .module import Module  # the global hook functions stay in .module, as in torch's
 from .normalization import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
 from .parallel import *  # noqa: F401,F403
@@ -29,8 +29,8 @@ from .sparse import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
 from .upsampling import *  # noqa: F401,F403
 
-__all__ = [name for m in (module, container, linear, activation, loss, conv, pooling, batchnorm,
-                          instancenorm, normalization, dropout, sparse, rnn, transformer,
-                          padding, pixelshuffle, upsampling, distance, flatten, fold,
-                          channelshuffle, lazy, adaptive)
-           for name in m.__all__] + parallel.__all__
+__all__ = ["Module"] + [name for m in (container, linear, activation, loss, conv, pooling,
+                                        batchnorm, instancenorm, normalization, dropout, sparse,
+                                        rnn, transformer, padding, pixelshuffle, upsampling,
+                                        distance, flatten, fold, channelshuffle, lazy, adaptive)
+                        for name in m.__all__] + parallel.__all__

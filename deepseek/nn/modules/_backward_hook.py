@@ -17,11 +17,12 @@ from ...tensor import Tensor
 
 
 class _State:
-    __slots__ = ("module", "n_inputs", "positions", "grad_inputs", "grad_outputs", "pending_out",
-                 "pending_in")
+    __slots__ = ("module", "hooks", "pre_hooks", "n_inputs", "positions", "grad_inputs",
+                 "grad_outputs", "pending_out", "pending_in")
 
-    def __init__(self, module: Any, n_inputs: int) -> None:
+    def __init__(self, module: Any, hooks: list, pre_hooks: list, n_inputs: int) -> None:
         self.module = module
+        self.hooks, self.pre_hooks = hooks, pre_hooks  # as registered when forward ran
         self.n_inputs = n_inputs
         self.positions: list = []
         self.grad_inputs: list = [None] * n_inputs
@@ -33,7 +34,7 @@ class _State:
         """Run the backward pre-hooks on ``grad_output``; returns the replacement, or None."""
         grad_output = tuple(self.grad_outputs)
         replaced = None
-        for hook in list(self.module._backward_pre_hooks.values()):
+        for hook in self.pre_hooks:
             res = hook(self.module, grad_output)
             if res is not None:
                 res = tuple(res) if isinstance(res, (tuple, list)) else (res,)
@@ -48,7 +49,7 @@ class _State:
     def run_hooks(self) -> Any:
         grad_input = tuple(self.grad_inputs)
         replaced = None
-        for hook in list(self.module._backward_hooks.values()):
+        for hook in self.hooks:
             res = hook(self.module, grad_input, tuple(self.grad_outputs))
             if res is not None:
                 res = tuple(res) if isinstance(res, (tuple, list)) else (res,)
@@ -63,11 +64,13 @@ def _identity(x: Tensor) -> Tensor:
     return x.view_as(x)
 
 
-def wrap_inputs(module: Any, args: tuple) -> tuple:
-    state = _State(module, sum(isinstance(a, Tensor) for a in args))
+def wrap_inputs(module: Any, args: tuple, hooks: list, pre_hooks: list) -> tuple:
+    """``args`` with their tensors marked for the full backward ``hooks``, and the state the
+    outputs' marks share (None when grad mode is off)."""
+    state = _State(module, hooks, pre_hooks, sum(isinstance(a, Tensor) for a in args))
     if not is_grad_enabled():
         return args, None
-    if not module._backward_hooks:  # pre-hooks only: the inputs need no marking
+    if not hooks:  # pre-hooks only: the inputs need no marking
         return args, state
     out, k = [], 0
     for a in args:
@@ -116,8 +119,8 @@ def _output_hook(state: _State, index: int):
         state.pending_out -= 1
         if state.pending_out != 0:
             return None
-        replaced = state.run_pre_hooks() if state.module._backward_pre_hooks else None
-        if state.pending_in == 0 and state.module._backward_hooks:
+        replaced = state.run_pre_hooks() if state.pre_hooks else None
+        if state.pending_in == 0 and state.hooks:
             state.run_hooks()  # no input needs a gradient: grad_input is all None
         return None if replaced is None else replaced[index]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections import OrderedDict, namedtuple
 from typing import Any, Callable, Iterator, Optional
 
@@ -11,7 +12,11 @@ from ...autograd.grad_mode import no_grad
 from ...tensor import Tensor
 from ..parameter import Buffer, Parameter, is_lazy
 
-__all__ = ["Module"]
+__all__ = ["register_module_forward_pre_hook", "register_module_forward_hook",
+           "register_module_full_backward_pre_hook", "register_module_backward_hook",
+           "register_module_full_backward_hook", "register_module_buffer_registration_hook",
+           "register_module_module_registration_hook",
+           "register_module_parameter_registration_hook", "Module"]
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -56,6 +61,94 @@ def _add_hook(hooks: dict, hook: Callable, prepend: bool, *extra: dict) -> Remov
     if prepend:
         hooks.move_to_end(handle.id, last=False)
     return handle
+
+
+class _GlobalHooks:
+    """The hooks every module runs (``register_module_*_hook``), kept under the attribute names
+    a module keeps its own under, so one loop serves both. Global hooks run before a
+    module's own."""
+
+    def __init__(self) -> None:
+        self._forward_pre_hooks: OrderedDict = OrderedDict()
+        self._forward_pre_hooks_with_kwargs: dict = {}
+        self._forward_hooks: OrderedDict = OrderedDict()
+        self._forward_hooks_with_kwargs: dict = {}
+        self._forward_hooks_always_called: dict = {}
+        self._backward_hooks: OrderedDict = OrderedDict()
+        self._backward_pre_hooks: OrderedDict = OrderedDict()
+        self.buffer_registration: OrderedDict = OrderedDict()
+        self.module_registration: OrderedDict = OrderedDict()
+        self.parameter_registration: OrderedDict = OrderedDict()
+
+    def any_call_hooks(self) -> bool:
+        return bool(self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
+                    or self._backward_pre_hooks)
+
+
+_GLOBAL = _GlobalHooks()
+
+
+def register_module_forward_pre_hook(hook: Callable) -> RemovableHandle:
+    """Call ``hook(module, args)`` before every module's ``forward`` (before its own
+    pre-hooks); a non-None return replaces the arguments."""
+    return _add_hook(_GLOBAL._forward_pre_hooks, hook, False)
+
+
+def register_module_forward_hook(hook: Callable, *, with_kwargs: bool = False,
+                                 always_call: bool = False) -> RemovableHandle:
+    """Call ``hook(module, args, output)`` (``hook(module, args, kwargs, output)`` with
+    ``with_kwargs``) after every module's ``forward``, before its own forward hooks; a
+    non-None return replaces the output. ``always_call``: also when forward raised."""
+    handle = _add_hook(_GLOBAL._forward_hooks, hook, False, _GLOBAL._forward_hooks_with_kwargs,
+                       _GLOBAL._forward_hooks_always_called)
+    if with_kwargs:
+        _GLOBAL._forward_hooks_with_kwargs[handle.id] = True
+    if always_call:
+        _GLOBAL._forward_hooks_always_called[handle.id] = True
+    return handle
+
+
+def register_module_full_backward_pre_hook(hook: Callable) -> RemovableHandle:
+    """:meth:`Module.register_full_backward_pre_hook` for every module."""
+    return _add_hook(_GLOBAL._backward_pre_hooks, hook, False)
+
+
+def register_module_full_backward_hook(hook: Callable) -> RemovableHandle:
+    """:meth:`Module.register_full_backward_hook` for every module."""
+    return _add_hook(_GLOBAL._backward_hooks, hook, False)
+
+
+def register_module_backward_hook(hook: Callable) -> RemovableHandle:
+    """The deprecated global form of :meth:`Module.register_backward_hook`: as there, the hook
+    gets the module's gradients (those of :func:`register_module_full_backward_hook`)."""
+    return register_module_full_backward_hook(hook)
+
+
+def register_module_buffer_registration_hook(hook: Callable) -> RemovableHandle:
+    """Call ``hook(module, name, buffer)`` whenever a module registers a buffer; a non-None
+    return is registered instead."""
+    return _add_hook(_GLOBAL.buffer_registration, hook, False)
+
+
+def register_module_module_registration_hook(hook: Callable) -> RemovableHandle:
+    """Call ``hook(module, name, submodule)`` whenever a module registers a submodule; a
+    non-None return is registered instead."""
+    return _add_hook(_GLOBAL.module_registration, hook, False)
+
+
+def register_module_parameter_registration_hook(hook: Callable) -> RemovableHandle:
+    """Call ``hook(module, name, param)`` whenever a module registers a parameter; a non-None
+    return is registered instead."""
+    return _add_hook(_GLOBAL.parameter_registration, hook, False)
+
+
+def _registered(hooks: dict, module: "Module", name: str, value: Any) -> Any:
+    """``value`` after the global registration ``hooks`` have seen it."""
+    for hook in list(hooks.values()):
+        out = hook(module, name, value)
+        if out is not None:
+            value = out
+    return value
 
 
 class Module:
@@ -117,49 +210,58 @@ class Module:
     def _call_impl(self, *args: Any, **kwargs: Any) -> Any:
         """The call without the compiled path: what ``compile`` compiles."""
         if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
-                or self._backward_pre_hooks):
+                or self._backward_pre_hooks or _GLOBAL.any_call_hooks()):
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
 
     def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
-        for hid, hook in list(self._forward_pre_hooks.items()):
-            if hid in self._forward_pre_hooks_with_kwargs:
-                res = hook(self, args, kwargs)
-                if res is not None:
-                    if not (isinstance(res, tuple) and len(res) == 2):
-                        raise RuntimeError("forward pre-hook must return None or a tuple of "
-                                           f"(new_args, new_kwargs), but got {res}.")
-                    args, kwargs = res
-            else:
-                res = hook(self, args)
-                if res is not None:
-                    args = res if isinstance(res, tuple) else (res,)
-        backward = self._backward_hooks or self._backward_pre_hooks
+        owners = (_GLOBAL, self)
+        for owner in owners:
+            for hid, hook in list(owner._forward_pre_hooks.items()):
+                if hid in owner._forward_pre_hooks_with_kwargs:
+                    res = hook(self, args, kwargs)
+                    if res is not None:
+                        if not (isinstance(res, tuple) and len(res) == 2):
+                            raise RuntimeError("forward pre-hook must return None or a tuple "
+                                               f"of (new_args, new_kwargs), but got {res}.")
+                        args, kwargs = res
+                else:
+                    res = hook(self, args)
+                    if res is not None:
+                        args = res if isinstance(res, tuple) else (res,)
+        hooks = [h for o in owners for h in o._backward_hooks.values()]
+        backward = hooks or _GLOBAL._backward_pre_hooks or self._backward_pre_hooks
         if backward:
             from ._backward_hook import wrap_inputs
 
-            args, state = wrap_inputs(self, args)
+            pre = [h for o in owners for h in o._backward_pre_hooks.values()]
+            args, state = wrap_inputs(self, args, hooks, pre)
         called = set()
         try:
             result = self.forward(*args, **kwargs)
-            for hid, hook in list(self._forward_hooks.items()):
-                called.add(hid)
-                if hid in self._forward_hooks_with_kwargs:
-                    res = hook(self, args, kwargs, result)
-                else:
-                    res = hook(self, args, result)
-                if res is not None:
-                    result = res
+            for owner in owners:
+                for hid, hook in list(owner._forward_hooks.items()):
+                    called.add(hid)
+                    if hid in owner._forward_hooks_with_kwargs:
+                        res = hook(self, args, kwargs, result)
+                    else:
+                        res = hook(self, args, result)
+                    if res is not None:
+                        result = res
         except Exception:
-            for hid, hook in self._forward_hooks.items():
-                if hid in self._forward_hooks_always_called and hid not in called:
-                    try:
-                        if hid in self._forward_hooks_with_kwargs:
-                            hook(self, args, kwargs, None)
-                        else:
-                            hook(self, args, None)
-                    except Exception:
-                        pass
+            for owner in owners:
+                for hid, hook in list(owner._forward_hooks.items()):
+                    if hid in owner._forward_hooks_always_called and hid not in called:
+                        try:
+                            if hid in owner._forward_hooks_with_kwargs:
+                                hook(self, args, kwargs, None)
+                            else:
+                                hook(self, args, None)
+                        except Exception as e:
+                            warnings.warn(f"{'global ' if owner is _GLOBAL else ''}module "
+                                          "forward hook with ``always_call=True`` raised an "
+                                          "exception that was silenced as another error was "
+                                          f"raised in forward: {e}", stacklevel=2)
             raise
         if backward:
             from ._backward_hook import warn_non_full, wrap_outputs
@@ -256,7 +358,7 @@ class Module:
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer "
                             f"'{name}' (Tensor or None required)")
-        self._buffers[name] = tensor
+        self._buffers[name] = _registered(_GLOBAL.buffer_registration, self, name, tensor)
         if persistent:
             self._non_persistent_buffers_set.discard(name)
         else:
@@ -276,14 +378,14 @@ class Module:
                              "parameters must be created explicitly. To express "
                              f"'{name}' as a function of another Tensor, compute the value "
                              "in the forward() method.")
-        self._parameters[name] = param
+        self._parameters[name] = _registered(_GLOBAL.parameter_registration, self, name, param)
 
     def add_module(self, name: str, module: Optional["Module"]) -> None:
         """Add a child module, reachable as the attribute ``name``."""
         if not isinstance(module, Module) and module is not None:
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
         self._check_name("module", name, self._modules)
-        self._modules[name] = module
+        self._modules[name] = _registered(_GLOBAL.module_registration, self, name, module)
 
     register_module = add_module
 
@@ -314,7 +416,7 @@ class Module:
                 raise AttributeError("cannot assign module before Module.__init__() call")
             self._remove_from(name, d, params, self._buffers)
             self._non_persistent_buffers_set.discard(name)
-            self._modules[name] = value
+            self._modules[name] = _registered(_GLOBAL.module_registration, self, name, value)
         elif params is not None and name in self._modules:
             if value is not None:
                 raise TypeError(f"cannot assign '{type(value).__name__}' as child module "
@@ -328,7 +430,7 @@ class Module:
                 self._remove_from(name, d, params, self._modules)
                 self.register_buffer(name, value, value.persistent)
             else:
-                self._buffers[name] = value
+                self._buffers[name] = _registered(_GLOBAL.buffer_registration, self, name, value)
         else:
             object.__setattr__(self, name, value)
 
