@@ -79,19 +79,23 @@ class _GlobalHooks:
         self.buffer_registration: OrderedDict = OrderedDict()
         self.module_registration: OrderedDict = OrderedDict()
         self.parameter_registration: OrderedDict = OrderedDict()
+        # the ids of every hook above that runs at calls: one check on the fast path
+        self.call_hooks: dict = {}
 
-    def any_call_hooks(self) -> bool:
-        return bool(self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
-                    or self._backward_pre_hooks)
+    def add(self, hooks: dict, hook: Callable, *extra: dict) -> RemovableHandle:
+        handle = _add_hook(hooks, hook, False, *extra, self.call_hooks)
+        self.call_hooks[handle.id] = True
+        return handle
 
 
 _GLOBAL = _GlobalHooks()
+_GLOBAL_CALL_HOOKS = _GLOBAL.call_hooks
 
 
 def register_module_forward_pre_hook(hook: Callable) -> RemovableHandle:
     """Call ``hook(module, args)`` before every module's ``forward`` (before its own
     pre-hooks); a non-None return replaces the arguments."""
-    return _add_hook(_GLOBAL._forward_pre_hooks, hook, False)
+    return _GLOBAL.add(_GLOBAL._forward_pre_hooks, hook)
 
 
 def register_module_forward_hook(hook: Callable, *, with_kwargs: bool = False,
@@ -99,8 +103,8 @@ def register_module_forward_hook(hook: Callable, *, with_kwargs: bool = False,
     """Call ``hook(module, args, output)`` (``hook(module, args, kwargs, output)`` with
     ``with_kwargs``) after every module's ``forward``, before its own forward hooks; a
     non-None return replaces the output. ``always_call``: also when forward raised."""
-    handle = _add_hook(_GLOBAL._forward_hooks, hook, False, _GLOBAL._forward_hooks_with_kwargs,
-                       _GLOBAL._forward_hooks_always_called)
+    handle = _GLOBAL.add(_GLOBAL._forward_hooks, hook, _GLOBAL._forward_hooks_with_kwargs,
+                         _GLOBAL._forward_hooks_always_called)
     if with_kwargs:
         _GLOBAL._forward_hooks_with_kwargs[handle.id] = True
     if always_call:
@@ -110,12 +114,12 @@ def register_module_forward_hook(hook: Callable, *, with_kwargs: bool = False,
 
 def register_module_full_backward_pre_hook(hook: Callable) -> RemovableHandle:
     """:meth:`Module.register_full_backward_pre_hook` for every module."""
-    return _add_hook(_GLOBAL._backward_pre_hooks, hook, False)
+    return _GLOBAL.add(_GLOBAL._backward_pre_hooks, hook)
 
 
 def register_module_full_backward_hook(hook: Callable) -> RemovableHandle:
     """:meth:`Module.register_full_backward_hook` for every module."""
-    return _add_hook(_GLOBAL._backward_hooks, hook, False)
+    return _GLOBAL.add(_GLOBAL._backward_hooks, hook)
 
 
 def register_module_backward_hook(hook: Callable) -> RemovableHandle:
@@ -210,7 +214,7 @@ class Module:
     def _call_impl(self, *args: Any, **kwargs: Any) -> Any:
         """The call without the compiled path: what ``compile`` compiles."""
         if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
-                or self._backward_pre_hooks or _GLOBAL.any_call_hooks()):
+                or self._backward_pre_hooks or _GLOBAL_CALL_HOOKS):
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
 
