@@ -1,5 +1,6 @@
 """``ds.save`` / ``ds.load``: tensors as safetensors, structure as JSON in the safetensors
-metadata; nothing is pickled, so loading a file cannot run code."""
+metadata; nothing is pickled, so loading a file cannot run code. ``ds.load`` also reads
+``torch.save`` checkpoints, as data only (``_torch_format``)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from . import dtypes as _dt
+from . import _torch_format, dtypes as _dt
 from .tensor import Tensor
 
 __all__ = ["save", "load"]
 
 _FORMAT = "deepseek/1"
 _NOT_OURS = ("[load] {what} is not a deepseek file (expected safetensors with deepseek "
-             "metadata, as written by deepseek.save); PyTorch pickle files are refused on "
-             "purpose: load them with torch and save the tensors with safetensors")
+             "metadata, as written by deepseek.save) nor a torch.save checkpoint")
 
 
 def _pack(obj: Any, tensors: dict, index: dict, where: str = "obj") -> Any:
@@ -144,15 +144,28 @@ def _write_atomically(path: str, data: bytes) -> None:
 
 def load(f: Any, map_location: Any = None, pickle_module: Any = None, *,
          weights_only: bool = True, mmap: Any = None, **pickle_load_args: Any) -> Any:
-    """Load what :func:`save` wrote. Loading never executes code from the file.
+    """Load what :func:`save` wrote, or a ``torch.save`` checkpoint. Loading never executes code
+    from the file.
+
+    A torch checkpoint (the zip layout of torch>=1.6, or the legacy one) is read without
+    unpickling: its pickle stream is interpreted as data, and the only globals it may name are
+    tensors and parameters, storages, dtypes, devices, ``torch.Size``, ``OrderedDict`` and a few
+    builtins (set, frozenset, complex, slice, bytes, bytearray), each built by our own
+    constructor; anything else (a class, a function such as ``os.system``) raises a
+    RuntimeError naming it, without importing it. Tensors come back as deepseek tensors
+    (Parameters where torch had ``nn.Parameter``, ``requires_grad`` kept), and tensors that
+    shared a storage in torch are views of one array.
 
     Args:
         f: a path, a readable binary file object, or the file's bytes.
-        map_location: a device (or its name) to put the tensors on; None keeps the CPU.
-        weights_only: accepted for PyTorch compatibility; deepseek files only hold data.
+        map_location: a device (or its name) to put the tensors on; None keeps the CPU (for a
+            torch checkpoint too, whatever device it was saved from).
+        weights_only: accepted for PyTorch compatibility, True or False alike: deepseek never
+            runs code from a file, so loading is always data-only.
 
     Example:
         >>> state = ds.load("checkpoint.safetensors")
+        >>> model.load_state_dict(ds.load("model.pt"))  # written by torch.save
     """
     from safetensors.numpy import load as st_load
 
@@ -164,6 +177,8 @@ def load(f: Any, map_location: Any = None, pickle_module: Any = None, *,
         data = bytes(f)
     else:
         data = f.read()
+    if _torch_format.is_torch_file(data):
+        return _torch_format.load(data, what, map_location)
     header_len = int.from_bytes(data[:8], "little")
     try:
         if len(data) < 8 or header_len > len(data) - 8:

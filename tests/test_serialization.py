@@ -87,8 +87,11 @@ def test_module_state_dict() -> None:
 
 
 def test_refuses_foreign_files(tmp_path) -> None:
-    pickled = tmp_path / "torch.pt"
-    torch.save({"a": torch.ones(2)}, pickled)
+    checkpoint = tmp_path / "torch.pt"  # torch's own format is read (tests/test_torch_checkpoints)
+    torch.save({"a": torch.ones(2)}, checkpoint)
+    assert ds.load(checkpoint)["a"].tolist() == [1.0, 1.0]
+    pickled = tmp_path / "plain.pkl"  # a bare pickle is neither ours nor torch's
+    pickled.write_bytes(b"\x80\x02}q\x00.")
     from safetensors.numpy import save_file
 
     plain = tmp_path / "plain.safetensors"
