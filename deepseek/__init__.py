@@ -106,6 +106,7 @@ from . import distributions, special  # noqa: F401  torch.distributions, torch.s
 from . import func, signal  # noqa: F401  torch.func (composable transforms), torch.signal
 from . import library  # noqa: F401  torch.library: user-defined ops (custom_op, Library, opcheck)
 from . import distributed, futures  # noqa: F401  torch.distributed (on MPI), torch.futures
+from . import multiprocessing  # noqa: F401  torch.multiprocessing (spawn on MPI)
 from . import onnx, profiler  # noqa: F401  export to ONNX (needs [onnx]), torch.profiler
 from . import serving  # noqa: F401  serve a model over HTTP (standard library only)
 from . import graph  # noqa: F401  graph learning (PyG-shaped; partition needs [graph])
