@@ -235,7 +235,28 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 
-class RandomUnstructured(BasePruningMethod):
+class _Unstructured(BasePruningMethod):
+    """Prune ``amount`` single entries: those of the lowest ``_scores`` (ties: the earliest in
+    flattened order)."""
+
+    PRUNING_TYPE = "unstructured"
+
+    def __init__(self, amount: Any) -> None:
+        _validate_amount_init(amount, self._op())
+        self.amount = amount
+
+    def _scores(self, t: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
+        count = _count_to_prune(self.amount, t.numel(), self._op())
+        flat = default_mask.reshape(-1).clone()
+        if count:
+            flat[topk(self._scores(t).reshape(-1), count, largest=False).indices] = 0
+        return flat.reshape(default_mask.shape)
+
+
+class RandomUnstructured(_Unstructured):
     """Prune ``amount`` entries chosen at random (``deepseek.manual_seed`` seeds the choice).
 
     Args:
@@ -243,20 +264,10 @@ class RandomUnstructured(BasePruningMethod):
             entries not pruned yet (rounded to the nearest count).
     """
 
-    PRUNING_TYPE = "unstructured"
     _function = "random_unstructured"
 
-    def __init__(self, amount: Any) -> None:
-        _validate_amount_init(amount, self._op())
-        self.amount = amount
-
-    def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        size = t.numel()
-        count = _count_to_prune(self.amount, size, self._op())
-        flat = default_mask.reshape(-1).clone()
-        if count:
-            flat[topk(rand(size, device=t.device), count).indices] = 0
-        return flat.reshape(default_mask.shape)
+    def _scores(self, t: Tensor) -> Tensor:
+        return rand(t.numel(), device=t.device)
 
     @classmethod
     def apply(cls, module: Module, name: str, amount: Any  # type: ignore[override]
@@ -265,7 +276,7 @@ class RandomUnstructured(BasePruningMethod):
         return super().apply(module, name, amount=amount)
 
 
-class L1Unstructured(BasePruningMethod):
+class L1Unstructured(_Unstructured):
     """Prune the ``amount`` entries of smallest absolute value (of the importance scores).
     Among equal scores the earliest entries (in flattened order) go first.
 
@@ -274,19 +285,10 @@ class L1Unstructured(BasePruningMethod):
             entries not pruned yet (rounded to the nearest count).
     """
 
-    PRUNING_TYPE = "unstructured"
     _function = "l1_unstructured"
 
-    def __init__(self, amount: Any) -> None:
-        _validate_amount_init(amount, self._op())
-        self.amount = amount
-
-    def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        count = _count_to_prune(self.amount, t.numel(), self._op())
-        flat = default_mask.reshape(-1).clone()
-        if count:
-            flat[topk(t.abs().reshape(-1), count, largest=False).indices] = 0
-        return flat.reshape(default_mask.shape)
+    def _scores(self, t: Tensor) -> Tensor:
+        return t.abs()
 
     @classmethod
     def apply(cls, module: Module, name: str, amount: Any,  # type: ignore[override]
