@@ -109,6 +109,7 @@ from . import distributed, futures  # noqa: F401  torch.distributed (on MPI), to
 from . import multiprocessing  # noqa: F401  torch.multiprocessing (spawn on MPI)
 from . import onnx, profiler  # noqa: F401  export to ONNX (needs [onnx]), torch.profiler
 from . import serving  # noqa: F401  serve a model over HTTP (standard library only)
+from . import hub  # noqa: F401  torch.hub: pretrained weights
 from . import graph  # noqa: F401  graph learning (PyG-shaped; partition needs [graph])
 from . import quantization  # noqa: F401  torch.ao.quantization's eager-mode API
 from ._modules import alias as _alias, namespace as _namespace
