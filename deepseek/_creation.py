@@ -186,6 +186,29 @@ def empty_strided(size: Sequence[int], stride: Sequence[int], *, dtype: Any = No
     return _finish(arr, device, requires_grad)
 
 
+def empty_permuted(size: Sequence[int], physical_layout: Sequence[int], *, dtype: Any = None,
+                   layout: Any = None, device: Any = None, requires_grad: bool = False,
+                   pin_memory: bool = False) -> Tensor:
+    """An uninitialized tensor of shape ``size`` whose dims lie in memory in the order
+    ``physical_layout`` (outermost first): ``(0, 2, 3, 1)`` is channels_last.
+
+    Example:
+        >>> deepseek.empty_permuted((2, 3, 5, 7), (0, 2, 3, 1)).stride()
+        (105, 1, 21, 3)
+    """
+    size, order = _size((tuple(size),)), tuple(int(d) for d in physical_layout)
+    if len(order) != len(size):
+        raise RuntimeError(f"[empty_permuted] Number of dimensions in size does not match the "
+                           f"length of the physical_layout; i.e. len(size) = {len(size)} is not "
+                           f"equal to len(physical_layout) = {len(order)}")
+    if len(set(order)) != len(order) or any(not 0 <= d < len(size) for d in order):
+        raise RuntimeError(f"[empty_permuted] Duplicate dim not allowed (physical_layout "
+                           f"{list(order)} must be a permutation of the dims)")
+    d = _dtype_np(dtype, _dt.get_default_dtype().np)
+    physical = np.empty(tuple(size[i] for i in order), d)
+    return _finish(np.transpose(physical, np.argsort(order)), device, requires_grad)
+
+
 def frombuffer(buffer: Any, *, dtype: Any, count: int = -1, offset: int = 0,
                requires_grad: bool = False) -> Tensor:
     """A 1-d tensor sharing memory with an object that exposes the buffer protocol: ``count``
@@ -459,6 +482,8 @@ def tensor_type(self: Tensor, dtype: Any = None, non_blocking: bool = False) -> 
     if isinstance(dtype, str) and dtype.endswith("Tensor"):
         by_torch_name = {v: k for k, v in _dt.TORCH_NAMES.items()}
         dtype = by_torch_name[dtype.split(".")[-1][:-len("Tensor")]]
+    elif isinstance(dtype, _LegacyType):  # x.type(torch.LongTensor)
+        dtype = dtype.dtype
     return to(self, dtype)
 
 

@@ -147,6 +147,16 @@ def test_policy_matches_torch(name, fn, arrays):
     assert AUTOCAST[0] is None, "the policy must be removed when the region exits"
 
 
+@pytest.mark.parametrize("name", ["linear_bias", "addmm", "baddbmm"])
+def test_gemm_with_added_term_is_bit_exact(name):
+    # the bias (or input) goes into the float32 accumulator: one rounding to bfloat16
+    fn, arrays = next((c[1], c[2]) for c in CASES if c[0] == name)
+    ours, _ = _run(ds, fn, arrays)
+    theirs, _ = _run(torch, fn, arrays)
+    assert _dtype_name(ours) == _dtype_name(theirs) == "bfloat16", name
+    np.testing.assert_array_equal(_numpy(ours), _numpy(theirs), err_msg=f"{name}: bit-exact")
+
+
 @pytest.mark.parametrize("name", ["mm", "conv1d", "sdpa", "cross_entropy_after_mm", "einsum"])
 def test_gradients_reach_float32_inputs(name):
     fn, arrays = next((c[1], c[2]) for c in CASES if c[0] == name)

@@ -155,6 +155,17 @@ def test_requires_grad_and_leaves():
         ds.ones(2, dtype=ds.int64).requires_grad_()
 
 
+def test_integer_results_are_not_differentiable():
+    for lib in (ds, torch):
+        x = lib.tensor([1.7, -2.2], requires_grad=True)
+        casts = [x.int(), x.long(), x.bool(), x.to(lib.uint8), x.type(lib.int16)]
+        assert [c.requires_grad for c in casts] == [False] * 5, lib.__name__
+        assert all(c.grad_fn is None for c in casts), lib.__name__
+        w = lib.tensor([3.0, 4.0], requires_grad=True)
+        (w * x.int() + x).sum().backward()  # no gradient through the integer multiplier
+        assert x.grad.tolist() == [1.0, 1.0] and w.grad.tolist() == [1.0, -2.0], lib.__name__
+
+
 def test_detach_and_detach_():
     x, _ = pair(3)
     y = x * 2

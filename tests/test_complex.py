@@ -122,6 +122,45 @@ def test_to_real_dtype_discards_the_imaginary_part_with_a_warning():
         assert z.to(ds.int64).tolist() == [1]
 
 
+def test_copy_into_complex_and_complex_modules_match_torch():
+    z = ds.zeros(2, dtype=ds.complex64)
+    assert z.copy_(ds.tensor([1 + 2j, 3j])).tolist() == [1 + 2j, 3j]
+    with pytest.warns(UserWarning, match="discards the imaginary part"):
+        assert ds.zeros(2).copy_(ds.tensor([1 + 2j, 3j])).tolist() == [1.0, 0.0]
+    with pytest.warns(UserWarning, match="Complex modules"):
+        ours = ds.nn.Linear(2, 3).to(ds.cfloat)
+    with pytest.warns(UserWarning, match="Complex modules"):
+        theirs = torch.nn.Linear(2, 3).to(torch.cfloat)
+    assert ours.weight.dtype == ds.complex64 and isinstance(ours.weight, ds.nn.Parameter)
+    ours.load_state_dict({k: ds.tensor(v.detach().numpy()) for k, v in
+                          theirs.state_dict().items()})
+    x = np.array([[1 + 1j, 2 - 0.5j]], np.complex64)
+    a, b = ours(ds.tensor(x)), theirs(torch.tensor(x))
+    np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-6, atol=1e-6)
+    a.abs().sum().backward()
+    b.abs().sum().backward()
+    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-5,
+                               atol=1e-6, err_msg="complex Linear weight gradient")
+
+
+@pytest.mark.parametrize("equation,shapes", [("bix,iox->box", [(2, 3, 4), (3, 5, 4)]),
+                                             ("ij,jk->ik", [(2, 3), (3, 4)]), ("ii->i", [(3, 3)])])
+def test_complex_einsum_and_gradients_match_torch(equation, shapes):
+    rng = np.random.default_rng(0)
+    arrays = [(rng.standard_normal(s) + 1j * rng.standard_normal(s)).astype(np.complex64)
+              for s in shapes]
+    results = []
+    for lib in (ds, torch):
+        xs = [lib.tensor(a, requires_grad=True) for a in arrays]
+        out = lib.einsum(equation, *xs)
+        (out.abs() ** 2).sum().backward()
+        results.append([out] + [x.grad for x in xs])
+    for what, ours, theirs in zip(["out"] + [f"grad {i}" for i in range(len(shapes))], *results):
+        assert tuple(ours.shape) == tuple(theirs.shape), f"einsum {equation} {what}: shape"
+        np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-5,
+                                   atol=1e-5, err_msg=f"einsum {equation} {what}")
+
+
 def test_gradients_follow_torch_conventions_through_real_and_complex_leaves():
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((2, 3, 4))

@@ -201,6 +201,33 @@ def test_addmm_beta_zero_ignores_nan():
     assert out.tolist() == [[3.0, 3.0], [3.0, 3.0]]
 
 
+# low-precision GEMMs with an added term: PyTorch sums the term in the float32 accumulator
+# and rounds once (addr and addbmm round the product first, as deepseek does)
+FUSED_SUMS = {
+    "addmm": ((6, 5), (6, 7), (7, 5), lambda lib, c, a, b: lib.addmm(c, a, b, beta=3, alpha=2)),
+    "addmv": ((6,), (6, 7), (7,), lambda lib, c, a, b: lib.addmv(c, a, b)),
+    "baddbmm": ((3, 6, 5), (3, 6, 7), (3, 7, 5), lambda lib, c, a, b: lib.baddbmm(c, a, b)),
+    "linear": ((5,), (4, 3, 7), (5, 7), lambda lib, c, a, b: lib.nn.functional.linear(a, b, c)),
+}
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+@pytest.mark.parametrize("name", sorted(FUSED_SUMS))
+def test_low_precision_gemm_sum_rounds_once(name, dtype):
+    *shapes, fn = FUSED_SUMS[name]
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    outs = []
+    for lib in (ds, torch):
+        xs = [lib.tensor(a).to(getattr(lib, dtype)).requires_grad_() for a in arrays]
+        out = fn(lib, *xs)
+        out.backward(lib.ones_like(out))
+        outs.append([t.detach().float().numpy() for t in [out] + [x.grad for x in xs]])
+    for what, ours, theirs in zip(["out", "grad c", "grad a", "grad b"], *outs):
+        assert ours.shape == theirs.shape, f"{name} {dtype} {what}: shape"
+        np.testing.assert_array_equal(ours, theirs, err_msg=f"{name} {dtype} {what}: bit-exact")
+
+
 def _second_derivative(lib, fn, arrays):
     xs = [lib.tensor(a, requires_grad=True) for a in arrays]
     out = fn(lib, *xs)

@@ -153,6 +153,7 @@ def test_to_and_type_variants():
     assert t.to(ds.float32) is t and t.to(ds.float32, copy=True) is not t
     assert t.type(ds.float64).dtype == ds.float64
     assert t.type("torch.DoubleTensor").dtype == ds.float64
+    assert t.type(ds.LongTensor).dtype == ds.int64  # a legacy type, as torch.LongTensor
     assert t.type_as(ds.zeros(1, dtype=ds.int16)).dtype == ds.int16
     x = ds.ones(2, requires_grad=True)
     x.double().sum().backward()  # the cast is differentiable and casts back

@@ -174,7 +174,8 @@ def apply(op: OpDef, *args: Any, **attrs: Any) -> Tensor:
         src = args[0]
         t._base = src if src._base is None else src._base
         t._version_box = src._version_box
-    if STATE.enabled and op.vjp is not None:
+    # integer and bool results are never differentiable (x.long(), a cast mask), as in PyTorch
+    if STATE.enabled and op.vjp is not None and out.dtype.kind not in "biu":
         if consts:
             if any(isinstance(a, Tensor) and a._requires_grad for a in args):
                 _record(op, args, attrs, t)

@@ -1067,7 +1067,12 @@ for _alias, _fn in (("absolute", abs), ("absolute_", abs_), ("negative", neg),
 @tensor_method
 def copy_(self: Tensor, src: Any, non_blocking: bool = False) -> Tensor:
     """Copy ``src`` (broadcast, converted to this dtype) into this tensor, in place."""
-    src = src if isinstance(src, Tensor) else cast(src, self._data.dtype)
+    if not isinstance(src, Tensor):
+        src = cast(src, self._data.dtype)
+    elif src._data.dtype.kind == "c" and self._data.dtype.kind != "c":
+        warnings.warn("Casting complex values to real discards the imaginary part",
+                      UserWarning, stacklevel=2)
+        src = src.real
     return apply_inplace(COPY, self, src)
 
 
@@ -1083,7 +1088,7 @@ def _copy_forward(xp: Any, dst: Any, src: Any) -> Any:
 
 
 COPY = defop("copy", _copy_forward, _copy_meta, lambda c, g: (g * 0, g), kind="elementwise",
-             expr="{1}", save_inputs=False)
+             expr="{1}", save_inputs=False, complex=True)
 
 
 @tensor_method

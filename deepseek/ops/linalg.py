@@ -196,16 +196,29 @@ def _scaled_sum(name: str, input: Any, product: Tensor, beta: Any, alpha: Any) -
     return product + (x if beta == 1 else x * beta)
 
 
+def _fused_sum(name: str, product: Any, input: Any, operands: tuple, beta: Any,
+               alpha: Any) -> Tensor:
+    """``beta * input + alpha * product(*operands)``; float16/bfloat16 operands are summed in
+    float32 and rounded once, as PyTorch's CPU GEMM accumulates its ``beta * input`` term."""
+    args = autocast_args(MATMUL, input, *operands)
+    if not all(isinstance(a, Tensor) and a._data.dtype in LOWP for a in args) or len(
+            {a._data.dtype for a in args}) != 1:
+        return _scaled_sum(name, input, product(*operands), beta, alpha)
+    with autocast_exempt():
+        wide = [a.float() for a in args]
+        return _scaled_sum(name, wide[0], product(*wide[1:]), beta, alpha).to(args[0].dtype)
+
+
 @tensor_method
 def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
     """``beta * input + alpha * (mat1 @ mat2)``."""
-    return _scaled_sum("addmm", input, mm(mat1, mat2), beta, alpha)
+    return _fused_sum("addmm", mm, input, (mat1, mat2), beta, alpha)
 
 
 @tensor_method
 def addmv(input: Tensor, mat: Tensor, vec: Tensor, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
     """``beta * input + alpha * (mat @ vec)``."""
-    return _scaled_sum("addmv", input, mv(mat, vec), beta, alpha)
+    return _fused_sum("addmv", mv, input, (mat, vec), beta, alpha)
 
 
 @tensor_method
@@ -218,7 +231,7 @@ def addr(input: Tensor, vec1: Tensor, vec2: Tensor, *, beta: Any = 1, alpha: Any
 def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: Any = 1,
             alpha: Any = 1) -> Tensor:
     """``beta * input + alpha * (batch1 @ batch2)``, batch by batch."""
-    return _scaled_sum("baddbmm", input, bmm(batch1, batch2), beta, alpha)
+    return _fused_sum("baddbmm", bmm, input, (batch1, batch2), beta, alpha)
 
 
 @tensor_method
@@ -362,7 +375,8 @@ def _einsum_vjp(ctx: Any, g: Tensor) -> tuple:
     operands = ctx.inputs
     grads = []
     for i, need in enumerate(ctx.needs_input_grad):
-        others = [(s, t) for j, (s, t) in enumerate(zip(subs, operands)) if j != i]
+        # complex operands: the gradient takes the others' conjugates, as matmul's does
+        others = [(s, t.conj()) for j, (s, t) in enumerate(zip(subs, operands)) if j != i]
         grads.append(_einsum_input_grad(subs[i], ctx.shapes[i], out, g, others, sizes,
                                         list(unused))
                      if need else None)
@@ -370,7 +384,7 @@ def _einsum_vjp(ctx: Any, g: Tensor) -> tuple:
 
 
 EINSUM = defop("einsum", in_float32(_einsum_forward), _einsum_meta, _einsum_vjp,
-               amp="lower")
+               amp="lower", complex=True)
 
 
 def _sublist_equation(args: Sequence[Any]) -> tuple:

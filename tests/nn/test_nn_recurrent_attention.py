@@ -50,6 +50,16 @@ def test_recurrent_matches_torch(make, args):
         compare_module(lambda lib: make(lib.nn), args)
 
 
+@pytest.mark.parametrize("kwargs", [dict(num_layers=2, bidirectional=True, proj_size=2),
+                                    dict(bias=False)])
+def test_all_weights_and_flatten_parameters_match_torch(kwargs):
+    ours, theirs = ds.nn.LSTM(3, 4, **kwargs), torch.nn.LSTM(3, 4, **kwargs)
+    assert ours.flatten_parameters() is None and theirs.flatten_parameters() is None
+    shapes = [[tuple(w.shape) for w in cell] for cell in ours.all_weights]
+    assert shapes == [[tuple(w.shape) for w in cell] for cell in theirs.all_weights]
+    assert all(isinstance(w, ds.nn.Parameter) for cell in ours.all_weights for w in cell)
+
+
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("mode", ["LSTM", "GRU"])
 def test_packed_sequences_match_torch(mode, bidirectional):

@@ -64,6 +64,36 @@ def test_weight_norm_parametrization_matches_torch(kind, dim):
     _train_in_lockstep(ours, theirs, kind)
 
 
+@pytest.mark.parametrize("shape,orthogonal_map,use_trivialization", [
+    ((4, 4), None, True), ((5, 3), None, True), ((3, 5), None, True), ((4, 4), "cayley", True),
+    ((3, 6), "matrix_exp", True), ((5, 3), "householder", False), ((4, 4), "householder", False),
+])
+def test_orthogonal_parametrization_matches_torch(shape, orthogonal_map, use_trivialization):
+    w = R.standard_normal(shape).astype(np.float32)
+    models = []
+    for lib in (ds, torch):
+        m = lib.nn.Linear(shape[1], shape[0], bias=False)
+        m.weight = lib.nn.Parameter(lib.tensor(w))
+        models.append(lib.nn.utils.parametrizations.orthogonal(
+            m, orthogonal_map=orthogonal_map, use_trivialization=use_trivialization))
+    ours, theirs = models
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    q = ours.weight.detach().numpy()
+    gram = q.T @ q if shape[0] >= shape[1] else q @ q.T
+    np.testing.assert_allclose(gram, np.eye(min(shape)), atol=1e-5, err_msg="orthonormal")
+    if shape[0] == shape[1] or not use_trivialization:  # else base's new columns are random
+        _close(ours.weight, theirs.weight, "weight right after registering")
+    ours.load_state_dict({k: ds.tensor(v.detach().numpy()) for k, v in  # torch's base
+                          theirs.state_dict().items()})
+    x = R.standard_normal((2, shape[1])).astype(np.float32)
+    a, b = ours(ds.from_numpy(x)), theirs(torch.from_numpy(x))
+    _close(a, b, "output")
+    (a * a).sum().backward()
+    (b * b).sum().backward()
+    _close(ours.parametrizations.weight.original.grad,
+           theirs.parametrizations.weight.original.grad, "grad of original", 1e-4)
+
+
 @pytest.mark.parametrize("kind", ["linear", "conv", "conv-transpose"])
 def test_spectral_norm_parametrization_matches_torch(kind):
     ours = ds.nn.utils.parametrizations.spectral_norm(_layers(ds.nn, kind), n_power_iterations=2)

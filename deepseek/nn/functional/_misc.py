@@ -13,8 +13,7 @@ from ..._errors import op_error
 from ...autograd.grad_mode import no_grad
 from ...ops import attention as _attention
 from ...ops._common import INT64, require_tensor
-from ...ops._opdef import autocast_args
-from ...ops.linalg import MATMUL, _operands
+from ...ops.linalg import _fused_sum, _operands, matmul
 from ...ops.loss import _vector_norm, cosine_similarity, pairwise_distance, pdist
 from ...tensor import Tensor, host_values
 
@@ -46,14 +45,16 @@ def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tens
             raise op_error(RuntimeError, "linear", f"bias must expand to the output shape "
                            f"{list(out_shape)}", x._data, w._data, b._data)
     if w.ndim == 1:
-        out = x @ w
+        product = matmul
     else:
-        # the row count spelled out: -1 is ambiguous when in_features is 0
-        out = (x.reshape(math.prod(x.shape[:-1]), x.shape[-1]) @ w.mT).reshape(out_shape)
+        def product(x: Tensor, w: Tensor) -> Tensor:
+            # the row count spelled out: -1 is ambiguous when in_features is 0
+            rows = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])
+            return (rows @ w.mT).reshape(out_shape)
     if bias is None:
-        return out
-    (bias,) = autocast_args(MATMUL, bias)  # under autocast torch's linear adds a low-precision bias
-    return out + bias
+        return product(x, w)
+    # under autocast torch's linear adds a low-precision bias, in the GEMM's float32 accumulator
+    return _fused_sum("linear", product, bias, (x, w), 1, 1)
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,

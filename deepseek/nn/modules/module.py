@@ -656,12 +656,17 @@ class Module:
                 device = a
         if dtype is not None:
             dtype = _dt.to_dtype(dtype)
-            if not dtype.is_floating_point:
+            if not (dtype.is_floating_point or dtype.is_complex):
                 raise TypeError("nn.Module.to only accepts floating point or complex dtypes, "
                                 f"but got desired dtype={dtype}")
+            if dtype.is_complex:
+                warnings.warn("Complex modules are a new feature under active development whose "
+                              "design may change, and some modules might not work as expected "
+                              "when using complex tensors as parameters or buffers.",
+                              UserWarning, stacklevel=2)
 
         def convert(t: Tensor) -> Tensor:
-            return t.to(device, dtype if t.is_floating_point() else None)
+            return t.to(device, dtype if t.is_floating_point() or t.is_complex() else None)
 
         return self._apply(convert)
 

@@ -161,6 +161,18 @@ class RNNBase(Module):
     def _flat_weights(self) -> list:
         return [getattr(self, n) for n in self._flat_weights_names]
 
+    @property
+    def all_weights(self) -> list:
+        """The parameters as one list per layer and direction, in PyTorch's order."""
+        per_cell = len(self._flat_weights_names) // (self.num_layers * (2 if self.bidirectional
+                                                                        else 1))
+        weights = self._flat_weights
+        return [weights[i:i + per_cell] for i in range(0, len(weights), per_cell)]
+
+    def flatten_parameters(self) -> None:
+        """Does nothing: the weights need no packing into one cuDNN buffer here (PyTorch does
+        the same off CUDA), so code that calls it before ``forward`` runs unchanged."""
+
     def _layer_weights(self, layer: int, direction: int) -> tuple:
         suffix = f"_l{layer}" + ("_reverse" if direction else "")
         get = self._parameters.get

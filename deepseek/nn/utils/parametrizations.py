@@ -1,19 +1,27 @@
-"""``torch.nn.utils.parametrizations``: weight normalization and spectral normalization as
-parametrizations (:mod:`.parametrize`)."""
+"""``torch.nn.utils.parametrizations``: weight normalization, spectral normalization and
+orthogonal weights as parametrizations (:mod:`.parametrize`)."""
 
 from __future__ import annotations
 
 from typing import Optional
 
+from ..._creation import zeros_like
 from ...autograd.grad_mode import no_grad
+from ...dtypes import finfo
+from ...ops.decompositions import geqrf, householder_product
+from ...ops.elementwise import allclose
+from ...ops.linalg import solve
+from ...ops.movement import cat
 from ...ops.reduce import vector_norm
+from ...ops.solvers import matrix_exp
+from ...random import randn
 from ...tensor import Tensor
 from .. import functional as F
 from ..modules.conv import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from ..modules.module import Module
 from .parametrize import register_parametrization
 
-__all__ = ["weight_norm", "spectral_norm"]
+__all__ = ["weight_norm", "spectral_norm", "orthogonal"]
 
 
 def norm_except_dim(v: Tensor, dim: int) -> Tensor:
@@ -108,3 +116,134 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
         dim = 1 if isinstance(module, (ConvTranspose1d, ConvTranspose2d, ConvTranspose3d)) else 0
     return register_parametrization(module, name,
                                     _SpectralNorm(weight, n_power_iterations, dim, eps))
+
+
+_ORTHOGONAL_MAPS = ("matrix_exp", "cayley", "householder")
+
+
+def _make_orthogonal(A: Tensor) -> Tensor:
+    """The Q of ``A``'s QR decomposition with R's diagonal made positive (unique for full-rank
+    ``A``)."""
+    X, tau = geqrf(A)
+    Q = householder_product(X, tau)
+    return Q * X.diagonal(dim1=-2, dim2=-1).sgn().unsqueeze(-2)
+
+
+class _Orthogonal(Module):
+    """A matrix with orthonormal columns (rows, when wide) from an unconstrained one:
+    ``matrix_exp`` or ``cayley`` of the skew-symmetric part of its lower triangle, or the
+    product of the Householder reflectors below its diagonal. With ``use_trivialization``
+    the result multiplies buffer ``base``, and assigning a weight stores it there."""
+
+    base: Optional[Tensor]
+
+    def __init__(self, weight: Tensor, orthogonal_map: str, *, use_trivialization: bool = True
+                 ) -> None:
+        super().__init__()
+        if weight.is_complex() and orthogonal_map == "householder":
+            raise ValueError("The householder parametrization does not support complex tensors.")
+        self.shape = weight.shape
+        self.orthogonal_map = orthogonal_map
+        if use_trivialization:
+            self.register_buffer("base", None)
+
+    def forward(self, X: Tensor) -> Tensor:
+        n, k = X.size(-2), X.size(-1)
+        transposed = n < k
+        if transposed:
+            X = X.mT
+            n, k = k, n
+        if self.orthogonal_map == "householder":
+            A = X.tril(diagonal=-1)
+            tau = 2.0 / (1.0 + (A * A).sum(dim=-2))
+            Q = householder_product(A, tau)
+            # the sign of each column from the diagonal, so right_inverse can reach every Q
+            Q = Q * X.diagonal(dim1=-2, dim2=-1).int().unsqueeze(-2)
+        else:
+            X = X.tril()
+            if n != k:  # embedded in a square matrix
+                X = cat([X, X.new_zeros(n, n - k).expand(*X.shape[:-2], -1, -1)], dim=-1)
+            A = X - X.mH
+            if self.orthogonal_map == "matrix_exp":
+                Q = matrix_exp(A)
+            else:  # cayley: (I - A/2)^{-1} (I + A/2)
+                eye = zeros_like(A)
+                eye.diagonal(dim1=-2, dim2=-1).fill_(1.0)
+                Q = solve(eye - A / 2.0, eye + A / 2.0)
+            if n != k:
+                Q = Q[..., :k]
+        if getattr(self, "base", None) is not None:
+            Q = self.base @ Q
+        return Q.mT if transposed else Q
+
+    @no_grad()
+    def right_inverse(self, Q: Tensor) -> Tensor:
+        if Q.shape != self.shape:
+            raise ValueError(f"Expected a matrix or batch of matrices of shape {self.shape}. "
+                             f"Got a tensor of shape {Q.shape}.")
+        Q_init = Q
+        n, k = Q.size(-2), Q.size(-1)
+        if n < k:
+            Q = Q.mT
+            n, k = k, n
+        if not hasattr(self, "base"):
+            if self.orthogonal_map != "householder":
+                raise NotImplementedError("It is not possible to assign to the matrix "
+                                          "exponential or the Cayley parametrizations when "
+                                          "use_trivialization=False.")
+            A, tau = geqrf(Q)
+            # the diagonal keeps R's signs, which forward multiplies back in (diag(R) > 0 makes
+            # the QR decomposition unique); LAPACK's tau is exactly 0 for a skipped reflection
+            A.diagonal(dim1=-2, dim2=-1).sign_()
+            A.diagonal(dim1=-2, dim2=-1)[tau == 0.0] *= -1
+            return A.mT if Q_init.size(-2) < Q_init.size(-1) else A
+        if n == k:
+            eps = 10.0 * n * finfo(Q.dtype).eps
+            eye = zeros_like(Q)
+            eye.diagonal(dim1=-2, dim2=-1).fill_(1.0)
+            Q = Q.clone() if allclose(Q.mH @ Q, eye, atol=eps) else _make_orthogonal(Q)
+        else:  # complete the columns with random ones
+            extra = randn(*(Q.shape[:-2] + (n, n - k)), dtype=Q.dtype, device=Q.device)
+            Q = _make_orthogonal(cat([Q, extra], dim=-1))
+        self.base = Q
+        # the parametrized value is base @ f(original): an original of -I maps to the identity
+        neg_eye = zeros_like(Q_init)
+        neg_eye.diagonal(dim1=-2, dim2=-1).fill_(-1.0)
+        return neg_eye
+
+
+def orthogonal(module: Module, name: str = "weight", orthogonal_map: Optional[str] = None, *,
+               use_trivialization: bool = True) -> Module:
+    """Reparametrize ``module.<name>`` (a matrix or a batch of them) to have orthonormal
+    columns, or rows when it is wide.
+
+    Args:
+        module: the module to reparametrize.
+        name: the name of its weight.
+        orthogonal_map: ``"matrix_exp"``, ``"cayley"`` or ``"householder"``; by default
+            ``"matrix_exp"`` for square or complex weights, else ``"householder"``.
+        use_trivialization: keep the weight as ``base @ f(original)``, ``base`` a buffer
+            that assigning a weight resets (PyTorch's default).
+
+    Example::
+
+        >>> import deepseek as ds
+        >>> m = ds.nn.utils.parametrizations.orthogonal(ds.nn.Linear(4, 4))
+        >>> w = m.weight
+        >>> bool(ds.allclose(w.T @ w, ds.eye(4), atol=1e-5))
+        True
+    """
+    weight = getattr(module, name, None)
+    if not isinstance(weight, Tensor):
+        raise ValueError(f"Module '{module}' has no parameter or buffer with name '{name}'")
+    if weight.ndim < 2:
+        raise ValueError("Expected a matrix or batch of matrices. "
+                         f"Got a tensor of {weight.ndim} dimensions.")
+    if orthogonal_map is None:
+        square = weight.size(-2) == weight.size(-1)
+        orthogonal_map = "matrix_exp" if square or weight.is_complex() else "householder"
+    if orthogonal_map not in _ORTHOGONAL_MAPS:
+        raise ValueError('orthogonal_map has to be one of "matrix_exp", "cayley", '
+                         f'"householder". Got: {orthogonal_map}')
+    orth = _Orthogonal(weight, orthogonal_map, use_trivialization=use_trivialization)
+    return register_parametrization(module, name, orth, unsafe=True)
