@@ -3,6 +3,7 @@
 differentiate with respect to the parameters."""
 
 from . import constraints, transforms  # noqa: F401
+from ._exp_family import ExponentialFamily
 from .constraint_registry import biject_to, transform_to
 from .continuous import (Cauchy, Exponential, GeneralizedPareto, Gumbel, Laplace, Normal,
                          Uniform, VonMises)
@@ -35,7 +36,8 @@ for _module, _names in {
         "bernoulli": "Bernoulli", "beta": "Beta", "binomial": "Binomial",
         "categorical": "Categorical", "cauchy": "Cauchy", "chi2": "Chi2",
         "continuous_bernoulli": "ContinuousBernoulli", "dirichlet": "Dirichlet",
-        "exponential": "Exponential", "fishersnedecor": "FisherSnedecor",
+        "exp_family": "ExponentialFamily", "exponential": "Exponential",
+        "fishersnedecor": "FisherSnedecor",
         "generalized_pareto": "GeneralizedPareto", "geometric": "Geometric", "gumbel": "Gumbel",
         "half_cauchy": "HalfCauchy", "half_normal": "HalfNormal", "inverse_gamma": "InverseGamma",
         "kumaraswamy": "Kumaraswamy", "laplace": "Laplace", "lkj_cholesky": "LKJCholesky",
@@ -56,6 +58,7 @@ __all__ = ["AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "
            "Categorical", "Cauchy", "Chi2", "ComposeTransform", "ContinuousBernoulli",
            "CorrCholeskyTransform", "CumulativeDistributionTransform", "Dirichlet",
            "Distribution", "ExpRelaxedCategorical", "ExpTransform", "Exponential",
+           "ExponentialFamily",
            "FisherSnedecor", "Gamma", "GeneralizedPareto", "Geometric", "Gumbel", "HalfCauchy",
            "HalfNormal", "Independent", "IndependentTransform", "InverseGamma", "Kumaraswamy",
            "LKJCholesky", "Laplace", "LogNormal", "LogisticNormal", "LogitRelaxedBernoulli",

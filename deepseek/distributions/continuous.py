@@ -14,6 +14,7 @@ from ..ops.special import i0e, i1e
 from ..random import rand, randn
 from ..tensor import Size, Tensor
 from . import _sampling, constraints
+from ._exp_family import ExponentialFamily
 from .distribution import Distribution
 from .utils import broadcast_all
 
@@ -64,7 +65,7 @@ class _LocationScale(Distribution):
         return self.loc
 
 
-class Normal(_LocationScale):
+class Normal(_LocationScale, ExponentialFamily):
     """The normal (Gaussian) distribution of mean ``loc`` and standard deviation ``scale``.
 
     Args:
@@ -110,6 +111,16 @@ class Normal(_LocationScale):
 
     def entropy(self) -> Tensor:
         return 0.5 + _LOG_SQRT_2PI + self.scale.log()
+
+    @property
+    def _natural_params(self) -> tuple:
+        variance = self.scale.square()
+        return (self.loc / variance, -0.5 * variance.reciprocal())
+
+    def _log_normalizer(self, x: Tensor, y: Tensor) -> Tensor:
+        return -0.25 * x.square() / y + 0.5 * (-math.pi / y).log()
+
+    _mean_carrier_measure = 0
 
 
 class Uniform(Distribution):
@@ -177,7 +188,7 @@ class Uniform(Distribution):
         return (self.high - self.low).log()
 
 
-class Exponential(Distribution):
+class Exponential(ExponentialFamily):
     """The exponential distribution of rate ``rate`` (mean ``1 / rate``).
 
     Args:
@@ -231,6 +242,15 @@ class Exponential(Distribution):
 
     def entropy(self) -> Tensor:
         return 1.0 - self.rate.log()
+
+    @property
+    def _natural_params(self) -> tuple:
+        return (-self.rate,)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        return -(-x).log()
+
+    _mean_carrier_measure = 0
 
 
 class Laplace(_LocationScale):

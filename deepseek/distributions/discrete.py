@@ -16,6 +16,7 @@ from ..ops.movement import broadcast_tensors
 from ..random import bernoulli, multinomial, poisson, rand
 from ..tensor import Size, Tensor
 from . import _sampling, constraints
+from ._exp_family import ExponentialFamily
 from .continuous import expand_parameters
 from .distribution import Distribution, _size
 from .utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits, softplus
@@ -75,7 +76,7 @@ class _OfCategorical:
         return self._categorical.param_shape
 
 
-class Bernoulli(_BinaryParameters, Distribution):
+class Bernoulli(_BinaryParameters, ExponentialFamily):
     """1 with probability ``probs`` (or ``sigmoid(logits)``), else 0.
 
     Args:
@@ -137,6 +138,15 @@ class Bernoulli(_BinaryParameters, Distribution):
 
     def entropy(self) -> Tensor:
         return _bce_with_logits(self.logits, self.probs)
+
+    @property
+    def _natural_params(self) -> tuple:
+        return (self.probs.logit(),)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        return x.exp().log1p()
+
+    _mean_carrier_measure = 0
 
     def enumerate_support(self, expand: bool = True) -> Tensor:
         values = arange(2, dtype=self._param.dtype)
@@ -468,7 +478,7 @@ class Geometric(_BinaryParameters, Distribution):
         return _bce_with_logits(self.logits, self.probs) / self.probs
 
 
-class Poisson(Distribution):
+class Poisson(ExponentialFamily):
     """The number of events in a unit interval of a Poisson process with rate ``rate``.
 
     Args:
@@ -508,3 +518,10 @@ class Poisson(Distribution):
             self._validate_sample(value)
         rate, value = broadcast_all(self.rate, value)
         return xlogy(value, rate) - rate - (value + 1).lgamma()
+
+    @property
+    def _natural_params(self) -> tuple:
+        return (self.rate.log(),)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        return x.exp()

@@ -15,6 +15,7 @@ from ..ops.movement import stack
 from ..random import randn
 from ..tensor import Size, Tensor
 from . import _sampling, constraints
+from ._exp_family import ExponentialFamily
 from .continuous import expand_parameters
 from .distribution import Distribution
 from .utils import broadcast_all
@@ -22,7 +23,7 @@ from .utils import broadcast_all
 __all__ = ["Beta", "Chi2", "Dirichlet", "FisherSnedecor", "Gamma", "StudentT"]
 
 
-class Gamma(Distribution):
+class Gamma(ExponentialFamily):
     """The gamma distribution of shape ``concentration`` and inverse scale ``rate``.
 
     Samples are reparameterized: gradients reach ``concentration`` through the implicit
@@ -80,6 +81,15 @@ class Gamma(Distribution):
         a = self.concentration
         return a - self.rate.log() + a.lgamma() + (1.0 - a) * a.digamma()
 
+    @property
+    def _natural_params(self) -> tuple:
+        return (self.concentration - 1, -self.rate)
+
+    def _log_normalizer(self, x: Tensor, y: Tensor) -> Tensor:
+        return (x + 1).lgamma() + (x + 1) * (-y.reciprocal()).log()
+
+    _mean_carrier_measure = 0
+
 
 class Chi2(Gamma):
     """The chi-squared distribution with ``df`` degrees of freedom: ``Gamma(df / 2, 1 / 2)``.
@@ -104,7 +114,7 @@ class Chi2(Gamma):
         return self.concentration * 2
 
 
-class Dirichlet(Distribution):
+class Dirichlet(ExponentialFamily):
     """The Dirichlet distribution on the simplex, of concentrations ``concentration``.
 
     Args:
@@ -166,8 +176,15 @@ class Dirichlet(Distribution):
         return (a.lgamma().sum(-1) - total.lgamma() - (k - total) * total.digamma()
                 - ((a - 1.0) * a.digamma()).sum(-1))
 
+    @property
+    def _natural_params(self) -> tuple:
+        return (self.concentration,)
 
-class Beta(Distribution):
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        return x.lgamma().sum(-1) - x.sum(-1).lgamma()
+
+
+class Beta(ExponentialFamily):
     """The beta distribution on ``[0, 1]``, of concentrations ``concentration1`` (alpha) and
     ``concentration0`` (beta).
 
@@ -232,6 +249,13 @@ class Beta(Distribution):
 
     def entropy(self) -> Tensor:
         return self._dirichlet.entropy()
+
+    @property
+    def _natural_params(self) -> tuple:
+        return (self.concentration1, self.concentration0)
+
+    def _log_normalizer(self, x: Tensor, y: Tensor) -> Tensor:
+        return x.lgamma() + y.lgamma() - (x + y).lgamma()
 
 
 class StudentT(Distribution):

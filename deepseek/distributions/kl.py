@@ -1,5 +1,6 @@
 """``kl_divergence`` and ``register_kl``: closed-form KL divergences between pairs of
-distribution types, found by the most specific registered pair."""
+distribution types, found by the most specific registered pair; two members of one exponential
+family without a closed form fall back to the Bregman divergence of the log normalizer."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import warnings
 from typing import Any, Callable
 
 from .. import linalg as _linalg
+from ..autograd import grad as _grad
 from ..ops.elementwise import where
 from ..ops.movement import broadcast_shapes
 from ..tensor import Tensor
+from ._exp_family import ExponentialFamily
 from .continuous import _EULER_GAMMA, Cauchy, Exponential, Gumbel, Laplace, Normal, Uniform
 from .discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategorical, Poisson
 from .distribution import Distribution
@@ -265,7 +268,7 @@ def _kl_continuous_bernoulli_continuous_bernoulli(p: ContinuousBernoulli,
                                                   q: ContinuousBernoulli) -> Tensor:
     t1 = p.mean * (p.logits - q.logits)
     t2 = (-p.probs).log1p() - (-q.probs).log1p()
-    return t1 + t2 + p._log_normalizer() - q._log_normalizer()
+    return t1 + t2 + p._cont_bern_log_norm() - q._cont_bern_log_norm()
 
 
 def _as_multivariate_normal(d: Any) -> MultivariateNormal:
@@ -282,3 +285,27 @@ def _kl_lowrank_mvn(p: Any, q: Any) -> Tensor:
         raise ValueError("KL-divergence between two (Low Rank) Multivariate Normals with "
                          "different event shapes cannot be computed")
     return _kl_mvn_mvn(_as_multivariate_normal(p), _as_multivariate_normal(q))
+
+
+@register_kl(ExponentialFamily, ExponentialFamily)
+def _kl_expfamily_expfamily(p: ExponentialFamily, q: ExponentialFamily) -> Tensor:
+    """``F(theta_q) - F(theta_p) - <theta_q - theta_p, grad F(theta_p)>``, the Bregman
+    divergence of the log normalizer ``F``; ``grad F`` by autograd at ``theta_p`` detached, so
+    that (as in PyTorch) gradients reach ``q``'s parameters only."""
+    if type(p) is not type(q):
+        raise NotImplementedError(
+            f"No KL(p || q) is implemented for p of type {type(p).__name__} and q of type "
+            f"{type(q).__name__}: the cross KL-divergence between different exponential "
+            "families cannot be computed using Bregman divergences")
+    p_params = [theta.detach().requires_grad_() for theta in p._natural_params]
+    q_params = q._natural_params
+    log_normalizer = p._log_normalizer(*p_params)
+    gradients = _grad(log_normalizer.sum(), p_params, create_graph=True)
+    result = q._log_normalizer(*q_params) - log_normalizer
+    batch_ndim = len(p.batch_shape)
+    for p_theta, q_theta, g in zip(p_params, q_params, gradients):
+        # each term is summed over its parameter's own dims past the batch (PyTorch sums the
+        # event dims, which for a batched Wishart's df adds up the whole batch)
+        term = (q_theta - p_theta) * g
+        result = result - sum_rightmost(term, p_theta.dim() - batch_ndim)
+    return result

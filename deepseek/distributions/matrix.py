@@ -15,6 +15,7 @@ from ..ops.movement import broadcast_shapes, cat
 from ..random import randn
 from ..tensor import Size, Tensor
 from . import _sampling, constraints
+from ._exp_family import ExponentialFamily
 from .continuous import expand_parameters
 from .distribution import Distribution
 from .gamma import Beta
@@ -30,7 +31,7 @@ def _mvdigamma(a: Tensor, p: int) -> Tensor:
     return (a.unsqueeze(-1) - offsets).digamma().sum(-1)
 
 
-class Wishart(_CholeskyParameterized, Distribution):
+class Wishart(_CholeskyParameterized, ExponentialFamily):
     """The Wishart distribution over ``p x p`` positive definite matrices: the scatter matrix
     ``sum_i x_i x_i^T`` of ``df`` draws ``x_i ~ MultivariateNormal(0, covariance_matrix)``
     (for integer ``df``). Parameterized by ``df`` and exactly one of ``covariance_matrix``,
@@ -154,6 +155,19 @@ class Wishart(_CholeskyParameterized, Distribution):
         return ((p + 1) * self._half_log_det() + p * (p + 1) * math.log(2) / 2
                 + (nu / 2).mvlgamma(p) - (nu - p - 1) / 2 * _mvdigamma(nu / 2, p)
                 + nu * p / 2)
+
+    @property
+    def _natural_params(self) -> tuple:
+        p = self._event_shape[-1]
+        return (-self.precision_matrix / 2, (self.df - p - 1) / 2)
+
+    def _log_normalizer(self, x: Tensor, y: Tensor) -> Tensor:
+        p = self._event_shape[-1]
+        a = y + (p + 1) / 2
+        return (a * (-_linalg.slogdet(-2 * x).logabsdet + p * math.log(2))
+                + a.mvlgamma(p))
+
+    _mean_carrier_measure = 0
 
 
 class LKJCholesky(Distribution):

@@ -12,6 +12,7 @@ from ..ops.elementwise import where
 from ..random import rand
 from ..tensor import Size, Tensor
 from . import constraints
+from ._exp_family import ExponentialFamily
 from .continuous import expand_parameters
 from .discrete import (Categorical, _BinaryParameters, _OfCategorical, _bce_with_logits,
                        _one_parameter)
@@ -38,7 +39,7 @@ def _binary_parameters(self: Distribution, probs: Any, logits: Any) -> Size:
     return Size() if isinstance(given, numbers.Number) else self._param.shape
 
 
-class ContinuousBernoulli(_BinaryParameters, Distribution):
+class ContinuousBernoulli(_BinaryParameters, ExponentialFamily):
     """The continuous Bernoulli distribution on ``[0, 1]``: density proportional to
     ``probs ** x * (1 - probs) ** (1 - x)`` (Loaiza-Ganem & Cunningham, 2019). Near
     ``probs = 1/2`` (inside ``lims``) the normalizer, mean and variance use Taylor
@@ -96,7 +97,8 @@ class ContinuousBernoulli(_BinaryParameters, Distribution):
         """``log(1 - p) - log(p)``, which is ``2 atanh(1 - 2p)``."""
         return (-p).log1p() - p.log()
 
-    def _log_normalizer(self) -> Tensor:
+    def _cont_bern_log_norm(self) -> Tensor:
+        """The log normalizing constant as a function of ``probs``."""
         p = self._cut_probs()
         below = p <= 0.5
         log_gap = where(below, (-2 * where(below, p, 0.0)).log1p(),
@@ -129,7 +131,7 @@ class ContinuousBernoulli(_BinaryParameters, Distribution):
         if self._validate_args:
             self._validate_sample(value)
         logits, value = broadcast_all(self.logits, value)
-        return -_bce_with_logits(logits, value) + self._log_normalizer()
+        return -_bce_with_logits(logits, value) + self._cont_bern_log_norm()
 
     def cdf(self, value: Tensor) -> Tensor:
         if self._validate_args:
@@ -146,7 +148,23 @@ class ContinuousBernoulli(_BinaryParameters, Distribution):
 
     def entropy(self) -> Tensor:
         log_p0, log_p1 = (-self.probs).log1p(), self.probs.log()
-        return self.mean * (log_p0 - log_p1) - self._log_normalizer() - log_p0
+        return self.mean * (log_p0 - log_p1) - self._cont_bern_log_norm() - log_p0
+
+    @property
+    def _natural_params(self) -> tuple:
+        return (self.logits,)
+
+    def _log_normalizer(self, x: Tensor) -> Tensor:
+        """The log normalizing constant as a function of the natural parameter ``x``
+        (the logits); the Taylor expansion is used where ``x`` is within ``lims - 1/2`` of 0,
+        as PyTorch compares it."""
+        outside = (x <= self._lims[0] - 0.5) | (x > self._lims[1] - 0.5)
+        cut = where(outside, x, self._lims[0] - 0.5)
+        closed = cut.expm1().abs().log() - cut.abs().log()
+        taylor = 0.5 * x + x.square() / 24.0 - x.pow(4) / 2880.0
+        return where(outside, closed, taylor)
+
+    _mean_carrier_measure = 0
 
 
 def _as_tensor_like(value: Any, like: Tensor) -> Tensor:
