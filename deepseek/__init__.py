@@ -18,21 +18,28 @@ from .dtypes import (get_default_dtype, promote_types, result_type, set_default_
                      dtype, finfo, iinfo)
 from .backend.cpu import get_num_threads, set_num_threads
 from ._settings import (are_deterministic_algorithms_enabled, get_default_device,  # switches
-                        get_float32_matmul_precision,
+                        get_deterministic_debug_mode, get_float32_matmul_precision,
                         is_deterministic_algorithms_warn_only_enabled, set_default_device,
-                        set_float32_matmul_precision, use_deterministic_algorithms)
+                        set_deterministic_debug_mode, set_float32_matmul_precision,
+                        use_deterministic_algorithms)
 from .autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,
                                  is_inference_mode_enabled, no_grad, set_grad_enabled)
 from ._creation import (arange, as_tensor, asarray, empty, empty_like, eye, from_dlpack,
                         from_numpy, full, full_like, linspace, logspace, ones, ones_like,
                         scalar_tensor, tensor, tril_indices, triu_indices, zeros, zeros_like)
-from ._creation import empty_strided, frombuffer, range  # noqa: A004  (torch.range)
+from ._creation import empty_permuted, empty_strided, frombuffer, range  # noqa: A004
 from ._memory_format import (channels_last, channels_last_3d, contiguous_format,  # layouts
                              layout, memory_format, preserve_format, sparse_coo, strided)
 from ._functions import (bilinear, can_cast, ctc_loss, fill, get_num_interop_threads,  # h13
                          is_distributed, is_inference, put, set_num_interop_threads)
+from ._functions import (conv_tbc, eig, frobenius_norm, gru_cell, is_warn_always_enabled,  # h14
+                         lstm_cell, lstsq, matrix_rank, native_batch_norm, native_dropout,
+                         native_group_norm, native_layer_norm, nuclear_norm, pca_lowrank,
+                         rnn_relu_cell, rnn_tanh_cell, set_flush_denormal, set_warn_always,
+                         solve, svd_lowrank, symeig, typename)
 from .random import (Generator, bernoulli, default_generator, get_rng_state, initial_seed,
                      manual_seed, multinomial, normal, poisson, rand, rand_like, randint,
+                     binomial,
                      randint_like, randn, randn_like, randperm, seed, set_rng_state)
 from .ops.elementwise import (
     abs, absolute, acos, add, addcdiv, addcmul, arccos, arcsin, arctan, arctan2, asin, atan,
@@ -48,8 +55,11 @@ from .ops.reduce import (all, amax, amin, any, argmax, argmin, count_nonzero, cu
 from .ops.movement import (as_strided, broadcast_shapes, broadcast_tensors, broadcast_to, cat,
                            chunk, clone, concat, concatenate, flatten, flip, hstack, movedim,
                            moveaxis, narrow, permute, reshape, split, squeeze, stack, swapaxes,
-                           swapdims, t, transpose, unbind, unflatten, unsqueeze, vstack)
-from .ops.indexing import gather, index_put, nonzero, scatter_add, take_along_dim
+                           swapdims, t, transpose, unbind, unflatten, unsqueeze, vstack,
+                           narrow_copy, split_with_sizes, unsafe_chunk, unsafe_split,
+                           unsafe_split_with_sizes)
+from .ops.indexing import (gather, index_put, index_reduce, nonzero, nonzero_static,
+                           scatter_add, take_along_dim)
 from .ops.movement import (atleast_1d, atleast_2d, atleast_3d, column_stack, diag, diag_embed,  # h2
                            diagonal, diagonal_scatter, dstack, meshgrid, repeat_interleave, roll,
                            row_stack, select, tile, tril, triu)
@@ -150,7 +160,8 @@ short, int, long = int16, int32, int64
 
 globals().update(_LEGACY_TYPES)  # FloatTensor, LongTensor … (legacy constructors and types)
 # torch.* spellings of Tensor methods: torch.exp_(x) is x.exp_()
-for _name in ("abs_", "acos_", "acosh_", "addmv_", "adjoint", "arccos_", "arcsin_", "arcsinh_",
+for _name in ("abs_", "acos_", "acosh_", "addmv_", "adjoint", "arccos_", "arccosh_", "arcsin_",
+              "arcsinh_", "arctanh_", "as_strided_", "resize_as_",
               "arctan_", "asin_", "asinh_", "atan_", "atanh_", "ceil_", "clamp_", "clamp_max_",
               "clamp_min_", "clip_", "cos_", "cosh_", "deg2rad_", "detach", "detach_", "erf_",
               "erfc_", "exp2_", "exp_", "expm1_", "fill_", "fix_", "floor_", "frac_", "gcd_",

@@ -39,6 +39,34 @@ def is_deterministic_algorithms_warn_only_enabled() -> bool:
     return _STATE["warn_only"]
 
 
+_DEBUG_MODES = {"default": 0, "warn": 1, "error": 2}
+
+
+def set_deterministic_debug_mode(debug_mode: Any) -> None:
+    """Set the deterministic-algorithms switch by level: ``'default'``/0 (off), ``'warn'``/1
+    (on, warn only), ``'error'``/2 (on)."""
+    if isinstance(debug_mode, str):
+        if debug_mode not in _DEBUG_MODES:
+            raise RuntimeError(f"[set_deterministic_debug_mode] invalid value of debug_mode, "
+                               f"expected one of `default`, `warn`, `error`, but got "
+                               f"{debug_mode}")
+        debug_mode = _DEBUG_MODES[debug_mode]
+    elif isinstance(debug_mode, bool) or not isinstance(debug_mode, int):
+        raise TypeError(f"[set_deterministic_debug_mode] debug_mode must be str or int, but got "
+                        f"{type(debug_mode)}")
+    elif debug_mode not in (0, 1, 2):
+        raise RuntimeError(f"[set_deterministic_debug_mode] invalid value of debug_mode, "
+                           f"expected 0, 1, or 2, but got {debug_mode}")
+    use_deterministic_algorithms(debug_mode > 0, warn_only=debug_mode == 1)
+
+
+def get_deterministic_debug_mode() -> int:
+    """0, 1 or 2 as :func:`set_deterministic_debug_mode` takes them."""
+    if not _STATE["deterministic"]:
+        return 0
+    return 1 if _STATE["warn_only"] else 2
+
+
 def get_default_device() -> device:
     """The device factory functions use when none is given (always the CPU here)."""
     return _STATE["device"]

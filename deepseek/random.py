@@ -18,7 +18,7 @@ from .tensor import Tensor
 
 __all__ = ["Generator", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state",
            "default_generator", "rand", "randn", "randint", "randperm", "normal", "bernoulli",
-           "multinomial", "rand_like", "randn_like", "randint_like", "poisson"]
+           "multinomial", "rand_like", "randn_like", "randint_like", "poisson", "binomial"]
 
 _DEFAULT_SEED = 67280421310721  # PyTorch's initial seed
 
@@ -234,6 +234,10 @@ BERNOULLI = defop("bernoulli", _bernoulli_forward,
 POISSON = defop("poisson", lambda xp, x, *, generator: _gen(generator).poisson(x),
                 lambda x, *, generator: (x.shape, x.dtype),
                 doc="Poisson samples with rates ``x``.")
+BINOMIAL = defop("binomial", lambda xp, count, prob, *, generator: _gen(generator).binomial(
+    count.astype(np.int64), prob).astype(count.dtype),
+    lambda count, prob, *, generator: (count.shape, count.dtype),
+    doc="Binomial samples: successes in ``count`` trials of probability ``prob``.")
 MULTINOMIAL = defop("multinomial", _multinomial_forward,
                     lambda w, *, num_samples, replacement, generator:
                     (w.shape[:-1] + (num_samples,), np.dtype(np.int64)),
@@ -255,6 +259,32 @@ tensor_method(bernoulli)
 def poisson(input: Tensor, generator: Optional[Generator] = None) -> Tensor:
     """Poisson samples with rates ``input``."""
     return apply(POISSON, input.detach(), generator=generator)
+
+
+def binomial(count: Tensor, prob: Tensor, generator: Optional[Generator] = None) -> Tensor:
+    """Samples of the number of successes in ``count`` trials each succeeding with ``prob``
+    (floating tensors of one dtype, broadcast together), in that dtype.
+
+    Example:
+        >>> deepseek.binomial(deepseek.tensor([10., 5.]), deepseek.tensor([1., 0.]))
+        tensor([10.,  0.])
+    """
+    if not isinstance(count, Tensor) or not isinstance(prob, Tensor):
+        raise TypeError("[binomial] expected Tensor count and prob")
+    if not count.is_floating_point():
+        raise op_error(ValueError, "binomial", f"binomial only supports floating-point dtypes for "
+                       f"count, got: {count.dtype.name}", count._data)
+    if prob.dtype is not count.dtype:
+        raise op_error(RuntimeError, "binomial", f"Found dtype {prob.dtype.name} but expected "
+                       f"{count.dtype.name}", count._data, prob._data)
+    p = prob._data
+    if np.any((p < 0) | (p > 1)) or np.any(count._data < 0):
+        raise op_error(RuntimeError, "binomial", "expected 0 <= prob <= 1 and count >= 0",
+                       count._data, prob._data)
+    from .ops.movement import broadcast_tensors
+
+    count, prob = broadcast_tensors(count.detach(), prob.detach())
+    return apply(BINOMIAL, count, prob, generator=generator)
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,

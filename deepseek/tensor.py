@@ -40,6 +40,7 @@ class Tensor:
     _base: Optional["Tensor"] = None  # the tensor whose storage this view shares
     _hooks: Optional[list] = None
     _post_hooks: Optional[list] = None
+    _shared = False  # share_memory_ was called
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Tensor(data) / Tensor(2, 3) as in PyTorch's legacy constructor: float32 by default
@@ -172,6 +173,131 @@ class Tensor:
         from ._memory_format import is_contiguous
 
         return is_contiguous(self._data, memory_format)
+
+    def const_data_ptr(self) -> int:
+        """The address of the first element, for reading (:meth:`data_ptr`)."""
+        return self.data_ptr()
+
+    def dim_order(self, *, ambiguity_check: Any = False) -> tuple:
+        """The dims from outermost to innermost in memory (``(0, 2, 3, 1)`` for channels_last).
+
+        ``ambiguity_check=True`` raises RuntimeError when the order is not unique (size-1 dims,
+        equal strides); a list of memory formats accepts a tensor that is contiguous in
+        exactly one of them.
+        """
+        from ._memory_format import memory_format
+
+        formats = []
+        if not isinstance(ambiguity_check, bool):
+            if not isinstance(ambiguity_check, list) or not all(
+                    isinstance(f, memory_format) for f in ambiguity_check):
+                raise TypeError("[dim_order] The ambiguity_check argument must be a bool or a "
+                                "list of memory formats.")
+            formats = ambiguity_check
+        sizes, strides = self.shape, self.stride()
+        if ambiguity_check is not False:
+            several = (any(a == b for a, b in zip(strides, strides[1:]))
+                       or any(n == 1 for n in sizes))
+            if several and sum(self.is_contiguous(memory_format=f) for f in formats) != 1:
+                raise RuntimeError("[dim_order] The tensor does not have unique dim order, or "
+                                   "cannot map to exact one of the given memory formats.")
+        return _dim_order(sizes, strides)
+
+    @property
+    def output_nr(self) -> int:
+        """Which output of its ``grad_fn`` this tensor is: always 0, since every deepseek graph
+        node has one output (PyTorch numbers the outputs of ``unbind``, ``split``, ``svd``)."""
+        return 0
+
+    def share_memory_(self) -> "Tensor":
+        """Mark the tensor as shared and return it. deepseek moves no memory: its CPU tensors
+        live in this process, and :mod:`deepseek.multiprocessing` copies tensors it sends.
+        Afterwards :meth:`is_shared` says True, as PyTorch does for a CPU tensor."""
+        self._shared = True
+        return self
+
+    def is_shared(self) -> bool:
+        """Whether :meth:`share_memory_` was called on this tensor or the one it views."""
+        return self._shared or (self._base is not None and self._base._shared)
+
+    def is_set_to(self, tensor: "Tensor") -> bool:
+        """Whether both tensors view the same memory with the same sizes and strides."""
+        a, b = self._data, tensor._data
+        return (a.__array_interface__["data"][0] == b.__array_interface__["data"][0]
+                and a.shape == b.shape and a.strides == b.strides and a.dtype == b.dtype
+                and self._device == tensor._device)
+
+    def set_(self, source: Optional["Tensor"] = None, storage_offset: int = 0,
+             size: Any = None, stride: Any = None) -> "Tensor":
+        """Make this tensor view ``source``'s memory (no copy): all of it, or ``size`` with
+        ``stride`` (in elements) from ``storage_offset`` of its contiguous data; ``set_()``
+        leaves an empty tensor. Writes through either tensor show in both."""
+        self._refuse_resize("set_")
+        if source is None:
+            data = np.empty((0,), self._data.dtype)
+        else:
+            if not isinstance(source, Tensor):
+                raise TypeError(f"[set_] expected a Tensor source, got {type(source).__name__}")
+            if source._data.dtype != self._data.dtype:
+                raise RuntimeError(f"[set_] Could not set tensor of type {self.dtype.name} to a "
+                                   f"tensor of type {source.dtype.name}")
+            data = source._data
+            if size is not None:
+                data = _strided(data, "set_", size, stride, storage_offset)
+            self._device = source._device
+        self._data = data
+        self._version_box[0] += 1
+        return self
+
+    def _refuse_resize(self, op: str) -> None:
+        if self._requires_grad:
+            raise RuntimeError(f"[{op}] cannot resize variables that require grad")
+
+    def resize_(self, *sizes: Any, memory_format: Any = None) -> "Tensor":
+        """Give this tensor the shape ``sizes``, contiguous, keeping its elements in memory
+        order; new elements (when it grows) are zeros, where PyTorch leaves them
+        uninitialized. A same-shape resize keeps the strides."""
+        self._refuse_resize("resize_")
+        if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+            sizes = tuple(sizes[0])
+        shape = tuple(int(n) for n in sizes)
+        if any(n < 0 for n in shape):
+            raise RuntimeError(f"[resize_] Trying to create tensor with negative dimension: "
+                               f"{list(shape)}")
+        if shape != self._data.shape:
+            n = int(np.prod(shape, dtype=np.int64))
+            flat = _storage_from(self._data)
+            if n <= flat.size:
+                self._data = flat[:n].reshape(shape)
+            else:
+                grown = np.zeros(n, flat.dtype)
+                grown[:flat.size] = flat
+                self._data = grown.reshape(shape)
+                self._base = None
+        if memory_format is not None:
+            from ._memory_format import contiguous
+
+            self._data = contiguous(Tensor._wrap(self._data), memory_format)._data
+        self._version_box[0] += 1
+        return self
+
+    def resize_as_(self, the_template: "Tensor", memory_format: Any = None) -> "Tensor":
+        """:meth:`resize_` to ``the_template``'s shape."""
+        return self.resize_(tuple(the_template.shape), memory_format=memory_format)
+
+    def resize(self, *sizes: Any) -> "Tensor":
+        """Deprecated out-of-place resize: a reshape to ``sizes`` (same number of elements)."""
+        import warnings
+
+        warnings.warn("non-inplace resize is deprecated", stacklevel=2)
+        return self.reshape(*sizes)
+
+    def resize_as(self, tensor: "Tensor") -> "Tensor":
+        """Deprecated out-of-place resize to ``tensor``'s shape (same number of elements)."""
+        import warnings
+
+        warnings.warn("non-inplace resize_as is deprecated", stacklevel=2)
+        return self.reshape(tuple(tensor.shape))
 
     @property
     def layout(self) -> Any:
@@ -416,6 +542,71 @@ class Tensor:
         return NotImplemented  # numpy op Tensor falls back to Tensor's reflected operators
 
     __array_priority__ = 1000
+
+
+def _dim_order(sizes: tuple, strides: tuple) -> tuple:
+    """PyTorch's logical-to-physical permutation: an insertion sort, from the innermost dim,
+    that moves a dim outwards only past dims of smaller stride (size-1 and 0-stride dims are
+    ambiguous and stay in logical order)."""
+    ndim = len(sizes)
+    if ndim < 2:
+        return tuple(range(ndim))
+
+    def should_swap(a: int, b: int) -> int:
+        sa, sb = strides[a], strides[b]
+        if sa == 0 or sb == 0:
+            return 0
+        if sa == sb:
+            return 0 if sizes[a] <= sizes[b] else 1
+        return -1 if sb > sa else 1
+
+    perm = list(range(ndim - 1, -1, -1))
+    for i in range(1, ndim):
+        j = i
+        for k in range(i - 1, -1, -1):
+            order = should_swap(perm[k], perm[j])
+            if order > 0:
+                perm[k], perm[j] = perm[j], perm[k]
+                j = k
+            elif order < 0:
+                break
+    return tuple(reversed(perm))
+
+
+def _storage_from(data: np.ndarray) -> np.ndarray:
+    """The flat memory from ``data``'s first element to the end of the buffer it was cut from
+    (PyTorch's storage from the storage offset on), or a flat copy when ``data`` is strided."""
+    root = data
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    start = data.__array_interface__["data"][0]
+    root_start = root.__array_interface__["data"][0]
+    if (data.flags.c_contiguous and root.flags.c_contiguous and root.dtype == data.dtype
+            and root_start <= start < root_start + root.nbytes):
+        return root.reshape(-1)[(start - root_start) // data.itemsize:]
+    return np.ascontiguousarray(data).reshape(-1)
+
+
+def _strided(data: np.ndarray, op: str, size: Any, stride: Any, offset: int) -> np.ndarray:
+    """A view of ``size``/``stride`` (elements) from ``offset`` of contiguous ``data``."""
+    size = tuple(int(n) for n in size)
+    stride = tuple(int(s) for s in (stride if stride is not None else
+                                    np.cumprod((1,) + size[:0:-1])[::-1]))
+    if len(size) != len(stride):
+        raise RuntimeError(f"[{op}] mismatch in length of strides and shape ({len(stride)} vs "
+                           f"{len(size)})")
+    if not data.flags.c_contiguous:
+        raise RuntimeError(f"[{op}] the source must be contiguous to be viewed with explicit "
+                           "sizes and strides; call .contiguous() first")
+    flat = data.reshape(-1)
+    if size and all(n > 0 for n in size):
+        last = offset + sum((n - 1) * s for n, s in zip(size, stride))
+        if offset < 0 or last >= flat.size:
+            raise RuntimeError(f"[{op}] sizes {list(size)}, strides {list(stride)}, storage "
+                               f"offset {offset} are out of bounds for storage of {flat.size} "
+                               "elements")
+    return np.lib.stride_tricks.as_strided(flat[offset:], size,
+                                           tuple(s * data.itemsize for s in stride))
 
 
 # The tracer installs a hook here to report data-dependent Python decisions at trace time.

@@ -1152,3 +1152,22 @@ tensor_method(neg, name="__neg__")
 tensor_method(abs, name="__abs__")
 tensor_method(bitwise_not, name="__invert__")
 tensor_method(lambda self: self, name="__pos__")
+
+
+@tensor_method
+def bitwise_not_(self: Tensor) -> Tensor:
+    """In-place :func:`bitwise_not`."""
+    return apply_inplace(BITWISE_NOT, require_tensor("bitwise_not_", self))
+
+
+@tensor_method
+def true_divide_(self: Tensor, other: Any) -> Tensor:
+    """In-place true division (:meth:`div_` without a rounding mode)."""
+    return div_(self, other)
+
+
+# in-place spellings of the aliases above, which PyTorch also binds as Tensor methods
+for _alias, _name in (("greater_", "gt_"), ("greater_equal_", "ge_"), ("less_", "lt_"),
+                      ("less_equal_", "le_"), ("not_equal_", "ne_"), ("arccosh_", "acosh_"),
+                      ("arctanh_", "atanh_")):
+    tensor_method(_TM[_name], name=_alias)

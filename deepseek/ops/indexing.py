@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any, Optional
 
 import numpy as np
@@ -418,6 +419,31 @@ def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
     return out
 
 
+@tensor_method
+def nonzero_static(input: Tensor, *, size: int, fill_value: int = -1) -> Tensor:
+    """:func:`nonzero` with exactly ``size`` rows: the first ``size`` indices, then rows of
+    ``fill_value`` (a shape fixed in advance, for compiled graphs).
+
+    Example:
+        >>> deepseek.nonzero_static(deepseek.tensor([0, 1, 0, 2]), size=3)
+        tensor([[ 1],
+                [ 3],
+                [-1]])
+    """
+    x = require_tensor("nonzero_static", input)
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 0:
+        raise op_error(RuntimeError, "nonzero_static", f"nonzero_static: 'size' must be an "
+                       f"non-negative integer, got {size!r}")
+    found = apply(NONZERO, x.detach())
+    n = found.shape[0]
+    if n >= size:
+        return found[:size]
+    pad = found.new_full((int(size) - n, x.ndim), int(fill_value))
+    from .movement import cat
+
+    return cat([found, pad], 0)
+
+
 # ---------------------------------------------------------------- index_select / index_add …
 def _dim_key(op: str, x: Tensor, dim: int, index: Any) -> tuple:
     """The key ``(:, …, :, index)`` that indexes dim ``dim`` of ``x`` with a 1-d index."""
@@ -703,6 +729,84 @@ def scatter_reduce_(self: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
                     include_self: bool = True) -> Tensor:
     """In-place :func:`scatter_reduce`."""
     return _scatter_reduce("scatter_reduce_", self, dim, index, src, reduce, include_self, True)
+
+
+_INDEX_REDUCTIONS = ("prod", "mean", "amax", "amin")
+
+
+def _index_reduce(op: str, x: Tensor, dim: int, index: Any, source: Any, reduce: str,
+                  include_self: bool, inplace: bool) -> Tensor:
+    """:func:`index_reduce` as a scatter_reduce whose index repeats ``index`` along ``dim``
+    across ``source``'s other dims (so it shares scatter_reduce's forward and gradients)."""
+    if reduce not in _INDEX_REDUCTIONS:
+        raise op_error(RuntimeError, op, f"index_reduce(): Expected reduce to be one of prod, "
+                       f"mean, amax or amin but got {reduce}.")
+    x = require_tensor(op, x)
+    index = require_tensor(op, index, "index")
+    source = require_tensor(op, source, "source")
+    d = wrap_dim(op, dim, x.ndim)
+    if index.ndim > 1:
+        raise op_error(IndexError, op, "index_reduce_(): Index is supposed to be a vector",
+                       index._data)
+    if index._data.dtype.kind not in "iu":
+        raise op_error(RuntimeError, op, f"index_reduce_(): Expected dtype int32/int64 for index "
+                       f"but got: {index.dtype.name}", index._data)
+    if source._data.dtype != x._data.dtype:
+        raise op_error(RuntimeError, op, f"index_reduce_(): self ({x.dtype.name}) and source "
+                       f"({source.dtype.name}) must have the same scalar type", x._data,
+                       source._data)
+    x_shape, src_shape = x.shape or (1,), source.shape or (1,)
+    if len(x_shape) != len(src_shape) or builtins.any(
+            a != b for i, (a, b) in enumerate(zip(x_shape, src_shape)) if i != d):
+        raise op_error(RuntimeError, op, f"source tensor shape must match self tensor shape, "
+                       f"excluding the specified dimension. Got self.shape = {list(x.shape)} "
+                       f"source.shape = {list(source.shape)}", x._data, source._data)
+    idx = index._data.reshape(-1).astype(INT64)
+    if idx.size != src_shape[d]:
+        raise op_error(RuntimeError, op, f"index_reduce_(): Number of indices ({idx.size}) should "
+                       f"be equal to source.size(dim): ({src_shape[d]}), for dim: {d}",
+                       index._data, source._data)
+    if idx.size and (idx.min() < 0 or idx.max() >= x_shape[d]):
+        raise op_error(IndexError, op, f"index out of range in self: index "
+                       f"{int(idx.min() if idx.min() < 0 else idx.max())} for dim {d} of size "
+                       f"{x_shape[d]}", x._data)
+    along = [1] * len(src_shape)
+    along[d] = idx.size
+    full = Tensor._wrap(np.ascontiguousarray(np.broadcast_to(idx.reshape(along), src_shape)),
+                        x._device)
+    target = x if x.ndim else x.reshape(1)
+    src = source if source.ndim else source.reshape(1)
+    run = apply_inplace if inplace else apply
+    out = run(SCATTER_REDUCE, target, full, src, dim=d, reduce=reduce,
+              include_self=bool(include_self))
+    if inplace:
+        return x
+    return out if x.ndim else out.reshape(())
+
+
+@tensor_method
+def index_reduce(input: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *,
+                 include_self: bool = True) -> Tensor:
+    """A copy of ``input`` whose slices at ``index`` (1-d) along ``dim`` are reduced with the
+    matching slices of ``source`` by ``reduce`` (``'prod'``, ``'mean'``, ``'amax'``, ``'amin'``);
+    ``include_self=False`` leaves the old values of the indexed slices out.
+
+    Example:
+        >>> x = deepseek.ones(3, 2)
+        >>> x.index_reduce(0, deepseek.tensor([0, 0]), deepseek.tensor([[2., 3.], [4., 5.]]),
+        ...                'prod')
+        tensor([[ 8., 15.],
+                [ 1.,  1.],
+                [ 1.,  1.]])
+    """
+    return _index_reduce("index_reduce", input, dim, index, source, reduce, include_self, False)
+
+
+@tensor_method
+def index_reduce_(self: Tensor, dim: int, index: Tensor, source: Tensor, reduce: str, *,
+                  include_self: bool = True) -> Tensor:
+    """In-place :func:`index_reduce`."""
+    return _index_reduce("index_reduce_", self, dim, index, source, reduce, include_self, True)
 
 
 # ---------------------------------------------------------------- masks

@@ -202,6 +202,54 @@ def t(input: Tensor) -> Tensor:
     return transpose(input, 0, -1) if input.ndim == 2 else _alias(input)
 
 
+def _restride_(op: str, self: Tensor, view: Any, *args: Any) -> Tensor:
+    """An in-place view op (``squeeze_``, ``t_`` …): ``self`` takes the shape and strides of
+    ``view(self, *args)`` over the same storage, and autograd sees it as that view of its old
+    value, as PyTorch does."""
+    from ._opdef import _LEAF_INPLACE
+
+    x = require_tensor(op, self)
+    if x._requires_grad and x.grad_fn is None and STATE.enabled:
+        raise RuntimeError(_LEAF_INPLACE)
+    out = view(x, *args)
+    x._data = out._data
+    if out.grad_fn is not None:
+        x.grad_fn = out.grad_fn
+    x._version_box[0] += 1
+    return x
+
+
+@tensor_method
+def squeeze_(self: Tensor, dim: Any = None) -> Tensor:
+    """In-place :func:`squeeze`: ``self`` loses its size-1 dims (only ``dim`` when given)."""
+    return _restride_("squeeze_", self, squeeze, dim)
+
+
+@tensor_method
+def unsqueeze_(self: Tensor, dim: int) -> Tensor:
+    """In-place :func:`unsqueeze`: ``self`` gains a size-1 dim at ``dim``."""
+    return _restride_("unsqueeze_", self, unsqueeze, dim)
+
+
+@tensor_method
+def transpose_(self: Tensor, dim0: int, dim1: int) -> Tensor:
+    """In-place :func:`transpose`: ``self`` becomes its own view with two dims swapped."""
+    return _restride_("transpose_", self, transpose, dim0, dim1)
+
+
+tensor_method(transpose_, name="swapdims_")
+tensor_method(transpose_, name="swapaxes_")
+
+
+@tensor_method
+def t_(self: Tensor) -> Tensor:
+    """In-place :func:`t` (tensors of at most 2 dims)."""
+    if self.ndim > 2:
+        raise op_error(RuntimeError, "t_", f"t_() expects a tensor with <= 2 dimensions, but "
+                       f"self is {self.ndim}D", self._data)
+    return _restride_("t_", self, t)
+
+
 @tensor_method
 def movedim(input: Tensor, source: Any, destination: Any) -> Tensor:
     """Move dims ``source`` to positions ``destination``."""
@@ -258,6 +306,26 @@ def expand(input: Tensor, *sizes: Any) -> Tensor:
 @tensor_method
 def expand_as(input: Tensor, other: Tensor) -> Tensor:
     return expand(input, other.shape)
+
+
+@tensor_method
+def sum_to_size(input: Tensor, *size: Any) -> Tensor:
+    """``input`` summed down to ``size``, a shape that expands to ``input``'s (the reverse of
+    :func:`expand`).
+
+    Example:
+        >>> deepseek.ones(2, 3).sum_to_size(1, 3)
+        tensor([[2., 2., 2.]])
+    """
+    from ..autograd.graph import sum_to
+
+    x = require_tensor("sum_to_size", input)
+    shape = _shape_arg(size)
+    lead = x.ndim - len(shape)
+    if lead < 0 or builtins.any(n != 1 and n != x.shape[lead + i] for i, n in enumerate(shape)):
+        raise op_error(RuntimeError, "sum_to_size", f"size {{{list(shape)}}} is not expandable "
+                       f"to size {{{list(x.shape)}}}.", x._data)
+    return sum_to(x, shape)
 
 
 def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:
@@ -352,6 +420,14 @@ def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int],
     """A view with explicit sizes and strides (in elements) over ``input``'s contiguous data."""
     return apply(AS_STRIDED, require_tensor("as_strided", input), size=tuple(size),
                  stride=tuple(stride), offset=int(storage_offset))
+
+
+@tensor_method
+def as_strided_(self: Tensor, size: Sequence[int], stride: Sequence[int],
+                storage_offset: int = 0) -> Tensor:
+    """In-place :func:`as_strided`: ``self`` takes sizes and strides (in elements) over its
+    contiguous data; as there, ``storage_offset`` counts from ``self``'s first element."""
+    return _restride_("as_strided_", self, as_strided, size, stride, storage_offset)
 
 
 def inplace_on_view(op: Any, target: Tensor, args: tuple, attrs: dict) -> Tensor:
@@ -581,6 +657,12 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
 
 
 @tensor_method
+def narrow_copy(input: Tensor, dim: int, start: int, length: int) -> Tensor:
+    """A contiguous copy of :func:`narrow`'s view."""
+    return apply(CLONE, narrow(input, dim, start, length))
+
+
+@tensor_method
 def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
     """Views of consecutive chunks of ``split_size_or_sections`` along ``dim``."""
     x = require_tensor("split", tensor)
@@ -613,6 +695,43 @@ def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
     n = input.shape[wrap_dim("chunk", dim, input.ndim)]
     step = -(-n // chunks) if n else 1
     return split(input, builtins.max(step, 1), dim)
+
+
+def _int_sizes(op: str, arg: str, sizes: Any) -> list:
+    if isinstance(sizes, Tensor) or not isinstance(sizes, (tuple, list)) or not builtins.all(
+            isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in sizes):
+        raise TypeError(f"[{op}] {op}(): argument '{arg}' must be tuple of ints, not "
+                        f"{type(sizes).__name__}")
+    return [int(s) for s in sizes]
+
+
+@tensor_method
+def split_with_sizes(input: Tensor, split_sizes: Sequence[int], dim: int = 0) -> tuple:
+    """Views of consecutive pieces of ``split_sizes`` (summing to the size of ``dim``)."""
+    return split(input, _int_sizes("split_with_sizes", "split_sizes", split_sizes), dim)
+
+
+# PyTorch's unsafe_* variants skip the views' autograd bookkeeping for speed; here they are
+# the ordinary splits (the pieces are views of ``input``, so in-place writes stay correct).
+@tensor_method
+def unsafe_split(tensor: Tensor, split_size: int, dim: int = 0) -> tuple:
+    """:func:`split` into pieces of ``split_size`` (an int)."""
+    if isinstance(split_size, bool) or not isinstance(split_size, (int, np.integer)):
+        raise TypeError(f"[unsafe_split] unsafe_split(): argument 'split_size' must be int, not "
+                        f"{type(split_size).__name__}")
+    return split(tensor, int(split_size), dim)
+
+
+@tensor_method
+def unsafe_split_with_sizes(input: Tensor, split_sizes: Sequence[int], dim: int = 0) -> tuple:
+    """:func:`split_with_sizes`."""
+    return split(input, _int_sizes("unsafe_split_with_sizes", "split_sizes", split_sizes), dim)
+
+
+@tensor_method
+def unsafe_chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple:
+    """:func:`chunk`."""
+    return chunk(input, chunks, dim)
 
 
 @tensor_method

@@ -15,7 +15,7 @@ from .. import dtypes as _dt
 from .._errors import op_error
 from ..tensor import Tensor
 from ._common import BOOL, INT64, LOWP, in_float32, is_float, require_tensor, wrap_dim, wrap_dims
-from ._opdef import apply, defop, tensor_method
+from ._opdef import apply, apply_inplace, defop, tensor_method
 from .elementwise import isnan, to_dtype, where
 from .movement import narrow
 
@@ -734,6 +734,27 @@ def cumprod(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     """Running product along ``dim``; integer and bool inputs accumulate in int64."""
     x = _reduction_input("cumprod", input, dtype, int_to_long=True)
     return apply(CUMPROD, x, dim=wrap_dim("cumprod", dim, x.ndim))
+
+
+def _scan_(op: str, scan: Any, self: Tensor, dim: int, dtype: Any) -> Tensor:
+    x = require_tensor(op, self)
+    if dtype is not None and _dt.to_dtype(dtype) is not x.dtype:
+        raise op_error(RuntimeError, op, f"Bad in-place call: input tensor dtype {x.dtype.name} "
+                       f"and output tensor dtype {_dt.to_dtype(dtype).name} should match",
+                       x._data)
+    return apply_inplace(scan, x, dim=wrap_dim(op, dim, x.ndim))
+
+
+@tensor_method
+def cumsum_(self: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """In-place :func:`cumsum`, accumulating in ``self``'s dtype (``dtype`` must be it)."""
+    return _scan_("cumsum_", CUMSUM, self, dim, dtype)
+
+
+@tensor_method
+def cumprod_(self: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
+    """In-place :func:`cumprod`, accumulating in ``self``'s dtype (``dtype`` must be it)."""
+    return _scan_("cumprod_", CUMPROD, self, dim, dtype)
 
 
 @tensor_method

@@ -146,6 +146,17 @@ for _reduce in ("sum", "prod", "mean", "amax", "amin"):
             [S(T((3, 4), 0.5, 2.0), _idx((3, 5), 4), T((3, 5), 0.5, 2.0))],
             ops=("scatter_reduce",), dtypes=FLOAT + ("int64",) if _reduce != "mean" else FLOAT))
 
+for _reduce in ("prod", "mean", "amax", "amin"):
+    for _self in (True, False):
+        ROWS.append(OpInfo(
+            f"index_reduce_{_reduce}_{'self' if _self else 'noself'}",
+            lambda lib, x, s, _r=_reduce, _s=_self: (
+                x.index_reduce(0, lib.tensor([0, 4, 2, 0]), s, _r, include_self=_s),
+                lib.index_reduce(x.mT, 1, lib.tensor([1, 1, 0, 2]), s.mT, _r, include_self=_s),
+                (x * 1).index_reduce_(0, lib.tensor([3, 1, 3, 3]), s, _r, include_self=_s)),
+            [S(T((5, 3), 0.5, 2.0), T((4, 3), 0.5, 2.0))],
+            ops=("scatter_reduce",), dtypes=FLOAT + ("int64",) if _reduce != "mean" else FLOAT))
+
 ROWS += [
     OpInfo("scatter_reduce_inplace", lambda lib, x, i, s: (x * 1).scatter_reduce_(
         0, i, s, "amax", include_self=False), [S(_X, _idx((5, 4), 3), T((5, 4)))],

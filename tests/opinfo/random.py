@@ -35,6 +35,10 @@ ROWS = [
            + 0 * lib.normal(x, 2.0) + 0 * lib.normal(1.0, 2.0, x.shape, dtype=x.dtype),
            [S(T((3, 4)))], ops=("rand", "randn", "randint", "randperm"), dtypes=FLOAT,
            grad=False),
+    # probabilities of 0 and 1: every count succeeds or none does
+    OpInfo("binomial_certain", lambda lib, x: lib.binomial(x.abs().round(), (x > 0).to(x.dtype)),
+           [S(T((3, 4), 0.0, 9.0)), S(T((3, 4), -3.0, 3.0))], ops=("binomial",), dtypes=FLOAT,
+           grad=False),
     OpInfo("multinomial_one_hot", lambda lib, x: lib.multinomial(
         lib.nn.functional.one_hot(x.argmax(-1), 5).to(x.dtype), 1), [S(T((3, 5)))],
         ops=("multinomial",), grad=False),
