@@ -161,7 +161,7 @@ def test_kl_infinite_where_supports_do_not_nest():
 
 def test_kl_errors():
     with pytest.raises(NotImplementedError, match="No KL"):
-        D.kl_divergence(D.Normal(0.0, 1.0), D.Gamma(1.0, 1.0))
+        D.kl_divergence(D.Normal(0.0, 1.0), D.Cauchy(0.0, 1.0))  # neither library has it
     with pytest.raises(ValueError, match="different event shapes"):
         D.kl_divergence(D.MultivariateNormal(ds.zeros(2), ds.eye(2)),
                         D.MultivariateNormal(ds.zeros(3), ds.eye(3)))

@@ -1,6 +1,7 @@
 """``kl_divergence`` and ``register_kl``: closed-form KL divergences between pairs of
-distribution types, found by the most specific registered pair; two members of one exponential
-family without a closed form fall back to the Bregman divergence of the log normalizer."""
+distribution types, found by the most specific registered pair (within one family, or across
+families as ``-H(p)`` plus the cross-entropy ``H(p, q)``); two members of one exponential family
+without a closed form fall back to the Bregman divergence of the log normalizer."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import warnings
 from typing import Any, Callable
 
 from .. import linalg as _linalg
+from .._creation import full_like
 from ..autograd import grad as _grad
-from ..ops.elementwise import where
+from ..ops.elementwise import where, xlogy
 from ..ops.movement import broadcast_shapes
 from ..tensor import Tensor
 from ._exp_family import ExponentialFamily
@@ -96,6 +98,12 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
 
 def _infinite_where(condition: Tensor, value: Tensor) -> Tensor:
     return where(condition, math.inf, value)
+
+
+def _infinite_like(tensor: Tensor) -> Tensor:
+    """Infinite divergence throughout, for a ``q`` whose support misses part of ``p``'s for
+    every parameter value; shaped like one of ``p``'s parameters, as PyTorch's is."""
+    return full_like(tensor, math.inf)
 
 
 @register_kl(Normal, Normal)
@@ -285,6 +293,323 @@ def _kl_lowrank_mvn(p: Any, q: Any) -> Tensor:
         raise ValueError("KL-divergence between two (Low Rank) Multivariate Normals with "
                          "different event shapes cannot be computed")
     return _kl_mvn_mvn(_as_multivariate_normal(p), _as_multivariate_normal(q))
+
+
+# Pairs of different families: KL(p || q) = H(p, q) - H(p), the cross-entropy
+# H(p, q) = -E_p[log q(x)] written from the moments of p that q's log-density needs.
+
+
+def _normal_cross_entropy(mean: Tensor, variance: Tensor, q: Normal) -> Tensor:
+    """``-E_p[log q(x)]`` from ``E_p[x]`` and ``Var_p[x]``."""
+    squared_distance = variance + (mean - q.loc).square()
+    return 0.5 * math.log(2 * math.pi) + q.scale.log() + squared_distance / (2 * q.scale.square())
+
+
+def _exponential_cross_entropy(mean: Tensor, q: Exponential) -> Tensor:
+    """``-E_p[log q(x)]`` from ``E_p[x]``, for ``p`` on the nonnegative reals."""
+    return q.rate * mean - q.rate.log()
+
+
+def _gamma_cross_entropy(mean: Tensor, mean_log: Tensor, q: Gamma) -> Tensor:
+    """``-E_p[log q(x)]`` from ``E_p[x]`` and ``E_p[log x]``, for ``p`` on the positive reals."""
+    a, r = q.concentration, q.rate
+    return a.lgamma() - a * r.log() - (a - 1) * mean_log + r * mean
+
+
+def _beta_cross_entropy(mean_log: Tensor, mean_log1m: Tensor, q: Beta) -> Tensor:
+    """``-E_p[log q(x)]`` from ``E_p[log x]`` and ``E_p[log(1 - x)]``, for ``p`` on ``[0, 1]``."""
+    a, b = q.concentration1, q.concentration0
+    return _log_beta(a, b) - (a - 1) * mean_log - (b - 1) * mean_log1m
+
+
+def _continuous_bernoulli_cross_entropy(mean: Tensor, q: ContinuousBernoulli) -> Tensor:
+    """``-E_p[log q(x)]`` from ``E_p[x]``, for ``p`` on ``[0, 1]``: ``log q(x)`` is
+    ``x * logits + log(1 - probs) + log C``."""
+    return -(mean * q.logits + (-q.probs).log1p() + q._cont_bern_log_norm())
+
+
+def _gumbel_cross_entropy(mean: Tensor, log_mean_exp: Tensor, q: Gumbel) -> Tensor:
+    """``-E_p[log q(x)]`` from ``E_p[x]`` and ``log E_p[exp(-(x - q.loc) / q.scale)]``."""
+    return q.scale.log() + (mean - q.loc) / q.scale + log_mean_exp.exp()
+
+
+def _pareto_cross_entropy(mean_log: Tensor, q: Pareto) -> Tensor:
+    """``-E_p[log q(x)]`` from ``E_p[log x]``, for ``p`` on ``[q.scale, inf)``."""
+    return (q.alpha + 1) * mean_log - q.alpha.log() - q.alpha * q.scale.log()
+
+
+def _uniform_mean_log(low: Tensor, high: Tensor) -> Tensor:
+    """``E[log x]`` for ``x ~ Uniform(low, high)``, ``0 <= low``: ``[x log x - x] / width``
+    (``xlogy`` keeps ``low = 0`` finite)."""
+    return (xlogy(high, high) - xlogy(low, low)) / (high - low) - 1
+
+
+def _uniform_bounds_inside(p: Uniform, infinite: Tensor, low: float, high: float) -> tuple:
+    """``p``'s bounds, ``[low, high]`` instead where the divergence is infinite anyway: keeps
+    ``x log x`` off negative bounds there, whose NaN gradient (times the zero ``where`` sends
+    back) would poison the gradients of parameters shared with finite entries."""
+    return where(infinite, low, p.low), where(infinite, high, p.high)
+
+
+def _beta_mean_log(p: Beta) -> Tensor:
+    return p.concentration1.digamma() - (p.concentration1 + p.concentration0).digamma()
+
+
+@register_kl(Bernoulli, Poisson)
+def _kl_bernoulli_poisson(p: Bernoulli, q: Poisson) -> Tensor:
+    # log q(x) = x log rate - rate for x in {0, 1}
+    return -p.entropy() + q.rate - p.probs * q.rate.log()
+
+
+@register_kl(Beta, ContinuousBernoulli)
+def _kl_beta_continuous_bernoulli(p: Beta, q: ContinuousBernoulli) -> Tensor:
+    return -p.entropy() + _continuous_bernoulli_cross_entropy(p.mean, q)
+
+
+@register_kl(Beta, Exponential)
+def _kl_beta_exponential(p: Beta, q: Exponential) -> Tensor:
+    return -p.entropy() + _exponential_cross_entropy(p.mean, q)
+
+
+@register_kl(Beta, Gamma)
+def _kl_beta_gamma(p: Beta, q: Gamma) -> Tensor:
+    return -p.entropy() + _gamma_cross_entropy(p.mean, _beta_mean_log(p), q)
+
+
+@register_kl(Beta, Normal)
+def _kl_beta_normal(p: Beta, q: Normal) -> Tensor:
+    return -p.entropy() + _normal_cross_entropy(p.mean, p.variance, q)
+
+
+@register_kl(Beta, Uniform)
+def _kl_beta_uniform(p: Beta, q: Uniform) -> Tensor:
+    result = -p.entropy() + (q.high - q.low).log()
+    return _infinite_where((q.low > 0) | (q.high < 1), result)
+
+
+@register_kl(ContinuousBernoulli, Exponential)
+def _kl_continuous_bernoulli_exponential(p: ContinuousBernoulli, q: Exponential) -> Tensor:
+    return -p.entropy() + _exponential_cross_entropy(p.mean, q)
+
+
+@register_kl(ContinuousBernoulli, Normal)
+def _kl_continuous_bernoulli_normal(p: ContinuousBernoulli, q: Normal) -> Tensor:
+    return -p.entropy() + _normal_cross_entropy(p.mean, p.variance, q)
+
+
+@register_kl(ContinuousBernoulli, Uniform)
+def _kl_continuous_bernoulli_uniform(p: ContinuousBernoulli, q: Uniform) -> Tensor:
+    # strict, unlike PyTorch's (which is infinite for q = Uniform(0, 1), covering [0, 1])
+    result = -p.entropy() + (q.high - q.low).log()
+    return _infinite_where((q.low > 0) | (q.high < 1), result)
+
+
+@register_kl(Exponential, Gamma)
+def _kl_exponential_gamma(p: Exponential, q: Gamma) -> Tensor:
+    # E_p[log x] = -(gamma + log rate)
+    mean_log = -(_EULER_GAMMA + p.rate.log())
+    return -p.entropy() + _gamma_cross_entropy(p.rate.reciprocal(), mean_log, q)
+
+
+@register_kl(Exponential, Gumbel)
+def _kl_exponential_gumbel(p: Exponential, q: Gumbel) -> Tensor:
+    # E_p[exp(-x / s)] = rate / (rate + 1 / s)
+    log_mean_exp = q.loc / q.scale - (p.rate * q.scale).reciprocal().log1p()
+    return -p.entropy() + _gumbel_cross_entropy(p.rate.reciprocal(), log_mean_exp, q)
+
+
+@register_kl(Exponential, Normal)
+def _kl_exponential_normal(p: Exponential, q: Normal) -> Tensor:
+    mean = p.rate.reciprocal()
+    return -p.entropy() + _normal_cross_entropy(mean, mean.square(), q)
+
+
+@register_kl(Gamma, Exponential)
+def _kl_gamma_exponential(p: Gamma, q: Exponential) -> Tensor:
+    return -p.entropy() + _exponential_cross_entropy(p.mean, q)
+
+
+@register_kl(Gamma, Gumbel)
+def _kl_gamma_gumbel(p: Gamma, q: Gumbel) -> Tensor:
+    # E_p[exp(-x / s)] = (1 + 1 / (rate s))^-concentration
+    log_mean_exp = (q.loc / q.scale
+                    - p.concentration * (p.rate * q.scale).reciprocal().log1p())
+    return -p.entropy() + _gumbel_cross_entropy(p.mean, log_mean_exp, q)
+
+
+@register_kl(Gamma, Normal)
+def _kl_gamma_normal(p: Gamma, q: Normal) -> Tensor:
+    return -p.entropy() + _normal_cross_entropy(p.mean, p.variance, q)
+
+
+@register_kl(Gumbel, Normal)
+def _kl_gumbel_normal(p: Gumbel, q: Normal) -> Tensor:
+    return -p.entropy() + _normal_cross_entropy(p.mean, p.variance, q)
+
+
+@register_kl(Laplace, Normal)
+def _kl_laplace_normal(p: Laplace, q: Normal) -> Tensor:
+    return -p.entropy() + _normal_cross_entropy(p.mean, p.variance, q)
+
+
+@register_kl(Normal, Gumbel)
+def _kl_normal_gumbel(p: Normal, q: Gumbel) -> Tensor:
+    # log E_p[exp(-(x - q.loc) / s)], the normal's moment generating function at -1 / s
+    log_mean_exp = (q.loc - p.loc) / q.scale + 0.5 * (p.scale / q.scale).square()
+    return -p.entropy() + _gumbel_cross_entropy(p.loc, log_mean_exp, q)
+
+
+@register_kl(Normal, Laplace)
+def _kl_normal_laplace(p: Normal, q: Laplace) -> Tensor:
+    # E_p|x - q.loc|, the mean of a folded normal
+    distance = p.loc - q.loc
+    mean_abs = (math.sqrt(2 / math.pi) * p.scale * (-0.5 * (distance / p.scale).square()).exp()
+                + distance * (distance / (math.sqrt(2) * p.scale)).erf())
+    return -p.entropy() + (2 * q.scale).log() + mean_abs / q.scale
+
+
+def _pareto_mean(p: Pareto) -> Tensor:
+    # unclamped (unlike Pareto.mean): finite where alpha < 1, so that the masked entries of a
+    # divergence infinite there get zero gradients
+    return p.alpha * p.scale / (p.alpha - 1)
+
+
+@register_kl(Pareto, Exponential)
+def _kl_pareto_exponential(p: Pareto, q: Exponential) -> Tensor:
+    result = -p.entropy() + _exponential_cross_entropy(_pareto_mean(p), q)
+    return _infinite_where(p.alpha <= 1, result)
+
+
+@register_kl(Pareto, Gamma)
+def _kl_pareto_gamma(p: Pareto, q: Gamma) -> Tensor:
+    mean_log = p.scale.log() + p.alpha.reciprocal()
+    result = -p.entropy() + _gamma_cross_entropy(_pareto_mean(p), mean_log, q)
+    return _infinite_where(p.alpha <= 1, result)
+
+
+@register_kl(Pareto, Normal)
+def _kl_pareto_normal(p: Pareto, q: Normal) -> Tensor:
+    variance = p.alpha * (p.scale / (p.alpha - 1)).square() / (p.alpha - 2)
+    result = -p.entropy() + _normal_cross_entropy(_pareto_mean(p), variance, q)
+    return _infinite_where(p.alpha <= 2, result)
+
+
+@register_kl(Uniform, Beta)
+def _kl_uniform_beta(p: Uniform, q: Beta) -> Tensor:
+    infinite = (p.low < 0) | (p.high > 1)
+    low, high = _uniform_bounds_inside(p, infinite, 0.25, 0.75)
+    mean_log = _uniform_mean_log(low, high)
+    mean_log1m = _uniform_mean_log(1 - high, 1 - low)
+    result = -p.entropy() + _beta_cross_entropy(mean_log, mean_log1m, q)
+    return _infinite_where(infinite, result)
+
+
+@register_kl(Uniform, ContinuousBernoulli)
+def _kl_uniform_continuous_bernoulli(p: Uniform, q: ContinuousBernoulli) -> Tensor:
+    # strict, unlike PyTorch's (which is infinite for p = Uniform(0, 1), inside [0, 1])
+    result = -p.entropy() + _continuous_bernoulli_cross_entropy(p.mean, q)
+    return _infinite_where((p.low < 0) | (p.high > 1), result)
+
+
+@register_kl(Uniform, Exponential)
+def _kl_uniform_exponential(p: Uniform, q: Exponential) -> Tensor:
+    result = -p.entropy() + _exponential_cross_entropy(p.mean, q)
+    return _infinite_where(p.low < 0, result)
+
+
+@register_kl(Uniform, Gamma)
+def _kl_uniform_gamma(p: Uniform, q: Gamma) -> Tensor:
+    infinite = p.low < 0
+    mean_log = _uniform_mean_log(*_uniform_bounds_inside(p, infinite, 1.0, 2.0))
+    result = -p.entropy() + _gamma_cross_entropy(p.mean, mean_log, q)
+    return _infinite_where(infinite, result)
+
+
+@register_kl(Uniform, Gumbel)
+def _kl_uniform_gumbel(p: Uniform, q: Gumbel) -> Tensor:
+    # E_p[exp(-z)] = s / width * (exp(-z_low) - exp(-z_high)), z = (x - q.loc) / s
+    width = p.high - p.low
+    log_mean_exp = ((q.scale / width).log() - (p.low - q.loc) / q.scale
+                    + (-(-width / q.scale).expm1()).log())
+    return -p.entropy() + _gumbel_cross_entropy(p.mean, log_mean_exp, q)
+
+
+@register_kl(Uniform, Normal)
+def _kl_uniform_normal(p: Uniform, q: Normal) -> Tensor:
+    return -p.entropy() + _normal_cross_entropy(p.mean, p.variance, q)
+
+
+@register_kl(Uniform, Pareto)
+def _kl_uniform_pareto(p: Uniform, q: Pareto) -> Tensor:
+    infinite = p.low < q.scale
+    mean_log = _uniform_mean_log(*_uniform_bounds_inside(p, infinite, 1.0, 2.0))
+    result = -p.entropy() + _pareto_cross_entropy(mean_log, q)
+    return _infinite_where(infinite, result)
+
+
+# q's support misses part of p's whatever the parameters: a bounded q against an unbounded p,
+# a q on [scale, inf) against a p reaching down to 0, a q on {0, ..., n} against a Poisson.
+
+
+@register_kl(Beta, Pareto)
+def _kl_beta_infinity(p: Beta, q: Distribution) -> Tensor:
+    return _infinite_like(p.concentration1)
+
+
+@register_kl(ContinuousBernoulli, Pareto)
+def _kl_continuous_bernoulli_infinity(p: ContinuousBernoulli, q: Distribution) -> Tensor:
+    return _infinite_like(p.probs)
+
+
+@register_kl(Exponential, Beta)
+@register_kl(Exponential, ContinuousBernoulli)
+@register_kl(Exponential, Pareto)
+@register_kl(Exponential, Uniform)
+def _kl_exponential_infinity(p: Exponential, q: Distribution) -> Tensor:
+    return _infinite_like(p.rate)
+
+
+@register_kl(Gamma, Beta)
+@register_kl(Gamma, ContinuousBernoulli)
+@register_kl(Gamma, Pareto)
+@register_kl(Gamma, Uniform)
+def _kl_gamma_infinity(p: Gamma, q: Distribution) -> Tensor:
+    return _infinite_like(p.concentration)
+
+
+@register_kl(Gumbel, Beta)
+@register_kl(Gumbel, ContinuousBernoulli)
+@register_kl(Gumbel, Exponential)
+@register_kl(Gumbel, Gamma)
+@register_kl(Gumbel, Pareto)
+@register_kl(Gumbel, Uniform)
+@register_kl(Laplace, Beta)
+@register_kl(Laplace, ContinuousBernoulli)
+@register_kl(Laplace, Exponential)
+@register_kl(Laplace, Gamma)
+@register_kl(Laplace, Pareto)
+@register_kl(Laplace, Uniform)
+@register_kl(Normal, Beta)
+@register_kl(Normal, ContinuousBernoulli)
+@register_kl(Normal, Exponential)
+@register_kl(Normal, Gamma)
+@register_kl(Normal, Pareto)
+@register_kl(Normal, Uniform)
+def _kl_real_line_infinity(p: Any, q: Distribution) -> Tensor:
+    return _infinite_like(p.loc)
+
+
+@register_kl(Pareto, Beta)
+@register_kl(Pareto, ContinuousBernoulli)
+@register_kl(Pareto, Uniform)
+def _kl_pareto_infinity(p: Pareto, q: Distribution) -> Tensor:
+    return _infinite_like(p.scale)
+
+
+@register_kl(Poisson, Bernoulli)
+@register_kl(Poisson, Binomial)
+def _kl_poisson_infinity(p: Poisson, q: Distribution) -> Tensor:
+    return _infinite_like(p.rate)
 
 
 @register_kl(ExponentialFamily, ExponentialFamily)
