@@ -17,14 +17,7 @@ import torch.distributions as TD
 import deepseek as ds
 import deepseek.distributions as D
 
-TOL = {"float32": dict(rtol=1.3e-5, atol=1e-5), "float64": dict(rtol=1e-7, atol=1e-10)}
-TORCH = {"float32": torch.float32, "float64": torch.float64}
-OURS = {"float32": ds.float32, "float64": ds.float64}
-DTYPES = ["float32", "float64"]
-
-
-def rng_for(*key: Any) -> np.random.Generator:
-    return np.random.default_rng(zlib.crc32(repr(key).encode()))
+from distribution_cases import DTYPES, OURS, TOL, TORCH, rng_for
 
 
 def _spd(rng: np.random.Generator, shape: tuple) -> np.ndarray:

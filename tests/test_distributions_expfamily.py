@@ -4,7 +4,6 @@ gradients, agreement with the closed forms) and the generic same-family KL diver
 
 from __future__ import annotations
 
-import zlib
 from typing import Any
 
 import numpy as np
@@ -17,18 +16,11 @@ import deepseek as ds
 import deepseek.distributions as D
 from deepseek.distributions import kl as ours_kl
 
-TOL = {"float32": dict(rtol=1.3e-5, atol=1e-5), "float64": dict(rtol=1e-9, atol=1e-10)}
-TORCH = {"float32": torch.float32, "float64": torch.float64}
-OURS = {"float32": ds.float32, "float64": ds.float64}
-DTYPES = ["float32", "float64"]
+from distribution_cases import DTYPES, OURS, TORCH, rng_for, to_numpy as _np
+from distribution_cases import TOL as _TOL
 
+TOL = dict(_TOL, float64=dict(rtol=1e-9, atol=1e-10))
 
-def rng_for(*key: Any) -> np.random.Generator:
-    return np.random.default_rng(zlib.crc32(repr(key).encode()))
-
-
-def _np(t: Any) -> np.ndarray:
-    return np.asarray(t.detach().numpy())
 
 
 def assert_close(ours: Any, theirs: Any, dtype: str, what: str) -> None:

@@ -5,7 +5,6 @@ shapes, caching) and constraints."""
 from __future__ import annotations
 
 import warnings
-import zlib
 from typing import Any
 
 import numpy as np
@@ -18,18 +17,8 @@ import deepseek as ds
 import deepseek.distributions as D
 import deepseek.distributions.constraints as C
 
-TOL = {"float32": dict(rtol=1.3e-5, atol=1e-5), "float64": dict(rtol=1e-7, atol=1e-10)}
-TORCH = {"float32": torch.float32, "float64": torch.float64}
-OURS = {"float32": ds.float32, "float64": ds.float64}
-DTYPES = ["float32", "float64"]
+from distribution_cases import DTYPES, OURS, TOL, TORCH, rng_for, to_numpy as _np
 
-
-def rng_for(*key: Any) -> np.random.Generator:
-    return np.random.default_rng(zlib.crc32(repr(key).encode()))
-
-
-def _np(t: Any) -> np.ndarray:
-    return np.asarray(t.detach().numpy())
 
 
 def assert_close(ours: Any, theirs: Any, dtype: str, what: str, scale: float = 1.0) -> None:
