@@ -13,12 +13,78 @@ from .anomaly_mode import (detect_anomaly, is_anomaly_check_nan_enabled,  # noqa
 from .graph import Node, run_backward
 from .function import Function, FunctionCtx, once_differentiable
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-from . import functional  # noqa: F401
+from . import forward_ad, functional  # noqa: F401
 
 __all__ = ["backward", "grad", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
            "is_grad_enabled", "Node", "Function", "FunctionCtx", "once_differentiable",
            "gradcheck", "gradgradcheck", "GradcheckError", "functional", "detect_anomaly",
-           "set_detect_anomaly"]
+           "set_detect_anomaly", "forward_ad", "Variable", "is_multithreading_enabled",
+           "set_multithreading_enabled"]
+
+
+class _VariableMeta(type):
+    def __instancecheck__(cls, other: Any) -> bool:
+        from ..tensor import Tensor
+
+        return isinstance(other, Tensor)
+
+
+class Variable(metaclass=_VariableMeta):
+    """torch's legacy wrapper, kept as its alias: ``Variable(t)`` is a new tensor sharing
+    ``t``'s data, detached, with ``requires_grad`` set; every Tensor is an instance.
+
+    Example:
+        >>> v = ds.autograd.Variable(ds.ones(2), requires_grad=True)
+        >>> v.requires_grad, isinstance(ds.ones(1), ds.autograd.Variable)
+        (True, True)
+    """
+
+    def __new__(cls, data: Any, requires_grad: bool = False, volatile: bool = False) -> Any:
+        from ..tensor import Tensor
+
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
+        return data.detach().requires_grad_(requires_grad)
+
+
+_MULTITHREADING = [True]
+
+
+def is_multithreading_enabled() -> bool:
+    """Whether multithreaded backward is enabled (the switch torch has; our engine runs
+    backward on the calling thread either way)."""
+    return _MULTITHREADING[0]
+
+
+class set_multithreading_enabled:
+    """Turn multithreaded backward on or off, as a call, a context manager or a decorator.
+
+    Accepted for torch's API: our engine is single-threaded, so the switch is recorded and
+    reported by :func:`is_multithreading_enabled` but changes nothing else.
+    """
+
+    def __init__(self, mode: bool) -> None:
+        self.prev = _MULTITHREADING[0]
+        self.mode = bool(mode)
+        _MULTITHREADING[0] = self.mode
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, *exc: Any) -> None:
+        _MULTITHREADING[0] = self.prev
+
+    def __call__(self, fn: Any) -> Any:
+        import functools
+
+        _MULTITHREADING[0] = self.prev
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with set_multithreading_enabled(self.mode):
+                return fn(*args, **kwargs)
+
+        return wrapper
 
 
 def _tensors(x: Any) -> list:

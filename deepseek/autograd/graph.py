@@ -30,7 +30,8 @@ class Node:
     """
 
     __slots__ = ("op", "next", "attrs", "shapes", "dtypes", "_saved", "_versions", "_out",
-                 "_out_box", "_out_version", "hooks", "retained", "freed", "trace", "__weakref__")
+                 "_out_box", "_out_version", "hooks", "retained", "freed", "trace", "_metadata",
+                 "__weakref__")
 
     def __init__(self, op: Any, next_edges: tuple, attrs: dict, shapes: tuple,
                  dtypes: tuple) -> None:
@@ -48,6 +49,7 @@ class Node:
         self.retained = None
         self.freed = False
         self.trace = traceback.format_stack()[:-2] if ANOMALY.enabled else None
+        self._metadata: Optional[dict] = None
 
     def name(self) -> str:
         custom = getattr(self.op, "backward_name", None)  # autograd.Function nodes
@@ -105,6 +107,26 @@ class Node:
             self.hooks = []
         self.hooks.append(fn)
 
+    @property
+    def metadata(self) -> dict:
+        """A dict for the user's own notes on this node, as torch's ``Node.metadata``."""
+        if self._metadata is None:
+            self._metadata = {}
+        return self._metadata
+
+    def register_prehook(self, fn: Callable) -> Any:
+        """Run ``fn(grad_outputs) -> tuple or None`` before this node's vjp, as torch's
+        ``Node.register_prehook``; a returned tuple replaces the gradients. Returns a handle
+        whose ``remove()`` unregisters it."""
+        from ..tensor import _RemovableHandle
+
+        def hook(g: "Tensor") -> Any:
+            r = fn((g,))
+            return None if r is None else r[0]
+
+        self.register_hook(hook)
+        return _RemovableHandle(self.hooks, hook)
+
     def release(self) -> None:
         self._saved = None
         self._out = None
@@ -130,11 +152,101 @@ class saved_tensors_hooks:
         self.pack_hook, self.unpack_hook = pack_hook, unpack_hook
 
     def __enter__(self) -> "saved_tensors_hooks":
+        if _HOOKS_DISABLED:
+            raise RuntimeError(_HOOKS_DISABLED[-1])
         SAVED_TENSOR_HOOKS.append((self.pack_hook, self.unpack_hook))
         return self
 
     def __exit__(self, *exc: Any) -> None:
         SAVED_TENSOR_HOOKS.pop()
+
+
+_HOOKS_DISABLED: list = []  # error messages of the active disable_saved_tensors_hooks
+
+
+class disable_saved_tensors_hooks:
+    """Context manager under which entering :class:`saved_tensors_hooks` raises
+    ``RuntimeError(error_message)``, as ``torch.autograd.graph.disable_saved_tensors_hooks``."""
+
+    def __init__(self, error_message: str) -> None:
+        self.error_message = error_message
+
+    def __enter__(self) -> None:
+        _HOOKS_DISABLED.append(self.error_message)
+
+    def __exit__(self, *exc: Any) -> None:
+        _HOOKS_DISABLED.pop()
+
+
+def increment_version(tensor: Any) -> None:
+    """Bump the version counter of ``tensor`` (or of each tensor of an iterable), as an
+    in-place write would, so autograd refuses saved copies of the old value."""
+    from ..tensor import Tensor
+
+    for t in ([tensor] if isinstance(tensor, Tensor) else tensor):
+        t._version_box[0] += 1
+
+
+# ---- run_backward pushes a list per run; callbacks appended to it run when that run ends ----
+_FINISH: list = []
+
+
+class _MultiHandle:
+    __slots__ = ("handles",)
+
+    def __init__(self, handles: list) -> None:
+        self.handles = handles
+
+    def remove(self) -> None:
+        for h in self.handles:
+            h.remove()
+
+
+def register_multi_grad_hook(tensors: Sequence["Tensor"], fn: Callable, *,
+                             mode: str = "all") -> _MultiHandle:
+    """Call ``fn`` once per backward pass that reaches any of ``tensors``, as
+    ``torch.autograd.graph.register_multi_grad_hook``.
+
+    With ``mode="all"``, ``fn(grads)`` gets one gradient per tensor (None for those the pass did
+    not reach) when the pass ends; with ``mode="any"``, ``fn(grad)`` gets the first gradient the
+    pass computes among them. Returns a handle whose ``remove()`` unregisters the hook.
+
+    Example:
+        >>> a, b = ds.ones(2, requires_grad=True), ds.ones(2, requires_grad=True)
+        >>> got = []
+        >>> h = ds.autograd.graph.register_multi_grad_hook((a, b), got.append)
+        >>> (a * 2).sum().backward()
+        >>> [g is None for g in got[0]]
+        [False, True]
+    """
+    if mode not in ("all", "any"):
+        raise ValueError(f"Expects mode to be one of ('all', 'any') but got {mode}")
+    tensors = list(tensors)
+    state: dict = {"run": None, "grads": None}
+
+    def make(i: int) -> Callable:
+        def hook(g: "Tensor") -> None:
+            run = _FINISH[-1] if _FINISH else None
+            if state["run"] is run:
+                if mode == "all":
+                    state["grads"][i] = g
+                return
+            state["run"] = run
+            if mode == "any":
+                fn(g)
+                return
+            grads: list = [None] * len(tensors)
+            grads[i] = g
+            state["grads"] = grads
+            if run is None:
+                fn(grads)
+            else:
+                run.append(lambda: fn(grads))
+
+        return hook
+
+    return _MultiHandle([t.register_hook(make(i)) for i, t in enumerate(tensors)
+                         if t.requires_grad])
 
 
 class _Packed:
@@ -282,6 +394,7 @@ def run_backward(
     ready = list(dict.fromkeys(ready))
     prev = STATE.enabled
     STATE.enabled = create_graph
+    _FINISH.append([])
     try:
         while ready:
             node = ready.pop()
@@ -318,6 +431,9 @@ def run_backward(
                         gl = None
     finally:
         STATE.enabled = prev
+        finish = _FINISH.pop()
+    for callback in finish:  # register_multi_grad_hook's, once every gradient has arrived
+        callback()
     if inputs is None:
         return None
     out = []

@@ -13,7 +13,7 @@ from ..tensor import Tensor
 
 __all__ = ["OpDef", "defop", "REGISTRY", "apply", "apply_inplace", "autocast_args",
            "verify_registry", "tensor_method", "TENSOR_METHODS", "KINDS", "AMP_CATEGORIES",
-           "TRACER"]
+           "TRACER", "FORWARD_AD"]
 
 KINDS = ("elementwise", "reduce", "view", "opaque")
 AMP_CATEGORIES = ("lower", "fp32", "promote", None)
@@ -114,6 +114,11 @@ def tensor_method(fn: Callable = None, *, name: Optional[str] = None):
 # ``tracer.record(op, arrays, args, attrs, out, cast)`` sees every primitive that runs.
 TRACER: list = [None]
 
+# The active forward-AD level (deepseek/autograd/forward_ad.py installs it inside dual_level):
+# ``level.propagate(op, args, attrs, out)`` gives ``out`` its tangent, ``level.inplace(op, target,
+# args, attrs)`` runs an in-place op and updates ``target``'s. One read per op when none is active.
+FORWARD_AD: list = [None]
+
 # The autocast policy (deepseek/amp installs it while an autocast region is active):
 # ``policy(op, args) -> args`` casts floating operands by ``op.amp``.
 AUTOCAST: list = [None]
@@ -184,6 +189,8 @@ def apply(op: OpDef, *args: Any, **attrs: Any) -> Tensor:
                 if a._requires_grad:
                     _record(op, args, attrs, t)
                     break
+    if FORWARD_AD[0] is not None:
+        FORWARD_AD[0].propagate(op, args, attrs, t)
     return t
 
 
@@ -240,6 +247,8 @@ def apply_inplace(op: OpDef, target: Tensor, *args: Any, **attrs: Any) -> Tensor
     Autograd sees the new value as the output of ``op`` applied to the old one (whose data
     is copied first when the vjp needs it).
     """
+    if FORWARD_AD[0] is not None:
+        return FORWARD_AD[0].inplace(op, target, args, attrs)
     if target._requires_grad and target.grad_fn is None and STATE.enabled:
         raise RuntimeError(_LEAF_INPLACE)
     arrays = [target._data] + [a._data if isinstance(a, Tensor) else a for a in args]
