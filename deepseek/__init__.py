@@ -36,7 +36,12 @@ from ._functions import (conv_tbc, eig, frobenius_norm, gru_cell, is_warn_always
                          lstm_cell, lstsq, matrix_rank, native_batch_norm, native_dropout,
                          native_group_norm, native_layer_norm, nuclear_norm, pca_lowrank,
                          rnn_relu_cell, rnn_tanh_cell, set_flush_denormal, set_warn_always,
-                         solve, svd_lowrank, symeig, typename)
+                         solve, svd_lowrank, symeig, typename,
+                         alias_copy, as_strided_copy, detach_copy, diagonal_copy, expand_copy,
+                         permute_copy, select_copy, slice_copy, split_copy,
+                         split_with_sizes_copy, squeeze_copy, t_copy, transpose_copy,
+                         unbind_copy, unfold_copy, unsqueeze_copy, view_as_complex_copy,
+                         view_as_real_copy, view_copy)
 from .random import (Generator, bernoulli, default_generator, get_rng_state, initial_seed,
                      manual_seed, multinomial, normal, poisson, rand, rand_like, randint,
                      binomial,
@@ -57,7 +62,7 @@ from .ops.movement import (as_strided, broadcast_shapes, broadcast_tensors, broa
                            moveaxis, narrow, permute, reshape, split, squeeze, stack, swapaxes,
                            swapdims, t, transpose, unbind, unflatten, unsqueeze, vstack,
                            narrow_copy, split_with_sizes, unsafe_chunk, unsafe_split,
-                           unsafe_split_with_sizes)
+                           unsafe_split_with_sizes, as_strided_scatter)
 from .ops.indexing import (gather, index_put, index_reduce, nonzero, nonzero_static,
                            scatter_add, take_along_dim)
 from .ops.movement import (atleast_1d, atleast_2d, atleast_3d, column_stack, diag, diag_embed,  # h2
@@ -94,7 +99,8 @@ from .ops.elementwise import (acosh, allclose, arccosh, arcsinh, arctanh, asinh,
                               lgamma, logaddexp, logaddexp2, polygamma, positive, rad2deg, sgn,
                               signbit, sinc, xlogy)
 from .ops.complex import (angle, complex, conj, conj_physical, imag, is_conj, is_neg,  # complex
-                          polar, real, resolve_conj, resolve_neg, view_as_complex, view_as_real)
+                          polar, real, resolve_conj, resolve_neg, view_as_complex, view_as_real,
+                          conj_physical_)
 from .ops.spectral import istft, stft
 from .ops._opdef import REGISTRY as _REGISTRY
 # ds-level names of the nn primitives (each module's __all__)

@@ -410,6 +410,21 @@ def new_empty(self: Tensor, *size: Any, dtype: Any = None, device: Any = None,
 
 
 @tensor_method
+def new_empty_strided(self: Tensor, size: Sequence[int], stride: Sequence[int],
+                      dtype: Any = None, device: Any = None, requires_grad: bool = False,
+                      layout: Any = None, pin_memory: bool = False) -> Tensor:
+    """:func:`empty_strided` with ``self``'s dtype and device unless given.
+
+    Example:
+        >>> deepseek.zeros(1).new_empty_strided((2, 3), (1, 2)).stride()
+        (1, 2)
+    """
+    return empty_strided(size, stride, dtype=dtype or self.dtype, layout=layout,
+                         device=device or self._device, requires_grad=requires_grad,
+                         pin_memory=pin_memory)
+
+
+@tensor_method
 def new_full(self: Tensor, size: Sequence[int], fill_value: Any, *, dtype: Any = None,
              device: Any = None, requires_grad: bool = False) -> Tensor:
     return full(size, fill_value, dtype=dtype or self.dtype, device=device or self._device,

@@ -1,17 +1,26 @@
 """``ds.*`` front doors composed from existing ops and settings (no primitives of their own):
-``fill``, ``put``, ``can_cast``, ``is_inference``, ``ctc_loss`` … as ``torch.*`` spells them."""
+``fill``, ``put``, ``can_cast``, ``is_inference``, ``ctc_loss``, the ``*_copy`` views … as
+``torch.*`` spells them."""
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import warnings
+from typing import Any, Callable, Optional
 
 from . import dtypes as _dt
 from ._errors import op_error
+from .autograd.grad_mode import no_grad
+from .ops import complex as _complex, movement as _movement
 from .ops._opdef import tensor_method
+from .ops.elementwise import _inplace_of
 from .tensor import Tensor
 
 __all__ = ["can_cast", "is_inference", "fill", "put", "is_distributed", "bilinear", "ctc_loss",
-           "get_num_interop_threads", "set_num_interop_threads"]
+           "get_num_interop_threads", "set_num_interop_threads", "alias_copy", "as_strided_copy",
+           "detach_copy", "diagonal_copy", "expand_copy", "permute_copy", "select_copy",
+           "slice_copy", "split_copy", "split_with_sizes_copy", "squeeze_copy", "t_copy",
+           "transpose_copy", "unbind_copy", "unfold_copy", "unsqueeze_copy", "view_copy",
+           "view_as_real_copy", "view_as_complex_copy"]
 
 
 def can_cast(from_: Any, to: Any) -> bool:
@@ -77,6 +86,9 @@ def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) 
                        f"tensor of {n} elements.")
     out = index_put(input.reshape(-1), (flat,), source.reshape(-1), accumulate)
     return out.reshape(input.shape)
+
+
+put_ = _inplace_of("put", put)
 
 
 @tensor_method
@@ -494,3 +506,150 @@ def native_dropout(input: Tensor, p: float, train: Optional[bool]) -> tuple:
     keep = bernoulli(full_like(input.detach(), 1 - p)).to(_dt.bool_)
     scale = 0.0 if p == 1 else 1 / (1 - p)
     return input * keep * scale, keep
+
+
+# ---------------------------------------------------------------- torch.*_copy: views, copied
+_VIEW_ERRORS = (RuntimeError, IndexError, TypeError, ValueError)
+
+
+def _renamed(error: Exception, op: str) -> Exception:
+    """``error`` raised by the view inside ``op``, its message naming ``op`` instead."""
+    text = str(error)
+    if text.startswith("[") and "]" in text:
+        text = text[text.index("]") + 1:].lstrip()
+    return type(error)(f"[{op}] {text}")
+
+
+def _write_out(op: str, result: Tensor, out: Tensor) -> Tensor:
+    """``result`` written into ``out``, resized as PyTorch resizes an ``out=`` tensor (with its
+    warning when ``out`` held elements); ``out`` records no history, as in PyTorch."""
+    if not isinstance(out, Tensor):
+        raise TypeError(f"[{op}] argument 'out' must be Tensor, not {type(out).__name__}")
+    if out.dtype is not result.dtype:
+        raise op_error(RuntimeError, op, f"Expected out tensor to have dtype {result.dtype}, but "
+                       f"got {out.dtype} instead")
+    if out.shape != result.shape:
+        if out.numel():
+            warnings.warn(f"[{op}] An output with one or more elements was resized since it had "
+                          f"shape {list(out.shape)}, which does not match the required output "
+                          f"shape {list(result.shape)}. Resize it to zero elements first with "
+                          f"t.resize_(0) to reuse it without this warning.", UserWarning,
+                          stacklevel=3)
+        out.resize_(result.shape)
+    with no_grad():
+        out.copy_(result)
+    return out
+
+
+def _write_outs(op: str, results: tuple, out: Any) -> tuple:
+    """Several results into the tensors of ``out``, which must already have their shapes."""
+    if not isinstance(out, (tuple, list)) or len(out) != len(results):
+        raise op_error(RuntimeError, op, f"expected out to be a list of {len(results)} tensors, "
+                       f"got {out!r}")
+    for i, (r, o) in enumerate(zip(results, out)):
+        if isinstance(o, Tensor) and o.shape != r.shape:
+            raise op_error(RuntimeError, op, f"out[{i}] has shape {list(o.shape)} but the "
+                           f"output has shape {list(r.shape)}", o._data)
+        _write_out(op, r, o)
+    return tuple(out)
+
+
+def _copy_of(view: Callable, name: Optional[str] = None) -> Callable:
+    """``torch.<view>_copy``: ``view``'s result as freshly allocated contiguous tensors (a tuple
+    of them when ``view`` returns several), differentiable as ``view`` is; ``out=`` (a tensor,
+    or a list of them) receives the result instead."""
+    op = name or f"{view.__name__}_copy"
+
+    def view_copy(input: Tensor, *args: Any, out: Any = None, **kwargs: Any) -> Any:
+        if not isinstance(input, Tensor):
+            raise TypeError(f"[{op}] argument 'input' must be Tensor, not "
+                            f"{type(input).__name__}")
+        try:
+            result = view(input, *args, **kwargs)
+        except _VIEW_ERRORS as error:
+            raise _renamed(error, op) from None
+        if isinstance(result, Tensor):
+            copy = _movement.clone(result)
+            return copy if out is None else _write_out(op, copy, out)
+        copies = tuple(_movement.clone(r) for r in result)
+        return copies if out is None else _write_outs(op, copies, out)
+
+    view_copy.__name__ = view_copy.__qualname__ = op
+    view_copy.__doc__ = (f"Performs the same operation as :func:`deepseek.{view.__name__}`, but "
+                         f"all output tensors are freshly created instead of aliasing the input.")
+    view_copy.__wrapped__ = view  # inspect.signature shows the view's arguments
+    return view_copy
+
+
+def _alias(input: Tensor) -> Tensor:
+    return _movement._alias(input)
+
+
+_alias.__name__ = "alias"
+
+
+def _slice(input: Tensor, dim: int = 0, start: Optional[int] = None, end: Optional[int] = None,
+           step: int = 1) -> Tensor:
+    """``input[..., start:end:step, ...]`` on ``dim`` (aten's ``slice``; ends are clamped)."""
+    from .ops._common import wrap_dim
+
+    if step <= 0:
+        raise op_error(RuntimeError, "slice", "slice step must be positive", input._data)
+    d = wrap_dim("slice", dim, input.ndim)
+    return input[(slice(None),) * d + (slice(start, end, step),)]
+
+
+_slice.__name__ = "slice"
+
+
+def _as_strided(input: Tensor, size: Any, stride: Any, storage_offset: Optional[int] = None
+                ) -> Tensor:
+    return _movement.as_strided(input, size, stride, storage_offset or 0)
+
+
+_as_strided.__name__ = "as_strided"
+
+
+def _expand(input: Tensor, size: Any, *, implicit: bool = False) -> Tensor:
+    return _movement.expand(input, size)
+
+
+_expand.__name__ = "expand"
+
+
+def _view(input: Tensor, size: Any) -> Tensor:
+    """:func:`view`'s result, which a copy can give for any layout (PyTorch's ``view_copy``
+    reshapes a non-contiguous input too)."""
+    if isinstance(size, (tuple, list, int)):
+        return _movement.reshape(input, size)
+    return _movement.view(_movement.contiguous(input), size)
+
+
+_view.__name__ = "view"
+
+
+def _detach(input: Tensor) -> Tensor:
+    return input.detach()
+
+
+_detach.__name__ = "detach"
+
+alias_copy = _copy_of(_alias)
+as_strided_copy = _copy_of(_as_strided)
+detach_copy = _copy_of(_detach)
+diagonal_copy = _copy_of(_movement.diagonal)
+expand_copy = _copy_of(_expand)
+permute_copy = _copy_of(_movement.permute)
+select_copy = _copy_of(_movement.select)
+slice_copy = _copy_of(_slice)
+split_copy = _copy_of(_movement.split)
+split_with_sizes_copy = _copy_of(_movement.split_with_sizes)
+squeeze_copy = _copy_of(_movement.squeeze)
+t_copy = _copy_of(_movement.t)
+transpose_copy = _copy_of(_movement.transpose)
+unbind_copy = _copy_of(_movement.unbind)
+unfold_copy = _copy_of(_movement.unfold)
+unsqueeze_copy = _copy_of(_movement.unsqueeze)
+view_copy = _copy_of(_view)
+view_as_real_copy = _copy_of(_complex.view_as_real)
+view_as_complex_copy = _copy_of(_complex.view_as_complex)

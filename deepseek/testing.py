@@ -1,9 +1,10 @@
-"""``deepseek.testing``: ``assert_close`` and ``make_tensor``, as ``torch.testing``'s, for tests
-written against either framework."""
+"""``deepseek.testing``: ``assert_close`` and ``make_tensor`` (and the deprecated
+``assert_allclose``), as ``torch.testing``'s, for tests written against either framework."""
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable, Optional, Union
 
@@ -12,7 +13,7 @@ import numpy as np
 from . import dtypes as _dt
 from .tensor import Tensor
 
-__all__ = ["assert_close", "make_tensor"]
+__all__ = ["assert_close", "make_tensor", "assert_allclose"]
 
 # (rtol, atol) when neither is given, by dtype: torch's defaults
 _TOLERANCES = {"float16": (1e-3, 1e-5), "bfloat16": (1.6e-2, 1e-5), "float32": (1.3e-6, 1e-5),
@@ -61,6 +62,35 @@ def assert_close(actual: Any, expected: Any, *, allow_subclasses: bool = True,
                          f"{'atol' if atol is None else 'rtol'}.")
     _compare(actual, expected, "", rtol=rtol, atol=atol, equal_nan=equal_nan,
              check_device=check_device, check_dtype=check_dtype, msg=msg)
+
+
+# assert_allclose's own (rtol, atol) defaults; other dtypes compare exactly
+_ALLCLOSE_TOLERANCES = {"float16": (1e-3, 1e-3), "float32": (1e-4, 1e-5),
+                        "float64": (1e-5, 1e-8)}
+
+
+def assert_allclose(actual: Any, expected: Any, rtol: Optional[float] = None,
+                    atol: Optional[float] = None, equal_nan: bool = True, msg: str = "") -> None:
+    """Deprecated (a FutureWarning, as ``torch.testing.assert_allclose``): :func:`assert_close`
+    with looser default tolerances (float32: ``rtol=1e-4``, ``atol=1e-5``), ``equal_nan``
+    on and dtypes not compared; non-tensors become tensors (``expected`` in ``actual``'s
+    dtype). Use :func:`assert_close` instead.
+    """
+    from ._creation import tensor
+
+    warnings.warn("`deepseek.testing.assert_allclose()` is deprecated since 1.12 and will be "
+                  "removed in a future release. Please use `deepseek.testing.assert_close()` "
+                  "instead. You can find detailed upgrade instructions in "
+                  "https://github.com/pytorch/pytorch/issues/61844.", FutureWarning, stacklevel=2)
+    if not isinstance(actual, Tensor):
+        actual = tensor(actual)
+    if not isinstance(expected, Tensor):
+        expected = tensor(expected, dtype=actual.dtype)
+    if rtol is None and atol is None:
+        rtol, atol = (max(x) for x in zip(*(_ALLCLOSE_TOLERANCES.get(t.dtype.name, (0.0, 0.0))
+                                            for t in (actual, expected))))
+    assert_close(actual, expected, rtol=rtol, atol=atol, equal_nan=equal_nan, check_device=True,
+                 check_dtype=False, check_stride=False, msg=msg or None)
 
 
 def _compare(actual: Any, expected: Any, path: str, **options: Any) -> None:

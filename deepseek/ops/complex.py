@@ -20,7 +20,8 @@ from ._common import broadcast_shapes, is_float, require_tensor
 from ._opdef import apply, defop, tensor_method
 
 __all__ = ["real", "imag", "view_as_real", "view_as_complex", "complex", "polar", "conj",
-           "conj_physical", "resolve_conj", "resolve_neg", "is_conj", "is_neg", "angle"]
+           "conj_physical", "conj_physical_", "resolve_conj", "resolve_neg", "is_conj", "is_neg",
+           "angle"]
 
 
 def _real_dtype(d: np.dtype) -> np.dtype:
@@ -169,6 +170,21 @@ def conj(input: Tensor) -> Tensor:
 def conj_physical(input: Tensor) -> Tensor:
     """The complex conjugate, computed (what :func:`conj` does here too)."""
     return conj(input)
+
+
+@tensor_method
+def conj_physical_(input: Tensor) -> Tensor:
+    """In-place :func:`conj_physical`; a real ``input`` is returned untouched, as in PyTorch.
+
+    Example:
+        >>> z = deepseek.tensor([1 + 2j])
+        >>> z.conj_physical_()
+        tensor([1.-2.j])
+    """
+    x = require_tensor("conj_physical_", input)
+    if not x.is_complex():
+        return x
+    return x.copy_(apply(CONJ, x))  # conj saves nothing, so overwriting x is safe
 
 
 @tensor_method

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import itertools
+import math
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -14,7 +15,7 @@ from ..tensor import Tensor
 from ._common import cast, promote, require_tensor, wrap_dim
 from ._opdef import _record, apply, apply_inplace, defop, tensor_method
 
-_prod = np.prod
+_prod = math.prod  # of a shape's Python ints: exact, and 10x faster than np.prod on tuples
 
 
 def _shape_arg(shape: tuple) -> tuple:
@@ -31,7 +32,7 @@ def infer_shape(op: str, shape: tuple, numel: int) -> tuple:
         raise op_error(RuntimeError, op, "only one dimension can be inferred")
     if any(s < -1 for s in shape):
         raise op_error(RuntimeError, op, f"invalid shape dimension {min(shape)}")
-    known = int(_prod([s for s in shape if s != -1])) if shape else 1
+    known = _prod(s for s in shape if s != -1)
     if neg:
         if known == 0 or numel % known:
             raise op_error(RuntimeError, op, f"shape '{list(shape)}' is invalid for input of size "
@@ -420,6 +421,34 @@ def as_strided(input: Tensor, size: Sequence[int], stride: Sequence[int],
     """A view with explicit sizes and strides (in elements) over ``input``'s contiguous data."""
     return apply(AS_STRIDED, require_tensor("as_strided", input), size=tuple(size),
                  stride=tuple(stride), offset=int(storage_offset))
+
+
+@tensor_method
+def as_strided_scatter(input: Tensor, src: Tensor, size: Sequence[int], stride: Sequence[int],
+                       storage_offset: Optional[int] = None) -> Tensor:
+    """A copy of ``input`` with ``src`` written where ``input.as_strided(size, stride,
+    storage_offset)`` would look (over ``input``'s contiguous data, as :func:`as_strided`);
+    differentiable in both. ``src`` must have shape ``size``.
+
+    Example:
+        >>> deepseek.as_strided_scatter(deepseek.zeros(2, 2), deepseek.ones(2), (2,), (3,))
+        tensor([[1., 0.],
+                [0., 1.]])
+    """
+    x = require_tensor("as_strided_scatter", input)
+    src = require_tensor("as_strided_scatter", src, "src")
+    size, stride = tuple(int(n) for n in size), tuple(int(s) for s in stride)
+    offset = int(storage_offset or 0)
+    try:
+        _as_strided_meta(x._data, size, stride, offset)
+    except RuntimeError as error:
+        raise op_error(RuntimeError, "as_strided_scatter", str(error).split("] ", 1)[-1]) from None
+    if tuple(src.shape) != size:
+        raise op_error(RuntimeError, "as_strided_scatter", f"expected src to have a size equal to "
+                       f"the slice of self. src size = {list(src.shape)}, slice size = "
+                       f"{list(size)}", x._data, src._data)
+    return apply(AS_STRIDED_SCATTER, x, cast(src, x._data.dtype), size=size, stride=stride,
+                 offset=offset)
 
 
 @tensor_method

@@ -152,7 +152,12 @@ class Optimizer:
                     p.grad = None
                     continue
                 grad.grad_fn, grad._requires_grad = None, False
-                grad._data[...] = 0
+                if grad.is_sparse:  # zeroed in place as PyTorch's sparse zero_(): no entries
+                    data = grad._data
+                    grad._data = type(data)(data.indices[:, :0], data.values[:0], data.shape,
+                                            True)
+                else:
+                    grad._data[...] = 0
                 grad._version_box[0] += 1
 
     def step(self, closure: Optional[Callable] = None) -> Any:

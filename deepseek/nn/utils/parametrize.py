@@ -13,7 +13,8 @@ from ..modules.module import Module
 from ..parameter import Parameter
 
 __all__ = ["register_parametrization", "remove_parametrizations", "is_parametrized", "cached",
-           "ParametrizationList", "type_before_parametrizations"]
+           "ParametrizationList", "type_before_parametrizations",
+           "transfer_parametrizations_and_params"]
 
 _CACHE: dict = {}
 _CACHING = [0]  # depth of nested ``cached()`` contexts
@@ -208,3 +209,41 @@ def remove_parametrizations(module: Module, tensor_name: str,
 def type_before_parametrizations(module: Module) -> type:
     """The class of ``module`` without the one :func:`register_parametrization` injects."""
     return type(module).__bases__[0] if is_parametrized(module) else type(module)
+
+
+def transfer_parametrizations_and_params(from_module: Module, to_module: Module,
+                                         tensor_name: Optional[str] = None) -> Module:
+    """Give ``to_module`` the parametrizations of ``from_module`` (only ``tensor_name``'s when
+    given) and the same original tensors (shared, not copied); a parametrized tensor that
+    ``to_module`` lacks is first created there as a parameter holding its value. Does nothing
+    when ``from_module`` is not parametrized. Returns ``to_module``.
+
+    Example:
+        >>> class Double(deepseek.nn.Module):
+        ...     def forward(self, x):
+        ...         return 2 * x
+        >>> a, b = deepseek.nn.Linear(2, 2), deepseek.nn.Linear(2, 2)
+        >>> _ = register_parametrization(a, "weight", Double())
+        >>> _ = transfer_parametrizations_and_params(a, b)
+        >>> bool((b.weight == a.weight).all())
+        True
+    """
+    if not is_parametrized(from_module):
+        return to_module
+    chains = from_module.parametrizations
+    for name in (list(chains) if tensor_name is None else [tensor_name]):
+        if not hasattr(to_module, name):
+            with no_grad():
+                value = getattr(from_module, name).detach().clone()
+            setattr(to_module, name, Parameter(value))
+        for parametrization in chains[name]:
+            register_parametrization(to_module, name, parametrization)
+        source, target = chains[name], to_module.parametrizations[name]
+        if hasattr(source, "original"):
+            target.original = source.original
+            continue
+        i = 0
+        while hasattr(source, f"original{i}"):
+            setattr(target, f"original{i}", getattr(source, f"original{i}"))
+            i += 1
+    return to_module
