@@ -46,6 +46,9 @@ def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tens
                            f"{list(out_shape)}", x._data, w._data, b._data)
     if w.ndim == 1:
         product = matmul
+    elif x.ndim == 2:
+        def product(x: Tensor, w: Tensor) -> Tensor:
+            return x @ w.mT
     else:
         def product(x: Tensor, w: Tensor) -> Tensor:
             # the row count spelled out: -1 is ambiguous when in_features is 0
