@@ -297,23 +297,14 @@ class L1Unstructured(_Unstructured):
         return super().apply(module, name, amount=amount, importance_scores=importance_scores)
 
 
-class RandomStructured(BasePruningMethod):
-    """Prune ``amount`` channels along ``dim`` chosen at random (``deepseek.manual_seed`` seeds
-    the choice).
-
-    Args:
-        amount: how many channels to prune: an int count, or a float fraction in [0, 1] of
-            the channels not pruned yet (rounded to the nearest count).
-        dim: the dimension indexing the channels. Default: -1.
-    """
+class _Structured(BasePruningMethod):
+    """Prune ``amount`` whole channels along ``dim``: those of the lowest ``_channel_scores``
+    (ties: the earliest channels are kept)."""
 
     PRUNING_TYPE = "structured"
-    _function = "random_structured"
 
-    def __init__(self, amount: Any, dim: int = -1) -> None:
-        _validate_amount_init(amount, self._op())
-        self.amount = amount
-        self.dim = dim
+    def _channel_scores(self, t: Tensor, dim: int) -> Tensor:
+        raise NotImplementedError
 
     def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
         op = self._op()
@@ -323,8 +314,29 @@ class RandomStructured(BasePruningMethod):
         count = _count_to_prune(self.amount, size, op)
         if not count:
             return default_mask
-        kept = topk(rand(size, device=t.device), size - count, largest=True).indices
+        kept = topk(self._channel_scores(t, dim), size - count, largest=True).indices
         return _channel_mask(t, dim, kept, default_mask)
+
+
+class RandomStructured(_Structured):
+    """Prune ``amount`` channels along ``dim`` chosen at random (``deepseek.manual_seed`` seeds
+    the choice).
+
+    Args:
+        amount: how many channels to prune: an int count, or a float fraction in [0, 1] of
+            the channels not pruned yet (rounded to the nearest count).
+        dim: the dimension indexing the channels. Default: -1.
+    """
+
+    _function = "random_structured"
+
+    def __init__(self, amount: Any, dim: int = -1) -> None:
+        _validate_amount_init(amount, self._op())
+        self.amount = amount
+        self.dim = dim
+
+    def _channel_scores(self, t: Tensor, dim: int) -> Tensor:
+        return rand(t.shape[dim], device=t.device)
 
     @classmethod
     def apply(cls, module: Module, name: str, amount: Any,  # type: ignore[override]
@@ -333,7 +345,7 @@ class RandomStructured(BasePruningMethod):
         return super().apply(module, name, amount=amount, dim=dim)
 
 
-class LnStructured(BasePruningMethod):
+class LnStructured(_Structured):
     """Prune the ``amount`` channels along ``dim`` of smallest ``n``-norm (of the importance
     scores). Among equal norms the earliest channels are kept.
 
@@ -345,7 +357,6 @@ class LnStructured(BasePruningMethod):
         dim: the dimension indexing the channels. Default: -1.
     """
 
-    PRUNING_TYPE = "structured"
     _function = "ln_structured"
 
     def __init__(self, amount: Any, n: Any, dim: int = -1) -> None:
@@ -354,17 +365,8 @@ class LnStructured(BasePruningMethod):
         self.n = n
         self.dim = dim
 
-    def compute_mask(self, t: Tensor, default_mask: Tensor) -> Tensor:
-        op = self._op()
-        _validate_structured(t, op)
-        dim = _wrap_dim(self.dim, t, op)
-        size = t.shape[dim]
-        count = _count_to_prune(self.amount, size, op)
-        if not count:
-            return default_mask
-        norms = _norm(t, p=self.n, dim=[d for d in range(t.dim()) if d != dim])
-        return _channel_mask(t, dim, topk(norms, size - count, largest=True).indices,
-                             default_mask)
+    def _channel_scores(self, t: Tensor, dim: int) -> Tensor:
+        return _norm(t, p=self.n, dim=[d for d in range(t.dim()) if d != dim])
 
     @classmethod
     def apply(cls, module: Module, name: str, amount: Any, n: Any,  # type: ignore[override]
