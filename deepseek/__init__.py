@@ -13,6 +13,7 @@ _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from . import dtypes as _dtypes  # noqa: E402
 from .tensor import Size, Tensor
+from ._storage import TypedStorage, UntypedStorage
 from .backend import device
 from .dtypes import (get_default_dtype, promote_types, result_type, set_default_dtype,
                      dtype, finfo, iinfo)

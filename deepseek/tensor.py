@@ -160,9 +160,24 @@ class Tensor:
         return strides if dim is None else strides[self._wrap_dim(dim, "stride")]
 
     def storage_offset(self) -> int:
-        base = self._base._data if self._base is not None else self._data
-        return (self._data.__array_interface__["data"][0]
-                - base.__array_interface__["data"][0]) // self._data.itemsize
+        """Where the first element lies in :meth:`untyped_storage`, in elements."""
+        from ._storage import storage_offset
+
+        return storage_offset(self._data)
+
+    def untyped_storage(self) -> Any:
+        """The whole buffer this tensor's memory lies in, as bytes (``UntypedStorage``); views
+        of one buffer give storages with equal ``data_ptr()``."""
+        from ._storage import UntypedStorage
+
+        return UntypedStorage._of(self._data, self._device, self.is_shared())
+
+    def storage(self) -> Any:
+        """Deprecated: :meth:`untyped_storage` read as this tensor's dtype (``TypedStorage``)."""
+        from ._storage import TypedStorage, _warn_typed
+
+        _warn_typed()
+        return TypedStorage._wrap(self.untyped_storage(), self.dtype)
 
     def data_ptr(self) -> int:
         return self._data.__array_interface__["data"][0]
@@ -231,13 +246,21 @@ class Tensor:
              size: Any = None, stride: Any = None) -> "Tensor":
         """Make this tensor view ``source``'s memory (no copy): all of it, or ``size`` with
         ``stride`` (in elements) from ``storage_offset`` of its contiguous data; ``set_()``
-        leaves an empty tensor. Writes through either tensor show in both."""
+        leaves an empty tensor. Writes through either tensor show in both. ``source`` may be a
+        storage (``untyped_storage()``), whose ``storage_offset`` counts from its start."""
+        from ._storage import TypedStorage, UntypedStorage, tensor_data
+
         self._refuse_resize("set_")
         if source is None:
             data = np.empty((0,), self._data.dtype)
+        elif isinstance(source, (UntypedStorage, TypedStorage)):
+            data = tensor_data(source, self._data.dtype, storage_offset, size, stride)
+            self._device = source.device
+            self._base = None
         else:
             if not isinstance(source, Tensor):
-                raise TypeError(f"[set_] expected a Tensor source, got {type(source).__name__}")
+                raise TypeError(f"[set_] expected a Tensor or storage source, got "
+                                f"{type(source).__name__}")
             if source._data.dtype != self._data.dtype:
                 raise RuntimeError(f"[set_] Could not set tensor of type {self.dtype.name} to a "
                                    f"tensor of type {source.dtype.name}")
