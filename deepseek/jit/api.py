@@ -15,7 +15,7 @@ from ..backend import allocator
 from ..tensor import Tensor
 from . import codegen
 from .passes import optimize
-from .trace import TraceError, Tracer, flatten, unflatten
+from .capture import TraceError, Tracer, flatten, unflatten
 
 __all__ = ["jit", "explain", "CompiledFunction"]
 

@@ -202,7 +202,7 @@ class CustomOpDef:
             self._call_user(self._kernel("cpu"), bound)
             return None
         if _opdef.TRACER[0] is not None and len(mutated) > 1:
-            from ..jit.trace import TraceError
+            from ..jit.capture import TraceError
 
             raise TraceError(f"[ds.jit] {self._qualname}: an op mutating several tensors is "
                              "not compiled yet; call it outside the compiled function")

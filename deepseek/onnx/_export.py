@@ -11,7 +11,7 @@ import numpy as np
 
 from .._extras import require
 from ..jit.ir import Graph, Node, Value, slots
-from ..jit.trace import Tracer, flatten
+from ..jit.capture import Tracer, flatten
 from ..tensor import Tensor
 from ._symbolic import Dim, Sym, broadcast_dims, product
 

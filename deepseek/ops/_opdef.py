@@ -110,7 +110,7 @@ def tensor_method(fn: Callable = None, *, name: Optional[str] = None):
     return mark(fn) if fn is not None else mark
 
 
-# The tracer of ds.jit (deepseek/jit/trace.py installs it while it captures a function):
+# The tracer of ds.jit (deepseek/jit/capture.py installs it while it captures a function):
 # ``tracer.record(op, arrays, args, attrs, out, cast)`` sees every primitive that runs.
 TRACER: list = [None]
 
