@@ -374,7 +374,7 @@ def run_backward(
         if node is None:
             _deliver_leaf(t, g, leaf_grads, accumulate, create_graph)
             continue
-        pending[node] = pending[node] + g if node in pending else g
+        pending[node] = _sum(pending[node], g) if node in pending else g
         roots.append(node)
 
     # For autograd.grad on non-leaf inputs, the gradient is what arrives at their node.
@@ -461,9 +461,9 @@ def _send(node: Node, g: "Tensor", pending: dict, to_leaves: dict,
             if gi._data.dtype != dt:
                 gi = _to_input_dtype(gi, dt)
         if type(edge) is Node:
-            pending[edge] = pending[edge] + gi if edge in pending else gi
+            pending[edge] = _sum(pending[edge], gi) if edge in pending else gi
         elif edge in to_leaves:
-            to_leaves[edge] = (to_leaves[edge][0] + gi, True)
+            to_leaves[edge] = (_sum(to_leaves[edge][0], gi), True)
         elif leaf_ids is None or id(edge) in leaf_ids:
             # a gradient the vjp just made, owning its memory and going to this leaf alone,
             # can become .grad without the defensive copy
@@ -521,6 +521,14 @@ def _leading_to(roots: Sequence[Node], leaf_ids: set, wanted: dict) -> set:
     return {n for n, v in hit.items() if v}
 
 
+def _sum(a: "Tensor", b: "Tensor") -> "Tensor":
+    """Two gradients of one tensor, added; a sparse one meeting a dense one is made dense
+    first, as torch's engine does (a weight used by a sparse embedding and a dense op)."""
+    if getattr(a, "is_sparse", False) != getattr(b, "is_sparse", False):  # (or output slots)
+        a, b = (x.to_dense() if x.is_sparse else x for x in (a, b))
+    return a + b
+
+
 def _deliver_leaf(t: "Tensor", g: "Tensor", leaf_grads: dict, accumulate: bool,
                   create_graph: bool, fresh: bool = False) -> None:
     if t._hooks:
@@ -530,15 +538,15 @@ def _deliver_leaf(t: "Tensor", g: "Tensor", leaf_grads: dict, accumulate: bool,
                 g, fresh = r, False
     if not accumulate:
         k = id(t)
-        leaf_grads[k] = leaf_grads[k] + g if k in leaf_grads else g
+        leaf_grads[k] = _sum(leaf_grads[k], g) if k in leaf_grads else g
         return
     if not t._requires_grad:
         return
     if t.grad is None:
         # the incoming gradient may be shared with other leaves: store a private copy
         t.grad = g if create_graph else g.detach() if fresh else g.detach().clone()
-    elif create_graph or t.grad._requires_grad:
-        t.grad = t.grad + g
+    elif create_graph or t.grad._requires_grad or t.grad.is_sparse or g.is_sparse:
+        t.grad = _sum(t.grad, g)
     else:
         t.grad._data += g._data
         t.grad._version_box[0] += 1

@@ -199,7 +199,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
 
 # ---------------------------------------------------------------- embedding
 def _embedding_meta(weight: Any, indices: Any, *, padding_idx: int,
-                    scale_grad_by_freq: bool) -> tuple:
+                    scale_grad_by_freq: bool, sparse: bool = False) -> tuple:
     if indices.dtype.kind not in "iu":
         raise op_error(RuntimeError, "embedding", "Expected tensor for argument #1 'indices' to "
                        "have one of the following scalar types: Long, Int; but got "
@@ -215,6 +215,8 @@ def _embedding_vjp(ctx: Any, g: Tensor) -> tuple:
     idx = indices.reshape(-1).long()
     g = g.reshape(-1, dim)
     pad = ctx.attrs["padding_idx"]
+    if ctx.attrs.get("sparse"):
+        return _embedding_sparse_grad(idx, g, (n, dim), pad, ctx.attrs["scale_grad_by_freq"]), None
     if pad >= 0:
         g = g * (idx != pad).unsqueeze(1).to(g.dtype)
     if ctx.attrs["scale_grad_by_freq"]:
@@ -222,6 +224,22 @@ def _embedding_vjp(ctx: Any, g: Tensor) -> tuple:
         g = g / counts.unsqueeze(1).to(g.dtype)
     index = idx.unsqueeze(1).expand(g.shape)
     return g.new_zeros((n, dim)).scatter_add(0, index, g), None
+
+
+def _embedding_sparse_grad(idx: Tensor, g: Tensor, shape: tuple, pad: int,
+                           scale_grad_by_freq: bool) -> Tensor:
+    """The table's gradient as an uncoalesced sparse COO tensor: one row per looked-up index,
+    the padding row's left out (PyTorch's layout, so coalescing gives PyTorch's tensor)."""
+    from ..sparse._coo import COOData, SparseTensor
+
+    if scale_grad_by_freq:
+        raise op_error(RuntimeError, "embedding", "embedding_backward: scale_grad_by_freq not "
+                       "supported with sparse gradients")
+    rows, values = idx._to_host(), g._to_host()
+    if pad >= 0:
+        keep = rows != pad
+        rows, values = rows[keep], values[keep]
+    return SparseTensor._make(COOData(rows[None], np.ascontiguousarray(values), shape, False))
 
 
 EMBEDDING = defop("embedding", lambda xp, w, i, **attrs: xp.take(w, i, axis=0), _embedding_meta,
@@ -233,7 +251,8 @@ def embedding(weight: Tensor, indices: Tensor, padding_idx: int = -1,
     """Rows of ``weight`` ``(num_embeddings, dim)`` at ``indices`` (any shape).
 
     The row ``padding_idx`` (when >= 0) gets no gradient; ``scale_grad_by_freq`` divides each
-    row's gradient by how often it occurs in ``indices``.
+    row's gradient by how often it occurs in ``indices``; ``sparse`` makes ``weight``'s
+    gradient a sparse COO tensor with one row per looked-up index.
     """
     w = require_tensor("embedding", weight, "weight")
     idx = require_tensor("embedding", indices, "indices")
@@ -242,4 +261,4 @@ def embedding(weight: Tensor, indices: Tensor, padding_idx: int = -1,
             d.min() < 0 or d.max() >= w.shape[0]):
         raise op_error(IndexError, "embedding", "index out of range in self", w._data, d)
     return apply(EMBEDDING, w, idx, padding_idx=int(padding_idx),
-                 scale_grad_by_freq=bool(scale_grad_by_freq))
+                 scale_grad_by_freq=bool(scale_grad_by_freq), sparse=bool(sparse))

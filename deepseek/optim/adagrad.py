@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -23,6 +23,9 @@ class Adagrad(Optimizer):
     """Adagrad, as ``torch.optim.Adagrad``: ``s += g^2`` and
     ``p -= lr / (1 + (t - 1) * lr_decay) * g / (sqrt(s) + eps)``. Its state is created for
     every parameter when the optimizer is built, as PyTorch does.
+
+    A sparse gradient (``nn.Embedding(sparse=True)``) updates only the rows it holds, as in
+    PyTorch (no ``weight_decay`` then).
 
     Args:
         params: parameters or parameter groups.
@@ -54,15 +57,35 @@ class Adagrad(Optimizer):
                 self.state[p] = {"step": step_state(),
                                  "sum": zeros_state(p, group["initial_accumulator_value"])}
 
+    _sparse_refusal = None
+
     def _update_group(self, group: dict) -> None:
         lr = group["lr"]
-        for _, x, g, state in self._grads(group):
+        for p, x, g, state in self._grads(group):
             step = advance(state)
-            g = apply_weight_decay(x, g, group["weight_decay"], lr)
             clr = lr / (1 + (step - 1) * group["lr_decay"])
+            if p.grad.is_sparse:
+                if group["weight_decay"]:
+                    raise RuntimeError("weight_decay option is not compatible with sparse "
+                                       "gradients")
+                _sparse_adagrad_(x, g, state["sum"]._data, clr, group["eps"])
+                state["sum"]._version_box[0] += 1
+                continue
+            g = apply_weight_decay(x, g, group["weight_decay"], lr)
             total = state["sum"]._data
             std = np.multiply(g, g)
             total += std
             np.sqrt(total, out=std)
             std += group["eps"]
             add_ratio_(x, g, std, -clr, std)
+
+
+def _sparse_adagrad_(x: np.ndarray, g: Any, total: np.ndarray, clr: float, eps: float) -> None:
+    """PyTorch's Adagrad step from a sparse gradient ``g`` (``COOData``): on its coalesced
+    rows only, ``s += g^2`` and ``p -= clr * g / (sqrt(s) + eps)``."""
+    indices, values, _ = g.coalesced_parts()  # the update is not linear in g
+    at = tuple(indices)
+    total[at] += values * values
+    std = np.sqrt(total[at])
+    std += eps
+    x[at] += -clr * (values / std)

@@ -58,6 +58,8 @@ class Adam(Optimizer):
                                       differentiable=differentiable, fused=fused,
                                       decoupled_weight_decay=decoupled_weight_decay))
 
+    _sparse_refusal = "Adam does not support sparse gradients, please consider SparseAdam instead"
+
     def _init_state(self, p: Tensor, state: dict, group: dict) -> None:
         state["step"] = step_state()
         state["exp_avg"] = zeros_state(p)

@@ -58,7 +58,7 @@ class LBFGS(Optimizer):
     # ---- the parameters as one flat vector ----
     def _flat_grad(self) -> np.ndarray:
         return np.concatenate([np.zeros(p._data.size, p._data.dtype) if p.grad is None
-                               else p.grad._data.reshape(-1) for p in self._params])
+                               else _dense(p.grad).reshape(-1) for p in self._params])
 
     def _add_grad(self, step_size: Any, update: np.ndarray) -> None:
         offset = 0
@@ -315,3 +315,8 @@ def _strong_wolfe(obj_func: Callable, x: list, t: Any, d: np.ndarray, f: float,
             bracket[low_pos], bracket_f[low_pos] = t, f_new
             bracket_g[low_pos], bracket_gtd[low_pos] = g_new.copy(), gtd_new
     return bracket_f[low_pos], bracket_g[low_pos], bracket[low_pos], ls_func_evals
+
+
+def _dense(grad: Tensor) -> np.ndarray:
+    """A gradient's array; a sparse one densified, as PyTorch's LBFGS does."""
+    return grad.to_dense()._data if grad.is_sparse else grad._data

@@ -199,21 +199,39 @@ class Optimizer:
 
     def _grads(self, group: dict, stateful: bool = True) -> Iterator[tuple]:
         """Yield ``(param, its array, grad array, state)`` for each parameter with a gradient; the
-        gradient is negated under ``maximize``. The caller updates the array in place; its
+        gradient is negated under ``maximize``; a sparse one is ``COOData`` (see
+        :meth:`_sparse_grad`). The caller updates the array in place; its
         version counter is bumped when control comes back here."""
         maximize = group.get("maximize", False)
         for p in group["params"]:
             grad = p.grad
             if grad is None:
                 continue
+            if grad.is_sparse:
+                g = self._sparse_grad(grad, maximize)
+            else:
+                g = -grad._data if maximize else grad._data
             state = None
             if stateful:
                 state = self.state[p]
                 if not state:
                     self._init_state(p, state, group)
-            g = grad._data
-            yield p, p._data, (-g if maximize else g), state
+            yield p, p._data, g, state
             p._version_box[0] += 1
+
+    # PyTorch's RuntimeError when a sparse gradient reaches an optimizer that has no sparse
+    # update; None in those that have one (SGD, Adagrad), whose loop then gets COO data
+    _sparse_refusal: Optional[str] = "{} does not support sparse gradients"
+
+    def _sparse_grad(self, grad: Tensor, maximize: bool) -> Any:
+        """A sparse gradient's ``COOData`` (values negated under ``maximize``), or PyTorch's
+        refusal."""
+        if self._sparse_refusal is not None:
+            raise RuntimeError(self._sparse_refusal.format(type(self).__name__))
+        data = grad._data
+        if not maximize:
+            return data
+        return type(data)(data.indices, -data.values, data.shape, data.coalesced)
 
     # ---- state_dict ----
     def state_dict(self) -> dict:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Any, Iterable, Optional
 
 import numpy as np
 
+from ..sparse._coo import COOData, SparseTensor
 from ..tensor import Tensor
 from . import _kernels
 from .optimizer import Optimizer, apply_weight_decay, check, check_real
@@ -17,7 +18,9 @@ class SGD(Optimizer):
     """Stochastic gradient descent, as ``torch.optim.SGD``.
 
     With momentum ``m`` the update is ``b = m * b + (1 - dampening) * g`` and
-    ``p -= lr * b`` (``p -= lr * (g + m * b)`` with ``nesterov``).
+    ``p -= lr * b`` (``p -= lr * (g + m * b)`` with ``nesterov``). A sparse gradient
+    (``nn.Embedding(sparse=True)``) moves only the rows it holds and keeps a sparse momentum
+    buffer, as in PyTorch (no ``weight_decay`` then).
 
     Args:
         params: parameters or parameter groups.
@@ -51,9 +54,14 @@ class SGD(Optimizer):
                                       maximize=maximize, foreach=foreach,
                                       differentiable=differentiable, fused=fused))
 
+    _sparse_refusal = None
+
     def _update_group(self, group: dict) -> None:
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
         for p, x, g, state in self._grads(group, stateful=momentum != 0):
+            if p.grad.is_sparse:
+                _sparse_sgd_(x, g, state, group)
+                continue
             buf = state.get("momentum_buffer") if momentum else None
             arrays = (x, g) if buf is None else (x, g, buf._data)
             if _kernels.usable(group.get("fused"), *arrays):
@@ -76,3 +84,48 @@ class SGD(Optimizer):
                     buf._version_box[0] += 1
                 g = g + momentum * buf._data if group["nesterov"] else buf._data
             x -= lr * g
+
+
+def _sparse_sgd_(x: np.ndarray, g: COOData, state: Optional[dict], group: dict) -> None:
+    """PyTorch's SGD step from a sparse gradient: only the rows it holds move; the momentum
+    buffer is sparse (uncoalesced, scaled and appended to, as PyTorch keeps it) unless dense
+    gradients made it first. Weight decay would add a dense tensor to a sparse one, which
+    PyTorch refuses."""
+    lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
+    if group["weight_decay"]:
+        raise RuntimeError(_SPARSE_PLUS_DENSE)
+    update: Any = g
+    if momentum:
+        buf = state.get("momentum_buffer")
+        if buf is None:
+            buf = state["momentum_buffer"] = SparseTensor._make(
+                COOData(g.indices.copy(), g.values.copy(), g.shape, g.coalesced))
+        elif buf.is_sparse:
+            b = buf._data
+            buf._data = _append(b, b.values * momentum, g, 1 - dampening)
+            buf._version_box[0] += 1
+        else:
+            b = buf._data
+            b *= momentum
+            np.add.at(b, tuple(g.indices), (1 - dampening) * g.values)
+            buf._version_box[0] += 1
+        update = buf._data
+        if group["nesterov"]:
+            if not buf.is_sparse:
+                raise RuntimeError(_SPARSE_PLUS_DENSE)
+            update = _append(g, g.values, update, momentum)
+    if isinstance(update, np.ndarray):
+        x -= lr * update
+    else:
+        np.add.at(x, tuple(update.indices), -lr * update.values)
+
+
+_SPARSE_PLUS_DENSE = "add(sparse, dense) is not supported. Use add(dense, sparse) instead."
+
+
+def _append(a: COOData, a_values: np.ndarray, b: COOData, alpha: float) -> COOData:
+    """``a + alpha * b`` with ``a``'s values replaced by ``a_values``, uncoalesced."""
+    values = b.values if alpha == 1 else alpha * b.values
+    return COOData(np.concatenate([a.indices, b.indices], 1),
+                   np.concatenate([a_values, values.astype(a_values.dtype, copy=False)]),
+                   a.shape, False)

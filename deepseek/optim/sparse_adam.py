@@ -19,10 +19,9 @@ class SparseAdam(Optimizer):
     ``p -= lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)``; everything else, moments
     included, is left alone. ``t`` counts this parameter's steps.
 
-    deepseek's ``nn.Embedding(sparse=True)`` gives dense gradients, which this optimizer
-    refuses as PyTorch does (use :class:`Adam`); sparse ones come from ``deepseek.sparse``
-    operations, an ``autograd.Function`` whose backward returns a sparse tensor, or a sparse
-    tensor assigned to ``.grad``.
+    Sparse gradients come from ``nn.Embedding(sparse=True)``, ``nn.EmbeddingBag(sparse=True)``,
+    ``deepseek.sparse`` operations, or a sparse tensor assigned to ``.grad``; dense ones are
+    refused as PyTorch does (use :class:`Adam`).
 
     Args:
         params: parameters or parameter groups (dense, real).

@@ -124,6 +124,8 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: Optional[int] = None,
         padding_idx: this row gets no gradient.
         max_norm: rows looked up whose ``norm_type``-norm exceeds it are renormalized, in place.
         scale_grad_by_freq: divide each row's gradient by its count in ``input``.
+        sparse: make ``weight``'s gradient a sparse COO tensor (for ``optim.SparseAdam``,
+            ``SGD``, ``Adagrad``).
 
     Shape:
         Output: ``input.shape + (dim,)``.
@@ -174,6 +176,7 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Optional[Tensor] = Non
         mode: ``'sum'`` | ``'mean'`` | ``'max'``; empty bags give zeros.
         per_sample_weights: weights of the looked-up rows (``'sum'`` only).
         padding_idx: entries equal to it are left out of their bag (and of the mean's count).
+        sparse: make ``weight``'s gradient a sparse COO tensor (not with ``'max'``).
 
     Shape:
         Output: ``(B, dim)``.
@@ -182,6 +185,8 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Optional[Tensor] = Non
     idx = require_tensor("embedding_bag", input)
     if mode not in ("sum", "mean", "max"):
         raise op_error(ValueError, "embedding_bag", "mode has to be one of sum, mean or max")
+    if sparse and mode == "max":
+        raise op_error(ValueError, "embedding_bag", "max mode does not support sparse weights")
     if per_sample_weights is not None and mode != "sum":
         raise op_error(NotImplementedError, "embedding_bag", "embedding_bag: per_sample_weights "
                        f"was not None. per_sample_weights is only supported for mode='sum' (got "
@@ -191,7 +196,7 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Optional[Tensor] = Non
     pad = _padding_index(padding_idx, w.shape[0])
     if max_norm is not None:
         _renorm_rows(w, flat, max_norm, norm_type)
-    rows = _attention.embedding(w, flat, pad, scale_grad_by_freq)
+    rows = _attention.embedding(w, flat, pad, scale_grad_by_freq, sparse)
     keep = valid if padding_idx is None else valid & (
         host_values(flat, "embedding_bag's indices, with a padding_idx") != pad)
     if per_sample_weights is not None:

@@ -43,7 +43,7 @@ class Embedding(Module):
         padding_idx: a row that stays zero and gets no gradient.
         max_norm: rows looked up are renormalized in place to at most this ``norm_type``-norm.
         norm_type: default 2. scale_grad_by_freq: scale gradients by inverse frequency.
-        sparse: accepted for compatibility (gradients are dense).
+        sparse: the weight's gradient is a sparse COO tensor (one row per looked-up index).
 
     Shape:
         - Input: ``(*)`` integer indices; Output: ``(*, embedding_dim)``.

@@ -22,6 +22,15 @@ def _as_list(tensors: _Tensors) -> list:
     return [tensors] if isinstance(tensors, Tensor) else list(tensors)
 
 
+def _refuse_sparse(name: str, grads: list, kernel: str) -> None:
+    """PyTorch has no sparse kernel for the norm or the clamp: it raises NotImplementedError."""
+    if any(g.is_sparse for g in grads):
+        raise NotImplementedError(f"[{name}] Could not run 'aten::{kernel}' with arguments from "
+                                  "the 'SparseCPU' backend: sparse gradients (e.g. from "
+                                  "nn.Embedding(sparse=True)) cannot be clipped here, as in "
+                                  "PyTorch; call .to_dense() on them first")
+
+
 def _norm(x: Tensor, norm_type: float) -> Tensor:
     """The ``norm_type``-norm of all elements of ``x``, accumulated in at least float32."""
     a = x.abs()
@@ -47,6 +56,7 @@ def get_total_norm(tensors: _Tensors, norm_type: float = 2.0,
     norm_type = float(norm_type)
     if not tensors:
         return tensor(0.0)
+    _refuse_sparse("get_total_norm", tensors, "linalg_vector_norm")
     with no_grad():
         norms = [_norm(t, norm_type) for t in tensors]
         dtype = norms[0].dtype
@@ -113,7 +123,14 @@ def clip_grads_with_norm_(parameters: _Tensors, max_norm: float, total_norm: Ten
     with no_grad():
         coef = (float(max_norm) / (total_norm + 1e-6)).clamp(max=1.0)
         for g in grads:
-            g.mul_(coef.to(g.dtype))
+            if g.is_sparse:  # in place, as PyTorch's sparse mul_: the values scale
+                data = g._data
+                factor = coef._to_host().astype(data.dtype)
+                g._data = type(data)(data.indices, data.values * factor, data.shape,
+                                     data.coalesced)
+                g._version_box[0] += 1
+            else:
+                g.mul_(coef.to(g.dtype))
 
 
 def clip_grad_norm(parameters: _Tensors, max_norm: float, norm_type: float = 2.0,
@@ -128,7 +145,10 @@ def clip_grad_value_(parameters: _Tensors, clip_value: float,
                      foreach: Optional[bool] = None) -> None:
     """Clamp the gradients of ``parameters`` to ``[-clip_value, clip_value]`` in place."""
     clip_value = float(clip_value)
+    parameters = _as_list(parameters)
+    _refuse_sparse("clip_grad_value_", [p.grad for p in parameters if p.grad is not None],
+                   "clamp")
     with no_grad():
-        for p in _as_list(parameters):
+        for p in parameters:
             if p.grad is not None:
                 p.grad.clamp_(min=-clip_value, max=clip_value)
