@@ -6,6 +6,7 @@ hung. The worker functions are in distributed/workers/spawn_fns.py."""
 from __future__ import annotations
 
 import os
+import re
 import pickle
 import subprocess
 import sys
@@ -287,5 +288,7 @@ def test_pytorch_ddp_tutorial_runs_with_main_defined_function(mpi, tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     for rank in range(2):
         assert f"Finished running basic DDP example on rank {rank}." in proc.stdout
-    sums = {line.split()[-1] for line in proc.stdout.splitlines() if "parameter sum" in line}
-    assert len(sums) == 1, proc.stdout  # one model after DDP's broadcast and averaged step
+    # the ranks print to one pipe, so their lines may interleave mid-line
+    sums = re.findall(r"rank (\d) parameter sum (-?\d+\.\d{8})", proc.stdout)
+    assert sorted(r for r, _ in sums) == ["0", "1"], proc.stdout
+    assert len({v for _, v in sums}) == 1, proc.stdout  # one model after DDP's averaged step
