@@ -7,7 +7,7 @@ import math
 import string
 import warnings
 from collections import Counter
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
@@ -196,17 +196,25 @@ def _scaled_sum(name: str, input: Any, product: Tensor, beta: Any, alpha: Any) -
     return product + (x if beta == 1 else x * beta)
 
 
-def _fused_sum(name: str, product: Any, input: Any, operands: tuple, beta: Any,
-               alpha: Any) -> Tensor:
-    """``beta * input + alpha * product(*operands)``; float16/bfloat16 operands are summed in
-    float32 and rounded once, as PyTorch's CPU GEMM accumulates its ``beta * input`` term."""
+def _lowp_sum(name: str, product: Any, input: Any, operands: tuple, beta: Any,
+              alpha: Any) -> Optional[Tensor]:
+    """``beta * input + alpha * product(*operands)`` summed in float32 and rounded once, as
+    PyTorch's CPU GEMM accumulates its ``beta * input`` term, when the operands (after
+    autocast) are all one of float16/bfloat16; None otherwise."""
     args = autocast_args(MATMUL, input, *operands)
     if not all(isinstance(a, Tensor) and a._data.dtype in LOWP for a in args) or len(
             {a._data.dtype for a in args}) != 1:
-        return _scaled_sum(name, input, product(*operands), beta, alpha)
+        return None
     with autocast_exempt():
         wide = [a.float() for a in args]
         return _scaled_sum(name, wide[0], product(*wide[1:]), beta, alpha).to(args[0].dtype)
+
+
+def _fused_sum(name: str, product: Any, input: Any, operands: tuple, beta: Any,
+               alpha: Any) -> Tensor:
+    """``beta * input + alpha * product(*operands)``, in float32 for low-precision operands."""
+    out = _lowp_sum(name, product, input, operands, beta, alpha)
+    return out if out is not None else _scaled_sum(name, input, product(*operands), beta, alpha)
 
 
 @tensor_method

@@ -13,7 +13,8 @@ from ..._errors import op_error
 from ...autograd.grad_mode import no_grad
 from ...ops import attention as _attention
 from ...ops._common import INT64, require_tensor
-from ...ops.linalg import _fused_sum, _operands, matmul
+from ...ops._opdef import autocast_args
+from ...ops.linalg import MATMUL, _lowp_sum, _operands, matmul
 from ...ops.loss import _vector_norm, cosine_similarity, pairwise_distance, pdist
 from ...tensor import Tensor, host_values
 
@@ -57,7 +58,11 @@ def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tens
     if bias is None:
         return product(x, w)
     # under autocast torch's linear adds a low-precision bias, in the GEMM's float32 accumulator
-    return _fused_sum("linear", product, bias, (x, w), 1, 1)
+    out = _lowp_sum("linear", product, b, (x, w), 1, 1)
+    if out is not None:
+        return out
+    (b,) = autocast_args(MATMUL, b)  # the shape was checked above: a plain add
+    return product(x, w) + b
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
