@@ -801,3 +801,20 @@ def test_compile_is_torch_compile_spelled_for_jit():
     assert ds.compile(step, disable=True) is step
     with pytest.raises(RuntimeError, match=r"\[compile\] unknown mode"):
         ds.compile(step, mode="fastest")
+
+
+def test_gemm_floor_records_every_product_of_a_step():
+    # bench/gemm_floor.py's bound on jit/eager rests on seeing each product of the step once
+    from gemm_floor import flops, record_products
+    from workloads import WORKLOADS, make_step
+
+    spec = WORKLOADS["W1 MLP"]
+    model = spec["build"](ds)
+    opt = ds.optim.SGD(model.parameters(), lr=0.1)
+    x, y = (ds.from_numpy(a) for a in spec["batch"](np.random.default_rng(0)))
+    calls = record_products(make_step(ds, model, opt, spec["loss"]), x, y)
+    widths = [(784, 1024), (1024, 1024), (1024, 10)]
+    forward = sum(2 * 256 * i * o for i, o in widths)
+    # forward, weight gradients and input gradients but the first layer's (x needs none)
+    assert len(calls) == 3 + 3 + 2
+    assert sum(flops(a, b) for _, a, b in calls) == 3 * forward - 2 * 256 * 784 * 1024
