@@ -595,6 +595,39 @@ def test_functional_jacobian_hessian_vjp_jvp():
     close(jv, jvt)
 
 
+@pytest.mark.parametrize("name", ["hvp", "vhp"])
+def test_functional_hvp_vhp_match_torch(name):
+    a, b, u, w = (RNG.standard_normal(3) for _ in range(4))
+
+    def run(lib, create_graph):
+        fn = getattr(lib.autograd.functional, name)
+        x, y = (lib.tensor(t, requires_grad=True) for t in (a, b))
+        f = (lambda p, q: (p.sin() * q * q).sum() + (p * q).exp().sum())  # non-trivial cross terms
+        out, (hx, hy) = fn(f, (x, y), (lib.tensor(u), lib.tensor(w)), create_graph=create_graph)
+        single = fn(lambda p: (p ** 3).prod(), x, lib.tensor(u))[1]
+        graded = hx.sum() + hy.sum()
+        extra = lib.autograd.grad(graded, x)[0].numpy() if create_graph else None
+        return out.detach().numpy(), hx.detach().numpy(), hy.detach().numpy(), single.numpy(), \
+            extra, out.requires_grad
+
+    for create_graph in (False, True):
+        ours, theirs = run(ds, create_graph), run(torch, create_graph)
+        for o, t in zip(ours[:5], theirs[:5]):
+            if t is not None:
+                np.testing.assert_allclose(o, t, rtol=1e-10, atol=1e-12)
+        assert ours[5] == theirs[5]
+    fn = getattr(ds.autograd.functional, name)
+    x = ds.randn(3, dtype=ds.float64)
+    for bad, v, match, kw in [(lambda p: p ** 2, ds.ones(3), "should contain a single", {}),
+                              (lambda p: p.sum(), None, "can only be None", {}),
+                              (lambda p: p.sum(), ds.ones(2), "invalid size", {}),
+                              (lambda p: ds.tensor(1.0), ds.ones(3), "strict mode",
+                               {"strict": True})]:
+        with pytest.raises(RuntimeError, match=match):
+            fn(bad, x, v, **kw)
+    assert fn(lambda p: p.sum() * 0 + 1.0, x, ds.ones(3))[1].tolist() == [0.0, 0.0, 0.0]
+
+
 def test_grad_runs_only_the_part_of_the_graph_that_leads_to_inputs():
     """autograd.grad and backward(inputs=) run the vjps (and fire the hooks) of the nodes with
     a path to an input, as torch does; the rest of the graph is left alone."""

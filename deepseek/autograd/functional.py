@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-__all__ = ["vjp", "jvp", "jacobian", "hessian"]
+__all__ = ["vjp", "jvp", "jacobian", "hessian", "vhp", "hvp"]
 
 
 def _as_tuple(x: Any) -> tuple:
@@ -57,6 +57,17 @@ def _ones_for(outputs: tuple, what: str) -> tuple:
     return tuple(ones_like(o) for o in outputs)
 
 
+def _check_sizes(vs: tuple, like: tuple) -> tuple:
+    """``vs`` as given, if each has the shape of its partner in ``like`` (torch's message)."""
+    if len(vs) != len(like):
+        raise RuntimeError(f"v is a tuple of invalid length: should be {len(like)} but got "
+                           f"{len(vs)}.")
+    for v, t in zip(vs, like):
+        if tuple(v.shape) != tuple(t.shape):
+            raise RuntimeError(f"v has invalid size: should be {t.shape} but got {v.shape}.")
+    return vs
+
+
 def vjp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
         strict: bool = False) -> tuple:
     """``(func(inputs), v^T J)``: the vector-Jacobian product at ``inputs``.
@@ -67,7 +78,7 @@ def vjp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
     ins = _prepare(_as_tuple(inputs), create_graph)
     raw = func(*ins)
     outs = _as_tuple(raw)
-    vs = _ones_for(outs, "vjp") if v is None else _as_tuple(v)
+    vs = _ones_for(outs, "vjp") if v is None else _check_sizes(_as_tuple(v), outs)
     gs = _detach(_grads(outs, ins, vs, create_graph, strict), create_graph)
     outs = _detach(outs, create_graph)
     return (outs if isinstance(raw, tuple) else outs[0]), (gs if is_tuple else gs[0])
@@ -89,7 +100,7 @@ def jvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
         from .._creation import ones_like
 
         v = tuple(ones_like(t) for t in ins)
-    vs = _as_tuple(v)
+    vs = _check_sizes(_as_tuple(v), ins)
     us = tuple(zeros_like(o).requires_grad_(True) for o in outs)
     gs = _grads(outs, ins, us, True, strict)
     jv = _grads(gs, us, vs, create_graph, strict)
@@ -144,3 +155,48 @@ def hessian(func: Callable, inputs: Any, create_graph: bool = False, strict: boo
         return gs if is_tuple else gs[0]
 
     return jacobian(gradient, inputs, create_graph=create_graph, strict=strict)
+
+
+def _hessian_product(name: str, func: Callable, inputs: Any, v: Any, create_graph: bool,
+                     strict: bool) -> tuple:
+    """``(func(inputs), v^T H)`` for ``vhp``, ``(func(inputs), H v)`` for ``hvp``, with ``H``
+    the Hessian of the scalar ``func`` at ``inputs``."""
+    from .._creation import ones_like, zeros_like
+
+    is_tuple = isinstance(inputs, (tuple, list))
+    ins = _prepare(_as_tuple(inputs), True)
+    out = func(*ins)
+    if not hasattr(out, "numel") or out.numel() != 1:
+        raise RuntimeError(f"The Tensor returned by the function given to {name} should contain "
+                           "a single element")
+    if v is None:
+        if any(t.numel() != 1 for t in ins):
+            raise RuntimeError("The vector v can only be None if the input to the user-provided "
+                               "function is a single Tensor with a single element.")
+        v = tuple(ones_like(t) for t in ins)
+    vs = _check_sizes(_as_tuple(v), ins)
+    if strict and not out._requires_grad:
+        raise RuntimeError("Output 0 of the user-provided function does not require gradients. "
+                           "The outputs must be computed in a differentiable manner from the "
+                           "input when running in strict mode.")
+    scalar = out.reshape(())
+    gs = _grads((scalar,), ins, (ones_like(scalar),), True, strict)
+    if name == "vhp":
+        result = _grads(gs, ins, vs, create_graph, strict)
+    else:  # H v as the derivative of u -> u^T H in u (the double-vjp trick of jvp)
+        us = tuple(zeros_like(g).requires_grad_(True) for g in gs)
+        result = _grads(_grads(gs, ins, us, True, strict), us, vs, create_graph, strict)
+    result = _detach(result, create_graph)
+    return _detach((out,), create_graph)[0], (result if is_tuple else result[0])
+
+
+def vhp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
+        strict: bool = False) -> tuple:
+    """``(func(inputs), v^T H)``: the vector-Hessian product of the scalar ``func``."""
+    return _hessian_product("vhp", func, inputs, v, create_graph, strict)
+
+
+def hvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
+        strict: bool = False) -> tuple:
+    """``(func(inputs), H v)``: the Hessian-vector product of the scalar ``func``."""
+    return _hessian_product("hvp", func, inputs, v, create_graph, strict)

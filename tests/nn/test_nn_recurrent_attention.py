@@ -144,3 +144,46 @@ def test_square_subsequent_mask():
     want = torch.nn.Transformer.generate_square_subsequent_mask(4)
     np.testing.assert_array_equal(m.numpy(), want.numpy())
     assert m.dtype == ds.float32
+
+
+@pytest.mark.parametrize("case", ["packed", "separate_static", "unbatched_eval_dropout"])
+def test_functional_multi_head_attention_matches_torch(case):
+    E, H, L, S, N = 6, 3, 4, 5, 2
+    a = {"q": x(L, N, E), "k": x(S, N, E), "v": x(S, N, E), "w": x(3 * E, E), "b": x(3 * E),
+         "ow": x(E, E), "ob": x(E), "wq": x(E, E), "wk": x(E, E), "wv": x(E, E),
+         "sk": x(N * H, S + 1, E // H), "sv": x(N * H, S + 1, E // H)}
+    if case == "unbatched_eval_dropout":
+        a.update(q=x(L, E), k=x(S, E), v=x(S, E))
+
+    def run(lib):
+        t = {k: lib.tensor(v, dtype=lib.float64, requires_grad=True) for k, v in a.items()}
+        kw = dict(need_weights=True, average_attn_weights=case != "packed")
+        if case == "separate_static":
+            kw.update(use_separate_proj_weight=True, q_proj_weight=t["wq"],
+                      k_proj_weight=t["wk"], v_proj_weight=t["wv"], static_k=t["sk"],
+                      static_v=t["sv"])
+        out, weights = lib.nn.functional.multi_head_attention_forward(
+            t["q"], t["k"], t["v"], E, H, t["w"], t["b"], None, None, False,
+            0.5 if case == "unbatched_eval_dropout" else 0.0, t["ow"], t["ob"],
+            training=case != "unbatched_eval_dropout", **kw)
+        (out.sin().sum() + weights.square().sum()).backward()
+        grads = {k: v.grad.numpy() if v.grad is not None else None for k, v in t.items()}
+        return out.detach().numpy(), weights.detach().numpy(), grads
+
+    ours, theirs = run(ds), run(torch)
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-10, atol=1e-12)
+    for k, g in theirs[2].items():
+        assert (ours[2][k] is None) == (g is None), k
+        if g is not None:
+            np.testing.assert_allclose(ours[2][k], g, rtol=1e-9, atol=1e-12, err_msg=k)
+
+
+def test_functional_multi_head_attention_errors_name_the_op():
+    q = ds.zeros(4, 2, 6)
+    f = ds.nn.functional.multi_head_attention_forward
+    with pytest.raises(AssertionError, match="multi_head_attention_forward.*expecting static_k"):
+        f(q, q, q, 6, 3, ds.zeros(18, 6), None, None, None, False, 0.0, ds.zeros(6, 6), None,
+          static_k=ds.zeros(5, 4, 2))
+    with pytest.raises(AssertionError, match="embedding dimension of 8, but got 6"):
+        f(q, q, q, 8, 2, ds.zeros(18, 6), None, None, None, False, 0.0, ds.zeros(6, 6), None)
