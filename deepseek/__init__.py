@@ -29,6 +29,7 @@ from ._creation import (arange, as_tensor, asarray, empty, empty_like, eye, from
                         from_numpy, full, full_like, linspace, logspace, ones, ones_like,
                         scalar_tensor, tensor, tril_indices, triu_indices, zeros, zeros_like)
 from ._creation import empty_permuted, empty_strided, frombuffer, range  # noqa: A004
+from ._creation import set_default_tensor_type
 from ._memory_format import (channels_last, channels_last_3d, contiguous_format,  # layouts
                              layout, memory_format, preserve_format, sparse_coo, strided)
 from ._functions import (bilinear, can_cast, ctc_loss, fill, get_num_interop_threads,  # h13

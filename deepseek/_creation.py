@@ -551,3 +551,26 @@ class _LegacyType(type):
 LEGACY_TYPES = {f"{_dt.torch_name(d)}Tensor": _LegacyType(f"{_dt.torch_name(d)}Tensor", (),
                                                           {"dtype": d})
                 for d in _dt.ALL if not d.is_complex}
+
+
+def set_default_tensor_type(t: Any) -> None:
+    """Deprecated ``torch.set_default_tensor_type``: the default dtype (and, for a
+    ``'torch.cuda.*'`` name, the default device) from a legacy type or its name."""
+    import warnings
+
+    from ._settings import set_default_device
+
+    warnings.warn("torch.set_default_tensor_type() is deprecated as of PyTorch 2.1, please use "
+                  "torch.set_default_dtype() and torch.set_default_device() as alternatives.",
+                  UserWarning, stacklevel=2)
+    if isinstance(t, str):
+        parts = t.split(".")
+        if parts[0] != "torch" or parts[-1] not in LEGACY_TYPES:
+            raise TypeError(f"invalid type: '{t}'")
+        if "cuda" in parts[1:-1]:
+            set_default_device("cuda")
+        t = LEGACY_TYPES[parts[-1]]
+    if not isinstance(t, _LegacyType):
+        raise TypeError("invalid type object: only floating-point types are supported as the "
+                        "default type")
+    _dt.set_default_dtype(t.dtype)

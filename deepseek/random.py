@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
-
+import contextlib
 import json
-from typing import Any, Optional, Sequence
+import math
+from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -16,9 +16,10 @@ from .ops import _opdef
 from .ops._opdef import apply, defop, tensor_method
 from .tensor import Tensor
 
-__all__ = ["Generator", "manual_seed", "seed", "initial_seed", "get_rng_state", "set_rng_state",
-           "default_generator", "rand", "randn", "randint", "randperm", "normal", "bernoulli",
-           "multinomial", "rand_like", "randn_like", "randint_like", "poisson", "binomial"]
+__all__ = ["Generator", "fork_rng", "manual_seed", "seed", "initial_seed", "get_rng_state",
+           "set_rng_state", "default_generator", "rand", "randn", "randint", "randperm", "normal",
+           "bernoulli", "multinomial", "rand_like", "randn_like", "randint_like", "poisson",
+           "binomial"]
 
 _DEFAULT_SEED = 67280421310721  # PyTorch's initial seed
 
@@ -79,6 +80,23 @@ def get_rng_state() -> Tensor:
 
 def set_rng_state(new_state: Tensor) -> None:
     default_generator.set_state(new_state)
+
+
+@contextlib.contextmanager
+def fork_rng(devices: Any = None, enabled: bool = True, _caller: str = "fork_rng",
+             _devices_kw: str = "devices", device_type: str = "cuda") -> Iterator[None]:
+    """Run the block on a fork of the random state: the default generator's state is put back
+    on exit (``torch.random.fork_rng``). ``devices`` name accelerator generators to fork as
+    well; deepseek draws accelerator random numbers from the default generator, so forking it
+    covers them."""
+    if not enabled:
+        yield
+        return
+    state = get_rng_state()
+    try:
+        yield
+    finally:
+        set_rng_state(state)
 
 
 def _gen(generator: Optional[Generator]) -> np.random.Generator:

@@ -190,6 +190,40 @@ def test_manual_seed_and_generator_determinism():
     assert ds.randn(3).tolist() == first
 
 
+def test_fork_rng_restores_the_stream_as_torch():
+    for lib in (ds, torch):
+        lib.manual_seed(5)
+        lib.rand(2)
+        with lib.random.fork_rng():
+            inside = lib.rand(3).tolist()
+        after = lib.rand(3).tolist()
+        assert after == inside  # the block drew from a copy of the stream
+        with lib.random.fork_rng(enabled=False):
+            lib.rand(3)
+        assert lib.rand(3).tolist() != after
+        with pytest.raises(KeyError):  # restored on the way out of an error too
+            with lib.random.fork_rng(devices=[]):
+                lib.rand(4)
+                raise KeyError
+        assert lib.rand(1).tolist() != inside[:1]
+
+
+@pytest.mark.filterwarnings("ignore:torch.set_default_tensor_type")
+def test_set_default_tensor_type_as_torch():
+    try:
+        with pytest.warns(UserWarning, match="deprecated as of PyTorch 2.1"):
+            ds.set_default_tensor_type(ds.DoubleTensor)
+        assert ds.get_default_dtype() is ds.float64 and ds.zeros(1).dtype is ds.float64
+        ds.set_default_tensor_type("torch.FloatTensor")
+        assert ds.zeros(1).dtype is ds.float32
+        for bad, message in [("torch.LongTensor", "only floating-point"),
+                             (ds.float64, "invalid type object"), ("torch.Foo", "invalid type")]:
+            with pytest.raises(TypeError, match=message):
+                ds.set_default_tensor_type(bad)
+    finally:
+        ds.set_default_dtype(ds.float32)
+
+
 def test_inplace_fills():
     t = ds.empty(1000)
     ds.manual_seed(1)
