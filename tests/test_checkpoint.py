@@ -141,3 +141,40 @@ def test_recomputed_output_is_freed_before_its_backward() -> None:
     checkpoint(block, x).sum().backward()
     assert len(outputs) == 2 and dead == [True]
     np.testing.assert_allclose(x.grad.numpy(), np.full((8, 8), 2.0))
+
+
+def test_context_fn_contexts_wrap_the_run_and_the_recomputation() -> None:
+    import torch
+
+    def run(lib) -> list:
+        cp = lib.utils.checkpoint
+        events = []
+
+        class Note:
+            def __init__(self, name: str) -> None:
+                self.name = name
+
+            def __enter__(self) -> None:
+                events.append(f"enter {self.name}")
+
+            def __exit__(self, *exc) -> None:
+                events.append(f"exit {self.name}")
+
+        x = lib.ones(3, requires_grad=True)
+        y = cp.checkpoint(lambda a: (events.append("fn"), a.sin())[1], x, use_reentrant=False,
+                          context_fn=lambda: (Note("forward"), Note("recompute")))
+        events.append("backward")
+        y.sum().backward()
+        with pytest.raises(ValueError, match="only supported when use_reentrant=False"):
+            cp.checkpoint(lambda a: a, x, use_reentrant=True,
+                          context_fn=lambda: (Note("a"), Note("b")))
+        cp.checkpoint(lambda a: a, x, use_reentrant=True, context_fn=cp.noop_context_fn)
+        with cp.set_checkpoint_early_stop(False):
+            cp.checkpoint(lambda a: a * 2, x, use_reentrant=False).sum().backward()
+        a, b = cp.detach_variable((x, 3))
+        assert a.requires_grad and a.grad_fn is None and b == 3
+        with pytest.raises(RuntimeError, match="Got Unsupported input type: list"):
+            cp.detach_variable([x])
+        return events + [x.grad.tolist()]
+
+    assert run(ds) == run(torch)

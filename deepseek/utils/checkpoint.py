@@ -3,6 +3,7 @@ recompute them in backward (with the same random numbers)."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from typing import Any, Callable, Iterable, Optional
 
@@ -12,17 +13,19 @@ from ..autograd.grad_mode import STATE, enable_grad
 from ..autograd.graph import Node, _deliver_leaf, run_backward
 from ..tensor import Tensor
 
-__all__ = ["checkpoint", "checkpoint_sequential"]
+__all__ = ["checkpoint", "checkpoint_sequential", "detach_variable", "noop_context_fn",
+           "set_checkpoint_early_stop"]
 
 
 class _Run:
     """What the recomputation needs: the function, its keyword arguments, the RNG state."""
 
-    __slots__ = ("fn", "kwargs", "rng_state", "num_args")
+    __slots__ = ("fn", "kwargs", "rng_state", "num_args", "context")
 
     def __init__(self, fn: Callable, kwargs: dict, rng_state: Optional[Tensor],
-                 num_args: int) -> None:
+                 num_args: int, context: Any) -> None:
         self.fn, self.kwargs, self.rng_state, self.num_args = fn, kwargs, rng_state, num_args
+        self.context = context  # entered around the recomputation
 
 
 class _Checkpoint(Function):
@@ -43,7 +46,7 @@ class _Checkpoint(Function):
         args = [c if t is None else t.detach().requires_grad_(t._requires_grad)
                 for t, c in zip(saved[:run.num_args], ctx.constants)]
         known = list(saved[run.num_args:])
-        with _rng_state(run.rng_state), enable_grad():
+        with _rng_state(run.rng_state), enable_grad(), run.context:
             outputs = _flatten(run.fn(*args, **run.kwargs))
         pairs = [(o, g) for o, g in zip(outputs, grads)
                  if isinstance(o, Tensor) and o._requires_grad and g is not None]
@@ -160,6 +163,27 @@ def _captured_leaves(fn: Any) -> list:
     return list(found.values())
 
 
+def noop_context_fn() -> tuple:
+    """The default ``context_fn`` of :func:`checkpoint`: two contexts that do nothing."""
+    return contextlib.nullcontext(), contextlib.nullcontext()
+
+
+def detach_variable(inputs: tuple) -> tuple:
+    """The tensors of ``inputs`` detached, each keeping its ``requires_grad``."""
+    if not isinstance(inputs, tuple):
+        raise RuntimeError("Only tuple of tensors is supported. Got Unsupported input type: "
+                           f"{type(inputs).__name__}")
+    return tuple(t.detach().requires_grad_(t.requires_grad) if isinstance(t, Tensor) else t
+                 for t in inputs)
+
+
+@contextlib.contextmanager
+def set_checkpoint_early_stop(enable: bool) -> Any:
+    """Accepted as torch's: whether a recomputation may stop once it has what backward needs.
+    Ours always runs the whole function (the results are the same either way)."""
+    yield
+
+
 def checkpoint(function: Callable, *args: Any, use_reentrant: Optional[bool] = None,
                context_fn: Any = None, determinism_check: str = "default",
                debug: bool = False, preserve_rng_state: bool = True, **kwargs: Any) -> Any:
@@ -176,6 +200,8 @@ def checkpoint(function: Callable, *args: Any, use_reentrant: Optional[bool] = N
         function: the function to run.
         *args: its arguments (tensors and other values).
         use_reentrant: accepted for PyTorch compatibility; both modes behave the same.
+        context_fn: returns two context managers, entered around the forward run and around
+            the recomputation (``use_reentrant=False`` only, as torch).
         preserve_rng_state: replay the random numbers of the forward run. Default: True.
         **kwargs: keyword arguments of ``function``.
 
@@ -183,12 +209,17 @@ def checkpoint(function: Callable, *args: Any, use_reentrant: Optional[bool] = N
         >>> block = ds.nn.Sequential(ds.nn.Linear(4, 4), ds.nn.GELU())
         >>> y = checkpoint(block, ds.randn(2, 4, requires_grad=True))
     """
+    if use_reentrant and (context_fn not in (None, noop_context_fn) or debug):
+        raise ValueError("Passing `context_fn` or `debug` is only supported when "
+                         "use_reentrant=False.")
+    forward_context, recompute_context = (context_fn or noop_context_fn)()
     rng_state = _random.get_rng_state() if preserve_rng_state else None
-    if not STATE.enabled:
-        return function(*args, **kwargs)
-    leaves = [t for t in _captured_leaves(function) if not any(t is a for a in args)]
-    run = _Run(function, kwargs, rng_state, len(args))
-    return _Checkpoint.apply(run, *args, *leaves)
+    with forward_context:
+        if not STATE.enabled:
+            return function(*args, **kwargs)
+        leaves = [t for t in _captured_leaves(function) if not any(t is a for a in args)]
+        run = _Run(function, kwargs, rng_state, len(args), recompute_context)
+        return _Checkpoint.apply(run, *args, *leaves)
 
 
 def checkpoint_sequential(functions: Any, segments: int, input: Any,
