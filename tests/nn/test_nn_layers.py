@@ -64,6 +64,7 @@ CASES = [
     ("CrossEntropyLoss", lambda nn: nn.CrossEntropyLoss(label_smoothing=0.1),
      (x(4, 5), idx(5, 4)), {}),
     ("NLLLoss", lambda nn: nn.NLLLoss(reduction="none"), (x(4, 5), idx(5, 4)), {}),
+    ("NLLLoss2d", lambda nn: nn.NLLLoss2d(ignore_index=1), (x(2, 3, 4, 5), idx(3, 2, 4, 5)), {}),
     ("BCELoss", lambda nn: nn.BCELoss(), (pos(3, 4), pos(3, 4)), {}),
     ("BCEWithLogitsLoss", lambda nn: nn.BCEWithLogitsLoss(), (x(3, 4), pos(3, 4)), {}),
     ("KLDivLoss", lambda nn: nn.KLDivLoss(reduction="batchmean"), (x(3, 4), pos(3, 4)), {}),
