@@ -113,9 +113,29 @@ def from_numpy(ndarray: np.ndarray) -> Tensor:
     return Tensor._wrap(ndarray)
 
 
+class _Capsule:
+    """A DLPack capsule (``to_dlpack``'s result) as the ``__dlpack__`` object NumPy takes."""
+
+    def __init__(self, capsule: Any) -> None:
+        self.capsule = capsule
+
+    def __dlpack__(self, **kwargs: Any) -> Any:
+        return self.capsule
+
+    def __dlpack_device__(self) -> tuple:
+        return (1, 0)  # kDLCPU: a capsule does not say, and NumPy refuses any other
+
+
 def from_dlpack(ext_tensor: Any) -> Tensor:
-    """A tensor sharing memory with any object that implements ``__dlpack__``."""
-    return from_numpy(np.from_dlpack(ext_tensor))
+    """A tensor sharing memory with any object that implements ``__dlpack__``, or with the
+    producer of a DLPack capsule."""
+    if type(ext_tensor).__name__ == "PyCapsule":
+        ext_tensor = _Capsule(ext_tensor)
+    try:
+        return from_numpy(np.from_dlpack(ext_tensor))
+    except (TypeError, BufferError, RuntimeError) as e:
+        raise op_error(RuntimeError, "from_dlpack", f"cannot share the memory of a "
+                       f"{type(ext_tensor).__name__}: {e}") from None
 
 
 def _size(size: tuple) -> tuple:

@@ -263,3 +263,22 @@ def test_legacy_tensor_types_and_torch_spellings_of_methods():
         x = lib.tensor([1.0, 4.0])
         assert lib.sqrt_(x) is x and x.tolist() == [1.0, 2.0]
         assert lib.zero_(x).tolist() == [0.0, 0.0] and lib.is_same_size(x, x)
+
+
+def test_dlpack_capsules_share_memory_with_torch():
+    from deepseek.utils.dlpack import from_dlpack, to_dlpack
+
+    t = ds.arange(6.0).reshape(2, 3)
+    theirs = torch.utils.dlpack.from_dlpack(to_dlpack(t))
+    theirs[0, 0] = 9
+    assert t[0, 0].item() == 9
+    back = from_dlpack(to_dlpack(t))
+    back[1, 1] = 7  # writable: a versioned capsule
+    assert t[1, 1].item() == 7 and ds.from_dlpack(theirs).tolist() == t.tolist()
+    legacy = from_dlpack(torch.utils.dlpack.to_dlpack(theirs))  # NumPy imports it read-only
+    assert legacy.tolist() == t.tolist()
+    with pytest.raises(RuntimeError, match=r"\[add_\] the tensor's memory is read-only"):
+        legacy.add_(1)
+    with pytest.raises(RuntimeError, match=r"\[index_put_\] the tensor's memory is read-only"):
+        legacy[0] = 1
+    assert legacy.clone().add_(1)[0, 0].item() == 10

@@ -278,7 +278,14 @@ def apply_inplace(op: OpDef, target: Tensor, *args: Any, **attrs: Any) -> Tensor
         out = op.forward(np, *arrays, **attrs)
     except (ValueError, TypeError, IndexError) as e:
         _reraise(op.name + "_", e, arrays)
-    np.copyto(tdata, out, casting="unsafe")
+    try:
+        np.copyto(tdata, out, casting="unsafe")
+    except ValueError:
+        if getattr(tdata, "flags", None) is None or tdata.flags.writeable:
+            raise
+        raise op_error(RuntimeError, op.name + "_", "the tensor's memory is read-only (shared "
+                       "with a NumPy array that is not writeable, by from_numpy, from_dlpack or "
+                       "frombuffer): clone() it before writing to it", *arrays) from None
     target._version_box[0] += 1
     if TRACER[0] is not None:
         TRACER[0].record(op, arrays, (target,) + args, attrs, tdata, False, inplace=True)

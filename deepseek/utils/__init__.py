@@ -1,6 +1,6 @@
 """``deepseek.utils``: data loading and activation checkpointing."""
 
-from . import checkpoint, data  # noqa: F401
+from . import checkpoint, data, dlpack  # noqa: F401
 from .._modules import alias as _alias, namespace as _namespace
 from ..func import _pytree
 from ..nn.modules.module import RemovableHandle as _RemovableHandle
