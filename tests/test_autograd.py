@@ -704,3 +704,33 @@ def test_grad_mode_is_per_thread_like_torch():
             worker.join()
             seen.append(lib.is_grad_enabled())
         assert seen == [True, False], lib.__name__
+
+
+def test_function_backward_gets_one_gradient_per_output_as_torch():
+    def run(lib, materialize):
+        seen = []
+
+        class Sort(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.set_materialize_grads(materialize)
+                v, i = lib.sort(x)
+                ctx.mark_non_differentiable(i)
+                ctx.save_for_backward(i)
+                return v, i, 3, x * 2
+
+            @staticmethod
+            def backward(ctx, gv, gi, g3, gx2):
+                seen.extend(None if g is None else (g.tolist(), str(g.dtype).split(".")[-1])
+                            for g in (gv, gi, g3, gx2))
+                (i,) = ctx.saved_tensors
+                return lib.zeros_like(gv).scatter_(-1, i, gv) + (0 if gx2 is None else 2 * gx2)
+
+        x = lib.tensor([3.0, 1.0, 2.0], requires_grad=True)
+        v, i, k, _ = Sort.apply(x)
+        assert not i.requires_grad and k == 3
+        (v * lib.tensor([1.0, 2.0, 3.0])).sum().backward()
+        return seen, x.grad.tolist()
+
+    for materialize in (True, False):
+        assert run(ds, materialize) == run(torch, materialize)

@@ -103,11 +103,11 @@ class _FunctionOp:
     def vjp(self, node: Node, g: Any) -> tuple:
         ctx, outputs = node.attrs["ctx"], node.attrs["outputs"]
         grads = g.grads if isinstance(g, _Slots) else [g]
-        if ctx.materialize_grads:
+        if ctx.materialize_grads:  # zeros for tensor outputs without a gradient, as torch
             from .._creation import zeros
 
-            grads = [zeros(shape, dtype=dtype) if gi is None else gi
-                     for gi, (shape, dtype) in zip(grads, outputs)]
+            grads = [zeros(out[0], dtype=out[1]) if gi is None and out is not None else gi
+                     for gi, out in zip(grads, outputs)]
         result = self.cls.backward(ctx, *grads)
         if not isinstance(result, tuple):
             result = (result,)
@@ -231,22 +231,24 @@ def _record(cls: type, ctx: FunctionCtx, args: tuple, outs: list) -> None:
                   for a, need in zip(args, ctx.needs_input_grad))
     shapes = tuple(a.shape if isinstance(a, Tensor) else None for a in args)
     dtypes = tuple(a._data.dtype if isinstance(a, Tensor) else None for a in args)
-    diff = [o for o in outs if isinstance(o, Tensor) and o.is_floating_point()
-            and not _in(o, ctx._non_differentiable)]
-    node = Node(cls._op, edges, {"ctx": ctx, "outputs": [(o.shape, o.dtype) for o in diff]},
-                shapes, dtypes)
+    # backward takes one gradient per output: None for a non-tensor, zeros (when
+    # materialized) for a tensor nothing differentiated, non-differentiable ones included
+    diff = [i for i, o in enumerate(outs) if isinstance(o, Tensor)
+            and (o.is_floating_point() or o.is_complex()) and not _in(o, ctx._non_differentiable)]
+    signature = [(o.shape, o.dtype) if isinstance(o, Tensor) else None for o in outs]
+    node = Node(cls._op, edges, {"ctx": ctx, "outputs": signature}, shapes, dtypes)
     saved = ctx._to_save
     node._versions = tuple(0 if t is None else t._version_box[0] for t in saved)
     # saved_tensors_hooks see these as they see an op's saved tensors (offload, checkpointing)
     node._saved = _Packed(saved) if SAVED_TENSOR_HOOKS and saved else saved
     ctx._node, ctx._to_save = node, ()  # the node holds them now, and frees them
-    for i, o in enumerate(diff):
-        if len(diff) == 1:
+    for i in diff:
+        o = outs[i]
+        if len(outs) == 1:
             o.grad_fn = node
         else:
-            select = Node(_SelectOp(cls._op.backward_name, i, len(diff)), (node,), {}, (None,),
-                          (None,))
-            o.grad_fn = select
+            o.grad_fn = Node(_SelectOp(cls._op.backward_name, i, len(outs)), (node,), {},
+                             (None,), (None,))
         o._requires_grad = True
     for o in outs:
         if isinstance(o, Tensor) and _in(o, ctx._non_differentiable):
