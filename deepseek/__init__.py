@@ -122,6 +122,7 @@ from ._creation import LEGACY_TYPES as _LEGACY_TYPES
 from . import backends, cuda, testing  # noqa: F401  torch's device queries and test helpers
 from . import distributions, special  # noqa: F401  torch.distributions, torch.special
 from . import func, signal  # noqa: F401  torch.func (composable transforms), torch.signal
+from . import types  # noqa: F401  torch.types: the aliases annotations import
 from . import library  # noqa: F401  torch.library: user-defined ops (custom_op, Library, opcheck)
 from . import distributed, futures  # noqa: F401  torch.distributed (on MPI), torch.futures
 from . import multiprocessing  # noqa: F401  torch.multiprocessing (spawn on MPI)

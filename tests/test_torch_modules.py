@@ -72,6 +72,17 @@ def test_paths_hold_the_same_objects():
     assert isinstance(handle, RemovableHandle)
 
 
+def test_torch_types_aliases_annotate_as_torch():
+    from deepseek.types import Device, FileLike, Number, Size, Tensor
+    import torch.types
+
+    assert Tensor is ds.Tensor and Size is ds.Size
+    assert Number == torch.types.Number  # int | float | bool
+    for alias, theirs in ((Device, torch.types.Device), (FileLike, torch.types.FileLike)):
+        names = {getattr(a, "__name__", str(a)) for a in alias.__args__}
+        assert names == {getattr(a, "__name__", str(a)) for a in theirs.__args__}
+
+
 # ---------------------------------------------------------------- nn.attention
 def _qkv():
     rng = np.random.default_rng(0)
