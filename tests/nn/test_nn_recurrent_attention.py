@@ -187,3 +187,47 @@ def test_functional_multi_head_attention_errors_name_the_op():
           static_k=ds.zeros(5, 4, 2))
     with pytest.raises(AssertionError, match="embedding dimension of 8, but got 6"):
         f(q, q, q, 8, 2, ds.zeros(18, 6), None, None, None, False, 0.0, ds.zeros(6, 6), None)
+
+
+NESTED_CASES = {  # torch's encoder runs these calls on nested tensors or not
+    "eligible": {}, "final_norm": {"norm": True}, "gelu_module": {"act": "GELU"},
+    "sequence_first": {"layer": {"batch_first": False}}, "norm_first": {"layer": {
+        "norm_first": True}}, "no_bias": {"layer": {"bias": False}}, "odd_heads": {"heads": 3},
+    "lambda_act": {"act": "lambda"}, "training": {"train": True}, "grad": {"grad": True},
+    "with_mask": {"mask": True}, "right_aligned": {"pad": [[True, False, False, False]]},
+    "unchecked": {"pad": [[True, False, True, True]], "enc": {"mask_check": False}},
+    "not_enabled": {"enc": {"enable_nested_tensor": False}}, "all_padded": {"pad": [[True] * 4]},
+}
+
+
+@pytest.mark.filterwarnings("ignore:enable_nested_tensor is True")
+@pytest.mark.parametrize("case", NESTED_CASES)
+def test_encoder_padded_outputs_match_torch_nested_path(case):
+    c = NESTED_CASES[case]
+    d = 6 * c.get("heads", 2)
+    pad = np.array(c.get("pad", [[False, False, True, True]]) + [[False] * 4])
+    x = x_ = R.standard_normal((2, 4, d)).astype(np.float32)
+    first = c.get("layer", {}).get("batch_first", True)
+    if not first:
+        x_ = x.transpose(1, 0, 2).copy()
+
+    def build(lib):
+        act = {"GELU": lib.nn.GELU(), "lambda": lambda t: t.relu()}.get(c.get("act"), "relu")
+        kw = {**dict(d_model=d, nhead=c.get("heads", 2), dim_feedforward=8, dropout=0.0,
+                     batch_first=True, activation=act), **c.get("layer", {})}
+        layer = lib.nn.TransformerEncoderLayer(**kw)
+        return lib.nn.TransformerEncoder(layer, 2, norm=lib.nn.LayerNorm(d) if c.get("norm")
+                                         else None, **c.get("enc", {}))
+
+    torch.manual_seed(0)
+    theirs, ours = build(torch), build(ds)
+    ours.load_state_dict({k: ds.tensor(v.numpy()) for k, v in theirs.state_dict().items()})
+    assert ours.use_nested_tensor == theirs.use_nested_tensor
+    outs = []
+    for lib, enc in ((ds, ours), (torch, theirs)):
+        enc.train(c.get("train", False))
+        mask = lib.zeros(4, 4) if c.get("mask") else None
+        with lib.set_grad_enabled(c.get("grad", False)):
+            out = enc(lib.tensor(x_), mask=mask, src_key_padding_mask=lib.tensor(pad))
+        outs.append(out.detach().numpy())
+    np.testing.assert_allclose(outs[0], outs[1], rtol=1e-4, atol=1e-5, equal_nan=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import warnings
 from typing import Any, Callable, Optional, Union
 
 from ... import dtypes as _dt
@@ -11,7 +12,7 @@ from ...ops.elementwise import where
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
-from .activation import MultiheadAttention
+from .activation import GELU, MultiheadAttention, ReLU
 from .container import ModuleList
 from .dropout import Dropout
 from .linear import Linear
@@ -79,6 +80,9 @@ class TransformerEncoderLayer(Module):
         self.dropout1 = Dropout(dropout)
         self.dropout2 = Dropout(dropout)
         self.activation = _get_activation_fn(activation)
+        act = self.activation  # torch's flag for its fused kernels: 1 relu, 2 gelu, 0 other
+        self.activation_relu_or_gelu = (1 if act is F.relu or isinstance(act, ReLU) else
+                                        2 if act is F.gelu or isinstance(act, GELU) else 0)
 
     def forward(self, src: Tensor, src_mask: Optional[Tensor] = None,
                 src_key_padding_mask: Optional[Tensor] = None, is_causal: bool = False
@@ -177,17 +181,74 @@ class TransformerEncoder(Module):
         self.norm = norm
         self.enable_nested_tensor = enable_nested_tensor
         self.mask_check = mask_check
+        why_not = _why_not_nested(encoder_layer)
+        self.use_nested_tensor = enable_nested_tensor and not why_not
+        if enable_nested_tensor and why_not:
+            warnings.warn(f"enable_nested_tensor is True, but self.use_nested_tensor is False "
+                          f"because {why_not}", stacklevel=2)
 
     def forward(self, src: Tensor, mask: Optional[Tensor] = None,
                 src_key_padding_mask: Optional[Tensor] = None,
                 is_causal: Optional[bool] = None) -> Tensor:
+        zeroed = None
+        if self._may_run_nested(src, mask, src_key_padding_mask):
+            # torch runs this call on nested tensors, each row cut to its count of unpadded
+            # positions, and pads the result with zeros: padded positions come out 0, not NaN
+            # for a row of padding. It checks that the padding is at the end (mask_check), else
+            # runs as usual; unchecked, it keeps the first positions whatever the mask says.
+            # Tensor ops throughout, so that ds.jit records the decision instead of baking it.
+            pad = src_key_padding_mask.bool()
+            if self.mask_check:
+                zeroed = pad & ~(pad[:, :-1] & ~pad[:, 1:]).any()
+            else:
+                kept = (~pad).sum(-1, keepdim=True)
+                src_key_padding_mask = zeroed = arange(src.shape[1]) >= kept
         output = src
         for mod in self.layers:
             output = mod(output, src_mask=mask, is_causal=bool(is_causal),
                          src_key_padding_mask=src_key_padding_mask)
         if self.norm is not None:
             output = self.norm(output)
+        if zeroed is not None:
+            output = output.masked_fill(zeroed.unsqueeze(-1), 0.0)
         return output
+
+    def _may_run_nested(self, src: Tensor, mask: Optional[Tensor],
+                        padding: Optional[Tensor]) -> bool:
+        """Whether torch's encoder would take its nested-tensor path for this call, but for
+        the padding being at the end of each row."""
+        from ...amp import is_autocast_enabled
+        from ...autograd.grad_mode import is_grad_enabled
+
+        if (not self.use_nested_tensor or self.layers[0].training or src.ndim != 3
+                or padding is None or mask is not None or is_autocast_enabled()):
+            return False
+        return not (is_grad_enabled() and (src.requires_grad or any(
+            p.requires_grad for p in self.layers[0].parameters())))
+
+
+def _why_not_nested(layer: Module) -> str:
+    """Why torch's encoder would never run ``layer`` on nested tensors ("" if it may)."""
+    attn = getattr(layer, "self_attn", None)
+    reasons = [
+        (not isinstance(layer, TransformerEncoderLayer),
+         "encoder_layer was not TransformerEncoderLayer"),
+        (getattr(layer, "norm_first", True), "encoder_layer.norm_first was True"),
+        (not getattr(attn, "batch_first", False),
+         "encoder_layer.self_attn.batch_first was not True(use batch_first for better "
+         "inference performance)"),
+        (not getattr(attn, "_qkv_same_embed_dim", False),
+         "encoder_layer.self_attn._qkv_same_embed_dim was not True"),
+        (getattr(attn, "in_proj_bias", None) is None,
+         "encoder_layer.self_attn was passed bias=False"),
+        (not getattr(layer, "activation_relu_or_gelu", 0),
+         "encoder_layer.activation_relu_or_gelu was not True"),
+        (getattr(getattr(layer, "norm1", None), "eps", 0) !=
+         getattr(getattr(layer, "norm2", None), "eps", 1),
+         "encoder_layer.norm1.eps was not equal to encoder_layer.norm2.eps"),
+        (getattr(attn, "num_heads", 1) % 2 == 1, "num_head is odd"),
+    ]
+    return next((why for bad, why in reasons if bad), "")
 
 
 class TransformerDecoder(Module):
