@@ -138,7 +138,13 @@ def from_dlpack(ext_tensor: Any) -> Tensor:
                        f"{type(ext_tensor).__name__}: {e}") from None
 
 
-def _size(size: tuple) -> tuple:
+def _size(size: tuple, keyword: Any = None) -> tuple:
+    """The shape from ``f(2, 3)``, ``f((2, 3))`` or torch's keyword spelling ``f(size=(2, 3))``
+    (``keyword``)."""
+    if keyword is not None:
+        if size:
+            raise TypeError("[size] given both positionally and by keyword")
+        size = (keyword,)
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     for s in size:
@@ -159,28 +165,29 @@ def _filled(fill: Any, size: tuple, dtype: Any, device: Any, requires_grad: bool
     return _finish(arr, device, requires_grad)
 
 
-def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-          out: Any = None, layout: Any = None) -> Tensor:
-    """A tensor of zeros of shape ``size``."""
+def zeros(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None,
+          requires_grad: bool = False, out: Any = None, layout: Any = None) -> Tensor:
+    """A tensor of zeros of shape ``size`` (given positionally or by keyword)."""
     d = _dtype_np(dtype, _dt.get_default_dtype().np)
-    return _finish(np.zeros(_size(size), dtype=d), device, requires_grad)
+    return _finish(np.zeros(_size(shape, size), dtype=d), device, requires_grad)
 
 
-def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-         out: Any = None, layout: Any = None) -> Tensor:
-    """A tensor of ones of shape ``size``."""
-    return _filled(1, size, dtype, device, requires_grad)
+def ones(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False, out: Any = None, layout: Any = None) -> Tensor:
+    """A tensor of ones of shape ``size`` (given positionally or by keyword)."""
+    return _filled(1, _size(shape, size), dtype, device, requires_grad)
 
 
-def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-          out: Any = None, layout: Any = None, memory_format: Any = None,
-          pin_memory: bool = False) -> Tensor:
-    """An uninitialized tensor of shape ``size``, laid out in ``memory_format``
-    (``channels_last``: NHWC strides on an NCHW shape)."""
+def empty(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None,
+          requires_grad: bool = False, out: Any = None, layout: Any = None,
+          memory_format: Any = None, pin_memory: bool = False) -> Tensor:
+    """An uninitialized tensor of shape ``size`` (given positionally or by keyword), laid out
+    in ``memory_format`` (``channels_last``: NHWC strides on an NCHW shape)."""
+    shape = _size(shape, size)
     if memory_format is not None:
         d = _dtype_np(dtype, _dt.get_default_dtype().np)
-        return _finish(_mf.empty(_size(size), d, memory_format), device, requires_grad)
-    return _filled(None, size, dtype, device, requires_grad)
+        return _finish(_mf.empty(shape, d, memory_format), device, requires_grad)
+    return _filled(None, shape, dtype, device, requires_grad)
 
 
 def empty_strided(size: Sequence[int], stride: Sequence[int], *, dtype: Any = None,
@@ -409,23 +416,23 @@ def new_tensor(self: Tensor, data: Any, *, dtype: Any = None, device: Any = None
 
 
 @tensor_method
-def new_zeros(self: Tensor, *size: Any, dtype: Any = None, device: Any = None,
-              requires_grad: bool = False) -> Tensor:
-    return zeros(*size, dtype=dtype or self.dtype, device=device or self._device,
+def new_zeros(self: Tensor, *shape: Any, size: Any = None, dtype: Any = None,
+              device: Any = None, requires_grad: bool = False) -> Tensor:
+    return zeros(*shape, size=size, dtype=dtype or self.dtype, device=device or self._device,
                  requires_grad=requires_grad)
 
 
 @tensor_method
-def new_ones(self: Tensor, *size: Any, dtype: Any = None, device: Any = None,
-             requires_grad: bool = False) -> Tensor:
-    return ones(*size, dtype=dtype or self.dtype, device=device or self._device,
+def new_ones(self: Tensor, *shape: Any, size: Any = None, dtype: Any = None,
+             device: Any = None, requires_grad: bool = False) -> Tensor:
+    return ones(*shape, size=size, dtype=dtype or self.dtype, device=device or self._device,
                 requires_grad=requires_grad)
 
 
 @tensor_method
-def new_empty(self: Tensor, *size: Any, dtype: Any = None, device: Any = None,
-              requires_grad: bool = False) -> Tensor:
-    return empty(*size, dtype=dtype or self.dtype, device=device or self._device,
+def new_empty(self: Tensor, *shape: Any, size: Any = None, dtype: Any = None,
+              device: Any = None, requires_grad: bool = False) -> Tensor:
+    return empty(*shape, size=size, dtype=dtype or self.dtype, device=device or self._device,
                  requires_grad=requires_grad)
 
 

@@ -103,10 +103,10 @@ def _gen(generator: Optional[Generator]) -> np.random.Generator:
     return (generator or default_generator).np
 
 
-def _size(size: tuple) -> tuple:
+def _size(size: tuple, keyword: Any = None) -> tuple:
     from ._creation import _size as s
 
-    return s(size)
+    return s(size, keyword)
 
 
 def _float_dtype(dtype: Any, complex_ok: bool = False) -> np.dtype:
@@ -160,17 +160,19 @@ RANDPERM = defop("randperm", lambda xp, *, n, dtype, generator: _gen(
     doc="A random permutation of 0..n-1.")
 
 
-def rand(*size: Any, generator: Optional[Generator] = None, dtype: Any = None,
+def rand(*shape: Any, size: Any = None, generator: Optional[Generator] = None, dtype: Any = None,
          device: Any = None, requires_grad: bool = False, out: Any = None) -> Tensor:
     """Uniform samples on ``[0, 1)``."""
-    drawn = apply(RAND, size=_size(size), dtype=_float_dtype(dtype, True), generator=generator)
+    drawn = apply(RAND, size=_size(shape, size), dtype=_float_dtype(dtype, True),
+                  generator=generator)
     return _finish(drawn._data, device, requires_grad)
 
 
-def randn(*size: Any, generator: Optional[Generator] = None, dtype: Any = None,
+def randn(*shape: Any, size: Any = None, generator: Optional[Generator] = None, dtype: Any = None,
           device: Any = None, requires_grad: bool = False, out: Any = None) -> Tensor:
     """Standard normal samples."""
-    drawn = apply(RANDN, size=_size(size), dtype=_float_dtype(dtype, True), generator=generator)
+    drawn = apply(RANDN, size=_size(shape, size), dtype=_float_dtype(dtype, True),
+                  generator=generator)
     return _finish(drawn._data, device, requires_grad)
 
 

@@ -578,3 +578,23 @@ def test_native_dropout():
     np.testing.assert_allclose(xg.grad.numpy(), mask.numpy() * 2.0)
     with pytest.raises(RuntimeError, match="between 0 and 1"):
         ds.native_dropout(x, 1.5, True)
+
+
+@pytest.mark.parametrize("call", [
+    "torch.flip(x, dims=[1])", "x.flip(dims=(1,))", "x.permute(dims=(1, 0))",
+    "torch.permute(x, dims=(1, 0))", "x.view(size=(3, 2))", "x.reshape(shape=(3, 2))",
+    "torch.reshape(x, shape=(3, 2))", "x.expand(size=(2, 2, 3))", "x.repeat(repeats=(2, 1))",
+    "torch.zeros(size=(2,))", "torch.ones(size=[2, 1])", "torch.empty(size=(2,)).shape",
+    "torch.rand(size=(2,)).shape", "torch.randn(size=(2,)).shape", "x.new_zeros(size=(2,))",
+    "x.new_ones(size=(1, 2))", "x.split(split_size=2, dim=1)"])
+def test_sizes_and_dims_by_keyword_as_torch(call):
+    def run(torch):
+        x = torch.arange(6.0).view(2, 3)
+        out = eval(call)
+        if isinstance(out, tuple):  # chunks, or a shape
+            return [t.tolist() if hasattr(t, "tolist") else t for t in out]
+        return out.tolist()
+
+    assert run(ds) == run(torch)
+    with pytest.raises(TypeError, match="positionally and by keyword"):
+        ds.zeros(2, size=(2,))

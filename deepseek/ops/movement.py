@@ -18,8 +18,13 @@ from ._opdef import _record, apply, apply_inplace, defop, tensor_method
 _prod = math.prod  # of a shape's Python ints: exact, and 10x faster than np.prod on tuples
 
 
-def _shape_arg(shape: tuple) -> tuple:
-    """``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` all mean the shape (2, 3)."""
+def _shape_arg(shape: tuple, keyword: Any = None, name: str = "") -> tuple:
+    """``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])`` and torch's keyword spelling
+    ``f(size=(2, 3))`` (``keyword``) all mean the shape (2, 3)."""
+    if keyword is not None:
+        if shape:
+            raise TypeError(f"{name}() got its sizes both positionally and by keyword")
+        shape = (keyword,)
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = tuple(shape[0])
     return tuple(int(s) for s in shape)
@@ -59,14 +64,14 @@ VIEW = defop("view", _view_forward, lambda x, shape: (shape, x.dtype),
 
 
 @tensor_method
-def view(input: Tensor, *shape: Any) -> Tensor:
+def view(input: Tensor, *shape: Any, size: Any = None) -> Tensor:
     """A view with a new shape (no copy; fails when the strides do not allow it)."""
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer, tuple, list)):
         from ..dtypes import to_dtype
 
         return _view_dtype(input, to_dtype(shape[0]))
     x = input
-    s = infer_shape("view", _shape_arg(shape), x._data.size)
+    s = infer_shape("view", _shape_arg(shape, size, "view"), x._data.size)
     if s == x._data.shape:
         return apply(VIEW, x, shape=s) if x._requires_grad else _alias(x)
     return apply(VIEW, x, shape=s)
@@ -85,10 +90,10 @@ def _view_dtype(x: Tensor, dtype: Any) -> Tensor:
 
 
 @tensor_method
-def reshape(input: Tensor, *shape: Any) -> Tensor:
+def reshape(input: Tensor, *args: Any, shape: Any = None) -> Tensor:
     """A tensor with the same data and a new shape: a view when possible, else a copy."""
     x = require_tensor("reshape", input)
-    s = infer_shape("reshape", _shape_arg(shape), x._data.size)
+    s = infer_shape("reshape", _shape_arg(args, shape, "reshape"), x._data.size)
     try:
         np.reshape(x._data, s, copy=False)
     except ValueError:
@@ -167,10 +172,10 @@ PERMUTE = defop("permute", lambda xp, x, dims: xp.transpose(x, dims), _permute_m
 
 
 @tensor_method
-def permute(input: Tensor, *dims: Any) -> Tensor:
+def permute(input: Tensor, *args: Any, dims: Any = None) -> Tensor:
     """A view with dims reordered."""
     x = require_tensor("permute", input)
-    dims = _shape_arg(dims)
+    dims = _shape_arg(args, dims, "permute")
     if len(dims) != x.ndim:
         raise op_error(RuntimeError, "permute", f"number of dims don't match in permute: got "
                        f"{len(dims)} dims for a {x.ndim}-d input", x._data)
@@ -293,10 +298,10 @@ EXPAND = defop("expand", lambda xp, x, shape: xp.broadcast_to(x, shape), _expand
 
 
 @tensor_method
-def expand(input: Tensor, *sizes: Any) -> Tensor:
+def expand(input: Tensor, *sizes: Any, size: Any = None) -> Tensor:
     """A broadcast view to ``sizes`` (``-1`` keeps a dim)."""
     x = require_tensor("expand", input)
-    sizes = _shape_arg(sizes)
+    sizes = _shape_arg(sizes, size, "expand")
     off = len(sizes) - x.ndim
     shape = tuple(x.shape[i - off] if s == -1 and i >= off else s for i, s in enumerate(sizes))
     if shape == x.shape:
@@ -692,8 +697,14 @@ def narrow_copy(input: Tensor, dim: int, start: int, length: int) -> Tensor:
 
 
 @tensor_method
-def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
-    """Views of consecutive chunks of ``split_size_or_sections`` along ``dim``."""
+def split(tensor: Tensor, split_size_or_sections: Any = None, dim: int = 0, *,
+          split_size: Any = None) -> tuple:
+    """Views of consecutive chunks of ``split_size_or_sections`` along ``dim`` (``split_size``
+    is ``Tensor.split``'s name for it)."""
+    if (split_size_or_sections is None) == (split_size is None):
+        raise TypeError("split() takes one of split_size_or_sections and split_size")
+    if split_size_or_sections is None:
+        split_size_or_sections = split_size
     x = require_tensor("split", tensor)
     d = wrap_dim("split", dim, x.ndim)
     n = x.shape[d]
@@ -781,10 +792,10 @@ FLIP = defop("flip", lambda xp, x, dims: xp.flip(x, dims).copy(),
 
 
 @tensor_method
-def flip(input: Tensor, *dims: Any) -> Tensor:
+def flip(input: Tensor, *args: Any, dims: Any = None) -> Tensor:
     """Reverse the order of elements along ``dims`` (a copy, as in PyTorch)."""
     x = require_tensor("flip", input)
-    dims = _shape_arg(dims) if dims else ()
+    dims = _shape_arg(args, dims, "flip") if args or dims is not None else ()
     return apply(FLIP, x, dims=tuple(wrap_dim("flip", d, x.ndim) for d in dims))
 
 
@@ -797,10 +808,10 @@ def select(input: Tensor, dim: int, index: int) -> Tensor:
 
 # ---------------------------------------------------------------- repeats
 @tensor_method
-def repeat(input: Tensor, *sizes: Any) -> Tensor:
+def repeat(input: Tensor, *sizes: Any, repeats: Any = None) -> Tensor:
     """``input`` tiled ``sizes[i]`` times along each dim (leading new dims allowed)."""
     x = require_tensor("repeat", input)
-    sizes = _shape_arg(sizes)
+    sizes = _shape_arg(sizes, repeats, "repeat")
     if len(sizes) < x.ndim:
         raise op_error(RuntimeError, "repeat", "Number of dimensions of repeat dims can not be "
                        "smaller than number of dimensions of tensor", x._data)
