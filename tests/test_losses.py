@@ -246,6 +246,13 @@ def test_embedding_bag_errors():
         F.embedding_bag(ds.tensor([[0, 1]]), w, mode="mean", per_sample_weights=ds.ones(1, 2))
     with pytest.raises(ValueError, match="mode has to be one of sum, mean or max"):
         F.embedding_bag(ds.tensor([[0, 1]]), w, mode="median")
+    for offsets, last, message in [([1], False, "offsets\\[0\\] has to be 0"),
+                                   ([0, 3], False, "can not be greater than input's length 2"),
+                                   ([0, 3], True, "can not be greater than input's length 2"),
+                                   ([0, 2, 1], False, "non-decreasing")]:
+        with pytest.raises(RuntimeError, match=message):
+            F.embedding_bag(ds.tensor([1, 2]), w, ds.tensor(offsets), include_last_offset=last)
+    assert F.embedding_bag(ds.tensor([1, 2]), w, ds.tensor([], dtype=ds.int64)).shape == (0, 2)
 
 
 @pytest.mark.parametrize("shape", [(4, 5), (5,)])

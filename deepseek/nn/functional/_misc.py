@@ -160,6 +160,16 @@ def _bag_layout(idx: Tensor, offsets: Optional[Tensor], include_last_offset: boo
         raise op_error(ValueError, "embedding_bag", "offsets has to be a 1D Tensor")
     starts = host_values(offsets, "embedding_bag's offsets").astype(INT64)
     n = idx.shape[0]
+    if starts.size and starts[0] != 0:
+        raise op_error(RuntimeError, "embedding_bag", "offsets[0] has to be 0, i.e., the first "
+                       "sequence in the mini-batch has to start from position 0. However, got "
+                       f"{starts[0]}")
+    if starts.size and starts[-1] > n:
+        raise op_error(RuntimeError, "embedding_bag", f"offsets[-1] can not be greater than "
+                       f"input's length {n} but got offsets[-1] of {starts[-1]}")
+    if np.any(np.diff(starts) < 0):
+        raise op_error(RuntimeError, "embedding_bag", "offsets must be non-decreasing, got "
+                       f"{starts.tolist()}")
     end = n
     if include_last_offset:
         starts, end = starts[:-1], int(starts[-1]) if starts.size else n
@@ -207,6 +217,8 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Optional[Tensor] = Non
     if per_sample_weights is not None:
         rows = rows * per_sample_weights.reshape(-1, 1)
     dim = w.shape[1]
+    if n_bags == 0:  # no offsets: no bags
+        return rows[:0]
     if mode == "max":
         values = np.where(keep[:, None], host_values(rows, "embedding_bag's maxima"), -np.inf)
         best = np.full((n_bags, dim), -np.inf, values.dtype)
