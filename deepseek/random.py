@@ -242,8 +242,10 @@ def _multinomial_forward(xp: Any, w: Any, *, num_samples: int, replacement: bool
         if replacement:
             out[i] = np.minimum(np.searchsorted(np.cumsum(p), g.random(num_samples), "right"),
                                 len(p) - 1)
-        else:  # Gumbel top-k: sampling without replacement
-            keys = np.where(p > 0, np.log(p) - np.log(-np.log(g.random(len(p)))), -np.inf)
+        else:  # Gumbel top-k: sampling without replacement; as torch, zero-probability
+            # categories come last (after every other) rather than refused
+            with np.errstate(divide="ignore"):
+                keys = np.where(p > 0, np.log(p) - np.log(-np.log(g.random(len(p)))), -np.inf)
             out[i] = np.argsort(-keys, kind="stable")[:num_samples]
     return out.reshape(w.shape[:-1] + (num_samples,))
 
@@ -323,9 +325,6 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     if not replacement and num_samples > w.shape[-1]:
         raise op_error(RuntimeError, "multinomial", "cannot sample n_sample > prob_dist.size(-1) "
                        "samples without replacement", input._data)
-    if not replacement and num_samples > int(np.count_nonzero(rows, -1).min()):
-        raise op_error(RuntimeError, "multinomial", "invalid multinomial distribution (with "
-                       "replacement=False, not enough non-negative category to sample)")
     return apply(MULTINOMIAL, input.detach(), num_samples=int(num_samples),
                  replacement=bool(replacement), generator=generator)
 

@@ -169,8 +169,12 @@ def test_normal_bernoulli_multinomial():
     assert abs((idx == 2).float().mean().item() - 0.75) < 0.06
     rows = ds.multinomial(ds.ones(4, 5), 5)
     assert rows.shape == (4, 5) and all(sorted(r) == list(range(5)) for r in rows.tolist())
-    with pytest.raises(RuntimeError):
-        ds.multinomial(w, 3)
+    for lib in (ds, torch):  # zero-probability categories come last, not refused
+        for _ in range(5):
+            drawn = lib.multinomial(lib.tensor([0.0, 1.0, 3.0]), 3).tolist()
+            assert sorted(drawn[:2]) == [1, 2] and drawn[2] == 0, lib
+    with pytest.raises(RuntimeError, match="n_sample > prob_dist.size"):
+        ds.multinomial(w, 4)
 
 
 def test_manual_seed_and_generator_determinism():
