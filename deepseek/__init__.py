@@ -5,6 +5,7 @@ This module only re-exports the public surface; everything is defined in submodu
 
 import math as _math
 import os as _os
+import warnings as _warnings
 
 # Numba's parallel kernels run on OpenMP threads that by default spin after each region,
 # stealing the cores from the BLAS call that follows (and collapsing under any load):
@@ -202,3 +203,9 @@ def is_floating_point(input: Tensor) -> "bool":
 
 def is_complex(input: Tensor) -> "bool":
     return input.is_complex()
+
+# As in torch, inf and nan are results, not warnings: NumPy's floating-point warnings are
+# silenced where our code calls NumPy (the filter matches the calling module), not in the user's
+# own NumPy code, and without the cost of an errstate around every op.
+_warnings.filterwarnings("ignore", r"(divide by zero|invalid value|overflow|underflow) "
+                         "encountered", RuntimeWarning, r"deepseek(\.|$)")

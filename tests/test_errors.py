@@ -71,3 +71,25 @@ def test_creation_errors():
         ds.zeros(2.5)
     with pytest.raises(RuntimeError):
         ds.device("tpu")
+
+
+def test_inf_and_nan_are_results_not_warnings_as_torch():
+    """NumPy's floating-point warnings stay silent in deepseek's ops, not in the user's NumPy
+    (a fresh interpreter: pytest resets warning filters around each test)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import numpy as np, deepseek as ds\n"
+        "t = ds.tensor([float('inf'), -float('inf')])\n"
+        "print((t * 0).tolist(), t.sum().item(), t.mean().item(), (ds.ones(1) / 0).tolist(),\n"
+        "      ds.tensor([0.0, -1.0]).log().tolist(), t.softmax(0).tolist())\n"
+        "try:\n"
+        "    np.ones(1) / 0\n"
+        "except RuntimeWarning:\n"
+        "    print('user numpy warns')\n")
+    out = subprocess.run([sys.executable, "-W", "error::RuntimeWarning", "-c", script],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "[nan, nan] nan nan [inf] [-inf, nan] [nan, nan]", "user numpy warns"]

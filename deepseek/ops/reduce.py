@@ -104,7 +104,11 @@ def _reduction_input(name: str, input: Any, dtype: Any, int_to_long: bool = Fals
 # ---------------------------------------------------------------- sum / mean / prod
 def _sum_forward(xp: Any, x: Any, dims: tuple, keepdim: bool) -> Any:
     acc = _acc_dtype(x.dtype)
-    return x.sum(axis=dims, keepdims=keepdim, dtype=acc).astype(x.dtype, copy=False)
+    # NumPy's ufunc itself, not ndarray.sum's Python wrapper: its floating-point warnings are
+    # then raised from here, where deepseek's filter silences them (deepseek/__init__.py)
+    total = np.add.reduce(x, axis=dims, dtype=acc, keepdims=keepdim) if xp is np else \
+        x.sum(axis=dims, keepdims=keepdim, dtype=acc)
+    return total.astype(x.dtype, copy=False)
 
 
 def _sum_vjp(ctx: Any, g: Tensor) -> tuple:
