@@ -204,6 +204,7 @@ def is_floating_point(input: Tensor) -> "bool":
 def is_complex(input: Tensor) -> "bool":
     return input.is_complex()
 
+
 # As in torch, inf and nan are results, not warnings: NumPy's floating-point warnings are
 # silenced where our code calls NumPy (the filter matches the calling module), not in the user's
 # own NumPy code, and without the cost of an errstate around every op.
