@@ -111,7 +111,6 @@ CASES = [
 # Cases where deepseek does not match yet: each needs a change in a front door outside
 # deepseek/amp (see the reason); strict, so a fix shows up as XPASS to remove the mark.
 PENDING = {
-    "prelu": "_prelu_kernel has amp=None (PyTorch's CPU policy runs prelu in low precision)",
     "mse_loss_low": "mse_loss is composed of ops that run in bfloat16 on CPU (PyTorch: float32)",
 }
 CASES += [
@@ -128,6 +127,48 @@ CASES += [
     ("mse_loss_low", lambda lib, x, t: _F(lib).mse_loss(x.bfloat16(), t.bfloat16()),
      [_arr(3, 4), _arr(3, 4)]),
 ]
+
+
+def _recurrent(kind: str, **kwargs):
+    """``kind`` of ``lib.nn`` on the given weights, run on ``x``: its output and final states,
+    flattened into one tensor (whose dtype is float32 if any of them is)."""
+    def run(lib, x, *weights):
+        m = getattr(lib.nn, kind)(4, 3, **kwargs)
+        names = [n for n, _ in m.named_parameters()]
+        m.load_state_dict({n: w for n, w in zip(names, weights, strict=True)})
+        out, state = m(x)
+        return lib.cat([t.reshape(-1) for t in (out, *(state if isinstance(state, tuple)
+                                                        else (state,)))])
+
+    layers, dirs = kwargs.get("num_layers", 1), 2 if kwargs.get("bidirectional") else 1
+    gates = {"LSTM": 4, "GRU": 3, "RNN": 1}[kind]
+    weights = []
+    for layer in range(layers):
+        for _ in range(dirs):
+            inputs = 4 if layer == 0 else 3 * dirs
+            weights += [_arr(gates * 3, inputs), _arr(gates * 3, 3), _arr(gates * 3),
+                        _arr(gates * 3)]
+    return run, [_arr(5, 2, 4)] + weights
+
+
+CASES += [(f"{kind.lower()}{'_bi' if bi else ''}", *_recurrent(kind, bidirectional=bi,
+                                                               num_layers=2))
+          for kind in ("LSTM", "GRU", "RNN") for bi in (False, True)]
+
+
+def _cell(kind: str, gates: int):
+    def run(lib, x, *weights):
+        m = getattr(lib.nn, kind)(4, 3)
+        m.load_state_dict(dict(zip(["weight_ih", "weight_hh", "bias_ih", "bias_hh"], weights)))
+        out = m(x)
+        return lib.cat([t.reshape(-1) for t in (out if isinstance(out, tuple) else (out,))])
+
+    return run, [_arr(2, 4), _arr(gates * 3, 4), _arr(gates * 3, 3), _arr(gates * 3),
+                 _arr(gates * 3)]
+
+
+CASES += [(kind.lower(), *_cell(kind, g)) for kind, g in (("LSTMCell", 4), ("GRUCell", 3),
+                                                          ("RNNCell", 1))]
 
 
 def _run(lib, fn, arrays, grad: bool = False):

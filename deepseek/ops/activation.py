@@ -329,7 +329,7 @@ def _prelu_vjp(ctx: Any, g: Tensor) -> tuple:
 
 PRELU = defop("_prelu_kernel", lambda xp, x, w: _where(xp, x > 0, x, w * x),
               lambda x, w: (broadcast_shapes("prelu", x, w), x.dtype), _prelu_vjp,
-              kind="elementwise", expr="({0} if {0} > 0 else {1} * {0})")
+              kind="elementwise", expr="({0} if {0} > 0 else {1} * {0})", amp="lower")
 
 
 @tensor_method

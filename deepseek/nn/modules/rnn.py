@@ -10,6 +10,8 @@ from typing import Any, Optional
 
 from ..._creation import empty, zeros
 from ..._errors import op_error
+from ...ops.linalg import MATMUL
+from ...ops._opdef import autocast_args, autocast_exempt
 from ...ops.movement import cat, stack
 from ...tensor import Tensor
 from .. import functional as F
@@ -22,6 +24,18 @@ from .utils import _check_sizes
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+# what torch's CPU autocast leaves in float32: the layers and cells that run as native kernels
+# outside its op lists (the others run their products, and so all their steps, in its dtype)
+_CPU_FLOAT32_LAYERS, _CPU_FLOAT32_CELLS = {"GRU"}, {"GRU", "LSTM"}
+
+
+def _outside_cpu_autocast(mode: str, float32_modes: set, run: Any) -> Any:
+    from ...amp import is_autocast_enabled
+
+    if mode in float32_modes and is_autocast_enabled("cpu"):
+        with autocast_exempt():
+            return run()
+    return run()
 
 
 def _step(mode: str, gi: Tensor, state: Any, w_hh: Tensor, b_hh: Optional[Tensor],
@@ -205,6 +219,10 @@ class RNNBase(Module):
         return states
 
     def forward(self, input: Any, hx: Any = None) -> tuple:
+        return _outside_cpu_autocast(self.mode, _CPU_FLOAT32_LAYERS,
+                                     lambda: self._forward(input, hx))
+
+    def _forward(self, input: Any, hx: Any) -> tuple:
         packed = isinstance(input, PackedSequence)
         unbatched = False
         if packed:
@@ -235,7 +253,9 @@ class RNNBase(Module):
                            f"does not match weight dtype ({weight.dtype.name}). Convert the "
                            f"input: input.to({weight.dtype}), or the model: "
                            f"model.to({data.dtype})", data)
-        states = self._initial_state(hx, batch, data, unbatched)
+        # autocast runs the whole recurrence in its dtype, as torch's lstm/gru/rnn ops: the
+        # states too (a float32 cell state would promote every step back to float32)
+        states = autocast_args(MATMUL, *self._initial_state(hx, batch, data, unbatched))
         dirs = 2 if self.bidirectional else 1
         finals: list = [[] for _ in states]
         layer_input = data
@@ -381,6 +401,10 @@ class RNNCellBase(Module):
     reset_parameters = RNNBase.reset_parameters
 
     def forward(self, input: Tensor, hx: Any = None) -> Any:
+        return _outside_cpu_autocast(self._mode, _CPU_FLOAT32_CELLS,
+                                     lambda: self._forward(input, hx))
+
+    def _forward(self, input: Tensor, hx: Any) -> Any:
         name = type(self).__name__
         if input.dim() not in (1, 2):
             raise op_error(ValueError, name, f"Expected input to be 1D or 2D, got {input.dim()}D "
