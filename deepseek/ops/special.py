@@ -1,10 +1,12 @@
 """Primitives of ``torch.special`` that NumPy lacks: the error-function family, the normal
-distribution, modified Bessel functions, incomplete gamma, Hurwitz zeta and friends. Forwards are
-vectorized NumPy in float64 (rounded once to the input's dtype); vjps are written in Tensor ops."""
+distribution, modified Bessel functions, incomplete gamma, Hurwitz zeta, Airy's Ai, the orthogonal
+polynomials and friends. Forwards are vectorized NumPy or Numba in float64 (rounded once to the
+input's dtype; the polynomials compute in it, as PyTorch does); vjps are written in Tensor ops."""
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections import namedtuple
 from typing import Any, Callable, Optional
 
@@ -12,12 +14,16 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .._errors import op_error
+from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from ._common import LOWP, broadcast_shapes, cast, is_float, require_tensor
 from ._opdef import apply, apply_inplace, defop, tensor_method
 from .elementwise import (_inplace_of, binary_operands, exp, lgamma, log, sign, square,
                           where)
 from .elementwise import pow as power
+from ._polynomials import FAMILIES, polynomial, polynomial_derivative
+from ._special import airy_ai as airy_ai_np
+from ._special import airy_ai_prime as airy_ai_prime_np
 from ._special_kernels import (_SQRT_2PI, _SQRT_HALF, _SQRT_PI, bessel_i_np, bessel_jy_np,
                                bessel_k_np, entr_np, erfcx_np, gammainc_np, log_ndtr_np, ndtr_np,
                                ndtri_np, spherical_j0_np, xlog1py_np, zeta_np)
@@ -523,3 +529,159 @@ scaled_modified_bessel_k1 = _bessel("scaled_modified_bessel_k1",
 spherical_bessel_j0 = _bessel("spherical_bessel_j0", spherical_j0_np,
                               "The spherical Bessel function of the first kind of order 0, "
                               "``sin(input) / input``.")
+
+
+# ---------------------------------------------------------------- out=
+def _into(name: str, result: Tensor, out: Optional[Tensor]) -> Tensor:
+    """``result``, or written into ``out`` (cast to its floating dtype and resized, as PyTorch
+    does; ``out`` records no history)."""
+    if out is None:
+        return result
+    if not isinstance(out, Tensor):
+        raise op_error(TypeError, name, f"argument 'out' must be Tensor, not {type(out).__name__}")
+    d = out._data.dtype
+    if not (is_float(d) or d.kind == "c"):
+        raise op_error(RuntimeError, name, f"result type {_dt.torch_name(result._data.dtype)} "
+                       f"can't be cast to the desired output type {_dt.torch_name(d)}")
+    if out.shape != result.shape:
+        if out.numel():
+            warnings.warn(f"[{name}] An output with one or more elements was resized since it had "
+                          f"shape {list(out.shape)}, which does not match the required output "
+                          f"shape {list(result.shape)}.", UserWarning, stacklevel=3)
+        out.resize_(result.shape)
+    with no_grad():
+        out.copy_(result)
+    return out
+
+
+# ---------------------------------------------------------------- Airy Ai
+def _airy_ai_vjp(ctx: Any, g: Tensor) -> tuple:
+    return (g * apply(AIRY_AI_PRIME, ctx.inputs[0]),)
+
+
+def _airy_ai_prime_vjp(ctx: Any, g: Tensor) -> tuple:
+    x = ctx.inputs[0]
+    return (g * x * apply(AIRY_AI, x),)  # Airy's equation: Ai'' = x Ai
+
+
+AIRY_AI = _special_unary("special_airy_ai", airy_ai_np, _airy_ai_vjp, lowp=False)
+AIRY_AI_PRIME = _special_unary("special_airy_ai_prime", airy_ai_prime_np, _airy_ai_prime_vjp,
+                               lowp=False)
+
+
+def airy_ai(input: Tensor, *, out: Optional[Tensor] = None) -> Tensor:
+    """The Airy function ``Ai``, the solution of ``y'' = input * y`` that decays as ``input``
+    grows: oscillating for negative input, 0 at both infinities (where PyTorch gives NaN).
+    Differentiable (``Ai'`` is a primitive of its own), where PyTorch records no gradient;
+    float16 and bfloat16 are refused.
+
+    Example::
+
+        >>> ds.special.airy_ai(ds.tensor([-2.0, 0.0, 2.0]))
+        tensor([0.2274, 0.3550, 0.0349])
+    """
+    return _into("special_airy_ai", apply(AIRY_AI, _float_input("special_airy_ai", input)), out)
+
+
+# ---------------------------------------------------------------- orthogonal polynomials
+def _polynomial_forward(family: int) -> Callable:
+    def forward(xp: Any, x: Any, n: Any) -> Any:
+        with np.errstate(all="ignore"):
+            return polynomial(family, x, n)
+
+    return forward
+
+
+def _derivative_forward(xp: Any, x: Any, n: Any, family: int, order: int) -> Any:
+    with np.errstate(all="ignore"):
+        return polynomial_derivative(family, np.asarray(x, dtype=_F64), np.asarray(n, dtype=_F64),
+                                     order)
+
+
+def _polynomial_vjp(ctx: Any, g: Tensor) -> tuple:
+    x, n = ctx.inputs
+    if ctx.needs_input_grad[1]:
+        raise _not_differentiable(ctx.op.name, "n")
+    if ctx.op is POLYNOMIAL_DERIVATIVE:
+        family, order = ctx.attrs["family"], ctx.attrs["order"] + 1
+    else:
+        family, order = FAMILIES.index(ctx.op.name.removeprefix("special_")), 1
+    return g * apply(POLYNOMIAL_DERIVATIVE, x, n, family=family, order=order), None
+
+
+POLYNOMIALS = {name: defop("special_" + name, _polynomial_forward(family),
+                           _float_meta("special_" + name, lowp=False), _polynomial_vjp)
+               for family, name in enumerate(FAMILIES)}
+# d^order/dx^order of FAMILIES[family]: the gradients of the polynomials, to any order
+POLYNOMIAL_DERIVATIVE = defop("special_orthogonal_polynomial_derivative", _derivative_forward,
+                              _float_meta("special_orthogonal_polynomial_derivative",
+                                          lowp=False), _polynomial_vjp)
+
+
+def _polynomial(name: str, summary: str, example: str) -> Callable:
+    op = POLYNOMIALS[name]
+
+    def front(input: Any, n: Any, *, out: Optional[Tensor] = None) -> Tensor:
+        x, degree = binary_operands(op.name, input, n)
+        if x._data.dtype.kind == "c":
+            raise _not_implemented(op.name, x._data)
+        if not is_float(x._data.dtype):
+            f = _dt.get_default_dtype().np
+            x, degree = cast(x, f), cast(degree, f)
+        return _into(op.name, apply(op, x, degree), out)
+
+    front.__name__ = front.__qualname__ = name
+    front.__doc__ = f"""{summary}
+
+    Args:
+        input: the points (a tensor or a number).
+        n: the degree (a tensor or a number; either may be a number, not both), broadcast with
+            ``input`` and truncated to an integer; negative degrees give 0.
+
+    Values and their rounding are PyTorch's, shortcuts included. Unlike PyTorch the result is
+    differentiable in ``input`` (to any order); a gradient for ``n`` is an error.
+
+    Example::
+
+        >>> ds.special.{name}(ds.tensor([0.5, 2.0]), 3)
+        {example}
+    """
+    return front
+
+
+chebyshev_polynomial_t = _polynomial(
+    "chebyshev_polynomial_t", "The Chebyshev polynomial of the first kind ``T_n(input)``; "
+    "``cos(n acos(input))`` inside (-1, 1) once ``n > 6``.", "tensor([-1., 26.])")
+chebyshev_polynomial_u = _polynomial(
+    "chebyshev_polynomial_u", "The Chebyshev polynomial of the second kind ``U_n(input)``.",
+    "tensor([-1., 56.])")
+chebyshev_polynomial_v = _polynomial(
+    "chebyshev_polynomial_v", "The Chebyshev polynomial of the third kind ``V_n(input)``.",
+    "tensor([-1., 41.])")
+chebyshev_polynomial_w = _polynomial(
+    "chebyshev_polynomial_w", "The Chebyshev polynomial of the fourth kind ``W_n(input)``.",
+    "tensor([-1., 71.])")
+shifted_chebyshev_polynomial_t = _polynomial(
+    "shifted_chebyshev_polynomial_t", "The shifted Chebyshev polynomial ``T_n(2 input - 1)``.",
+    "tensor([-0., 99.])")
+shifted_chebyshev_polynomial_u = _polynomial(
+    "shifted_chebyshev_polynomial_u", "The shifted Chebyshev polynomial ``U_n(2 input - 1)``.",
+    "tensor([ -0., 204.])")
+shifted_chebyshev_polynomial_v = _polynomial(
+    "shifted_chebyshev_polynomial_v", "The shifted Chebyshev polynomial ``V_n(2 input - 1)``.",
+    "tensor([  1., 169.])")
+shifted_chebyshev_polynomial_w = _polynomial(
+    "shifted_chebyshev_polynomial_w", "The shifted Chebyshev polynomial ``W_n(2 input - 1)``.",
+    "tensor([ -1., 239.])")
+hermite_polynomial_h = _polynomial(
+    "hermite_polynomial_h", "The physicists' Hermite polynomial ``H_n(input)``.",
+    "tensor([-5., 40.])")
+hermite_polynomial_he = _polynomial(
+    "hermite_polynomial_he", "The probabilists' Hermite polynomial ``He_n(input)``.",
+    "tensor([-1.3750,  2.0000])")
+laguerre_polynomial_l = _polynomial(
+    "laguerre_polynomial_l", "The Laguerre polynomial ``L_n(input)``.",
+    "tensor([-0.1458, -0.3333])")
+legendre_polynomial_p = _polynomial(
+    "legendre_polynomial_p", "The Legendre polynomial ``P_n(input)``.",
+    "tensor([-0.4375, 17.0000])")
