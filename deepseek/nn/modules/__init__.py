@@ -3,7 +3,7 @@
 from . import (activation, adaptive, batchnorm, channelshuffle, container, conv, distance, dropout,
                flatten, fold, instancenorm, lazy, linear, loss, module, normalization, padding,
                pixelshuffle, pooling, rnn, sparse, transformer, upsampling)
-from . import parallel  # noqa: F401
+from . import linear_cross_entropy, parallel  # noqa: F401
 from .activation import *  # noqa: F401,F403
 from .adaptive import *  # noqa: F401,F403
 from .batchnorm import *  # noqa: F401,F403
@@ -17,6 +17,7 @@ from .fold import *  # noqa: F401,F403
 from .instancenorm import *  # noqa: F401,F403
 from .lazy import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
+from .linear_cross_entropy import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .module import Module  # the global hook functions stay in .module, as in torch's
 from .normalization import *  # noqa: F401,F403
@@ -33,4 +34,4 @@ __all__ = ["Module"] + [name for m in (container, linear, activation, loss, conv
                                         batchnorm, instancenorm, normalization, dropout, sparse,
                                         rnn, transformer, padding, pixelshuffle, upsampling,
                                         distance, flatten, fold, channelshuffle, lazy, adaptive)
-                        for name in m.__all__] + parallel.__all__
+                        for name in m.__all__] + linear_cross_entropy.__all__ + parallel.__all__
