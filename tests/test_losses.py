@@ -269,3 +269,23 @@ def test_margin_losses_weighted_and_unbatched(shape):
                        [0, 1, 2, 3, 4]])[: shape[0] if len(shape) == 2 else 1].reshape(shape)
     assert_matches(lambda lib, a, t: lib.nn.functional.multilabel_margin_loss(
         a, t, reduction="none"), x, labels)
+
+
+@pytest.mark.parametrize("case", ["cross_entropy", "nll_loss", "smoothed_double", "spatial"])
+def test_all_ignored_mean_is_nan_with_zero_gradients_as_torch(case):
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    t = np.full(3, -100)
+
+    def run(lib):
+        a = lib.tensor(x.T[None].copy() if case == "spatial" else x, requires_grad=True)
+        f = lib.nn.functional
+        target = lib.tensor(t[None] if case == "spatial" else t)
+        loss = (f.nll_loss(a.log_softmax(1), target) if case == "nll_loss" else
+                f.cross_entropy(a, target, label_smoothing=0.1 if case == "smoothed_double"
+                                else 0.0))
+        (g,) = lib.autograd.grad(loss, a, create_graph=case == "smoothed_double")
+        return np.isnan(loss.item()), g.detach().numpy()
+
+    ours, theirs = run(ds), run(torch)
+    assert ours[0] and theirs[0]
+    np.testing.assert_array_equal(ours[1], theirs[1])

@@ -183,8 +183,8 @@ def _class_loss_backward_forward(xp: Any, x: Any, target: Any, weight: Any, g: A
     if logits and index_target and x.ndim == 2 and x.size and _kernels.usable(xp, x, w):
         keep = target != ignore_index
         t = xp.where(keep, target, 0)
-        if reduction == "mean":
-            g = g / (w[t] * keep).sum()
+        if reduction == "mean":  # (an all-ignored batch: zero gradients, as torch)
+            g = g / ((w[t] * keep).sum() or 1)
         g_rows = xp.broadcast_to(g, keep.shape) * keep
         at_index = (w[t] * (1 - eps) * g_rows).astype(x.dtype)
         smooth = (g_rows * (eps / n_classes)).astype(x.dtype)
@@ -199,7 +199,7 @@ def _class_loss_backward_forward(xp: Any, x: Any, target: Any, weight: Any, g: A
         if reduction == "none":
             g = xp.expand_dims(g, 1)
         elif reduction == "mean":
-            g = g / x.dtype.type(divisor)
+            g = g / x.dtype.type(divisor or 1)
         grad = xp.zeros(x.shape, x.dtype)
         if logits:
             a_sum = dense.sum(axis=1, keepdims=True) if dense is not None else 0
@@ -237,7 +237,9 @@ def _class_loss_vjp_composed(ctx: Any, g: Tensor) -> tuple:
     if reduction == "none":
         g = g.unsqueeze(1)
     elif reduction == "mean":
-        g = g / (float(target.numel() // max(x.shape[1], 1)) if prob else part("divisor"))
+        divisor = part("divisor")
+        g = g / (float(target.numel() // max(x.shape[1], 1)) if prob else
+                 divisor + (divisor == 0))  # an all-ignored batch: zero gradients
     logp = xc
     if attrs["logits"]:
         # d/dx of -sum_c a logp = softmax * sum_c a - a; shifted by the (constant) row max, as
