@@ -17,7 +17,7 @@ from ..tensor import Tensor
 from . import _kernels
 from ._common import INT64, LOWP, broadcast_shapes, cast, is_float, promote, require_tensor
 from ._opdef import apply, defop, tensor_method
-from .elementwise import minimum, where
+from .elementwise import minimum, where, xlogy
 
 __all__ = ["binary_cross_entropy_with_logits", "kl_div", "cosine_embedding_loss",
            "margin_ranking_loss", "triplet_margin_loss", "poisson_nll_loss",
@@ -535,8 +535,7 @@ def kl_div(input: Tensor, target: Tensor, size_average: Any = None, reduce: Any 
     if log_target:
         loss = t.exp() * (t - x)
     else:
-        positive = t > 0
-        loss = where(positive, t * where(positive, t, 1.0).log(), 0.0) - t * x
+        loss = xlogy(t, t) - t * x  # as torch: 0 at t == 0, nan for a negative target
     if mode == "batchmean":
         return loss.sum() / x.shape[0] if x.ndim else loss.sum()
     return _reduce(loss, mode)
