@@ -247,6 +247,9 @@ CASES = [
                                                                 f32(L, 2, 3, 5),
                                                                 f32(L, 2, 3, 5)),
      ("scaled_dot_product_attention",)),
+    ("sdpa-mask", lambda L: _F(L).scaled_dot_product_attention(
+        f32(L, 1, 2, 3, 4), f32(L, 1, 2, 5, 4), f32(L, 1, 2, 5, 4),
+        attn_mask=L.ones(3, 4, dtype=L.bool)), ("attn_mask of shape [3, 4]", "[1, 2, 3, 5]")),
     ("transformer-layer-heads", lambda L: L.nn.TransformerEncoderLayer(6, 4), ("embed_dim",)),
     # ------------------------------------------------------------------ containers, module
     ("sequential-bad-child", lambda L: L.nn.Sequential(L.nn.ReLU(), 3), ("int",)),

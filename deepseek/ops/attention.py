@@ -173,6 +173,16 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
             raise op_error(RuntimeError, name, "_scaled_dot_product_attention: Explicit "
                            "attn_mask should not be set when is_causal=True")
         attn_mask = Tensor._wrap(np.tril(np.ones((L, S), BOOL)))
+    if attn_mask is not None and not is_causal:
+        attn_mask = require_tensor(name, attn_mask, "attn_mask")
+        try:  # (query and key that do not broadcast are reported below, by the primitive)
+            weights = np.broadcast_shapes(q.shape[:-2], k.shape[:-2]) + (L, S)
+        except ValueError:
+            weights = None
+        if weights is not None and not _broadcasts(tuple(attn_mask.shape), weights):
+            raise op_error(RuntimeError, name, f"attn_mask of shape {list(attn_mask.shape)} "
+                           f"does not broadcast to the attention weights' shape "
+                           f"{list(weights)} (..., L, S)", attn_mask._data)
     if attn_mask is None:
         bias = Tensor._wrap(np.zeros((), dtype))
     elif attn_mask._data.dtype == BOOL:
@@ -195,6 +205,14 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
                        "and both are turned off")
     s = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
     return apply(SDPA, q, k, v, bias, drop, scale=s)
+
+
+def _broadcasts(shape: tuple, to: tuple) -> bool:
+    try:
+        np.broadcast_shapes(shape, to)
+    except ValueError:
+        return False
+    return True
 
 
 # ---------------------------------------------------------------- embedding
