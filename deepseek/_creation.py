@@ -102,7 +102,21 @@ def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
     return tensor(data, dtype=dtype, device=device)
 
 
-asarray = as_tensor
+def asarray(obj: Any, *, dtype: Any = None, device: Any = None, copy: Optional[bool] = None,
+            requires_grad: bool = False) -> Tensor:
+    """``obj`` as a tensor (``torch.asarray``): sharing its memory when it is a tensor or an
+    array that already has the dtype, unless ``copy=True``; ``copy=False`` refuses a copy."""
+    if copy:
+        out = tensor(obj, dtype=dtype, device=device)
+    else:
+        out = as_tensor(obj, dtype=dtype, device=device)
+        shares = isinstance(obj, (Tensor, np.ndarray)) and np.shares_memory(
+            out._data, obj._data if isinstance(obj, Tensor) else obj)
+        if copy is False and not shares:
+            raise op_error(ValueError, "asarray", "can't alias the input with dtype "
+                           f"{getattr(obj, 'dtype', type(obj).__name__)} into dtype "
+                           f"{out.dtype} without a copy (copy=False)")
+    return out.requires_grad_(True) if requires_grad else out
 
 
 def from_numpy(ndarray: np.ndarray) -> Tensor:

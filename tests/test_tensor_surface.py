@@ -598,3 +598,19 @@ def test_sizes_and_dims_by_keyword_as_torch(call):
     assert run(ds) == run(torch)
     with pytest.raises(TypeError, match="positionally and by keyword"):
         ds.zeros(2, size=(2,))
+
+
+def test_asarray_and_swapaxes_take_torch_keywords():
+    for lib in (ds, torch):
+        a = lib.ones(2)
+        assert lib.asarray(a).data_ptr() == a.data_ptr()
+        assert lib.asarray(a, copy=True).data_ptr() != a.data_ptr()
+        n = np.ones(2)
+        lib.asarray(n)[0] = 5  # shares the array's memory
+        assert n[0] == 5
+        assert lib.asarray(obj=[1.0, 2.0], requires_grad=True).requires_grad
+        with pytest.raises((ValueError, RuntimeError), match="alias"):
+            lib.asarray(a, dtype=lib.float64, copy=False)
+        x = lib.ones(2, 3)
+        assert tuple(lib.swapaxes(x, axis0=0, axis1=1).shape) == (3, 2)
+        assert tuple(x.swapaxes(axis0=1, axis1=0).shape) == (3, 2)

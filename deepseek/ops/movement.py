@@ -194,9 +194,14 @@ def transpose(input: Tensor, dim0: int, dim1: int) -> Tensor:
     return apply(PERMUTE, x, dims=tuple(dims))
 
 
-swapaxes = swapdims = transpose
-tensor_method(swapaxes, name="swapaxes")
+swapdims = transpose
 tensor_method(swapdims, name="swapdims")
+
+
+@tensor_method
+def swapaxes(input: Tensor, axis0: int, axis1: int) -> Tensor:
+    """:func:`transpose` under NumPy's name (and argument names)."""
+    return transpose(input, axis0, axis1)
 
 
 @tensor_method
