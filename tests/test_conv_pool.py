@@ -220,6 +220,49 @@ def test_nearest_upsample_gradient_is_sum():
     np.testing.assert_array_equal(x.grad.numpy(), np.full((1, 1, 2, 2), 9.0))
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+def test_antialias_interpolate_random_geometry(mode, dtype):
+    rng = np.random.default_rng(0)
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    for _ in range(60):
+        h, w = rng.integers(1, 24, 2)
+        x = rng.standard_normal((2, 2, h, w)).astype(dtype)
+        kw = {"align_corners": bool(rng.integers(2))}
+        if rng.integers(2):
+            kw["size"] = tuple(int(n) for n in rng.integers(1, 30, 2))
+        else:
+            kw["scale_factor"] = tuple(float(f) for f in rng.uniform(0.1, 2.5, 2))
+            kw["recompute_scale_factor"] = bool(rng.integers(2))
+        want = TF.interpolate(torch.from_numpy(x), mode=mode, antialias=True, **kw)
+        if want.numel() == 0 or (want.shape[3] == 1 and want.shape[2] != h):
+            continue  # see test_antialias_width_one_output
+        got = F.interpolate(ds.tensor(x), mode=mode, antialias=True, **kw)
+        assert got.shape == tuple(want.shape), (mode, kw)
+        assert got.dtype.name == dtype
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=tol, atol=tol,
+                                   err_msg=f"interpolate {mode} antialias {kw}")
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+def test_antialias_width_one_output(mode):
+    # torch 2.13's CPU forward resamples the height wrongly when the output width is 1 (every
+    # row gets the first row's weights; its own backward disagrees). We follow its backward:
+    # the same resampling as on the transposed image, where torch's forward is right.
+    x = np.random.default_rng(1).standard_normal((2, 3, 9, 4))
+    want = TF.interpolate(torch.from_numpy(x).transpose(2, 3), size=(1, 4), mode=mode,
+                          antialias=True).transpose(2, 3)
+    got = F.interpolate(ds.tensor(x), size=(4, 1), mode=mode, antialias=True)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_antialias_bilinear_upsampling_is_plain_bilinear():
+    x = ds.randn(1, 2, 4, 5, dtype=ds.float64)
+    np.testing.assert_allclose(
+        F.interpolate(x, size=(7, 9), mode="bilinear", antialias=True).numpy(),
+        F.interpolate(x, size=(7, 9), mode="bilinear").numpy(), rtol=1e-12, atol=1e-12)
+
+
 _X4 = (2, 3, 5, 5)
 _ERRORS = [
     (RuntimeError, "Given groups=1", lambda lib, x: lib.conv2d(x, lib.randn(4, 2, 3, 3))),
@@ -275,6 +318,17 @@ _ERRORS = [
      lambda lib, x: lib.nn.functional.interpolate(x, size=3, mode="linear")),
     (ValueError, "same number of spatial dimensions",
      lambda lib, x: lib.nn.functional.interpolate(x, size=(3, 3, 3))),
+    (ValueError, "Anti-alias option is restricted",
+     lambda lib, x: lib.nn.functional.interpolate(x, size=3, antialias=True)),
+    (ValueError, "restricted to bilinear, bicubic",
+     lambda lib, x: lib.nn.functional.interpolate(lib.randn(2, 3, 5), size=3, mode="linear",
+                                                  antialias=True)),
+    (ValueError, "requires a 4-D tensor as input",
+     lambda lib, x: lib.nn.functional.interpolate(lib.randn(2, 3, 5), size=3, mode="bilinear",
+                                                  antialias=True)),
+    (ValueError, "Anti-alias option",
+     lambda lib, x: lib.nn.functional.interpolate(lib.randn(1, 2, 3, 4, 5), size=2,
+                                                  mode="trilinear", antialias=True)),
     (RuntimeError, "divisible by the square of upscale_factor",
      lambda lib, x: lib.nn.functional.pixel_shuffle(x, 2)),
     (RuntimeError, "at least 3 dimensions",

@@ -15,6 +15,7 @@ import numpy as np
 
 from .._errors import op_error
 from ..tensor import Tensor
+from ._antialias import antialias_matrix
 from ._common import INT64, LOWP, is_float, require_tensor
 from ._opdef import apply, defop
 from .conv import col2im, kernel_offsets, ntuple, pad_spatial, window_view
@@ -773,6 +774,8 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
         align_corners: for the interpolating modes, map corner pixel centers onto each other.
         recompute_scale_factor: compute the coordinate scale from the output size instead of
             using ``scale_factor``.
+        antialias: for ``'bilinear'`` / ``'bicubic'``, widen the filter by the scale when
+            downsampling (Pillow's resize); the bicubic filter then uses ``a = -0.5``.
 
     Example:
         >>> interpolate(ds.randn(1, 1, 2, 3), scale_factor=2, mode="bilinear").shape
@@ -786,14 +789,15 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
     if align_corners is not None and mode not in _MODE_DIMS:
         raise op_error(ValueError, "interpolate", "align_corners option can only be set with the "
                        "interpolating modes: linear | bilinear | bicubic | trilinear")
-    if antialias:
-        raise op_error(NotImplementedError, "interpolate", "antialias=True is not supported")
     d = x.ndim - 2
-    if d not in (1, 2, 3) or (mode in _MODE_DIMS and _MODE_DIMS[mode] != d):
+    if not antialias and (d not in (1, 2, 3) or (mode in _MODE_DIMS and _MODE_DIMS[mode] != d)):
         need = f"{_MODE_DIMS[mode] + 2}D" if mode in _MODE_DIMS else "3D, 4D or 5D"
         raise op_error(NotImplementedError, "interpolate", f"Got {x.ndim}D input, but {mode} "
                        f"mode needs {need} input", x._data)
     out, scales = _output_geometry(x, d, size, scale_factor, recompute_scale_factor)
+    if antialias and not (mode in ("bilinear", "bicubic") and x.ndim == 4):
+        raise op_error(ValueError, "interpolate", "Anti-alias option is restricted to bilinear, "
+                       "bicubic, and lanczos modes and requires a 4-D tensor as input", x._data)
     if mode == "area":
         return _adaptive_avg("interpolate", d, x, out)
     if not is_float(x._data.dtype) and mode not in ("nearest", "nearest-exact"):
@@ -806,6 +810,10 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None, mode:
             index = _nearest_index(n, o, s, mode == "nearest-exact")
             if o != n or not np.array_equal(index, np.arange(n)):
                 x = _take(x, dim, index)
+        elif antialias:
+            if o != n:  # like ATen, which skips a dim whose size is kept, whatever the scale
+                scale = _source_scale(n, o, bool(align_corners), s, math_dt)
+                x = resample(x, dim, antialias_matrix(n, o, mode, scale, math_dt))
         elif mode == "bicubic":
             x = resample(x, dim, _cubic_matrix(n, o, bool(align_corners), s, math_dt))
         elif o != n or align_corners or s is not None:
