@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 import math
 import os
 
@@ -110,3 +112,182 @@ def test_unsupported_objects() -> None:
         ds.save({"x": object()}, io.BytesIO())
     with pytest.raises(TypeError, match="cannot store an object of type set"):
         ds.save({1, 2}, io.BytesIO())
+
+
+def _torch_like(make):
+    """``make(lib)`` builds tensors with ``lib`` (deepseek or torch); both save and load them."""
+    ours = _round_trip(make(ds))
+    buffer = io.BytesIO()
+    torch.save(make(torch), buffer)
+    buffer.seek(0)
+    return ours, torch.load(buffer)
+
+
+def _views(lib):
+    base = lib.arange(24.0).reshape(4, 6)
+    return [base, base[1:3], base.t(), base[:, ::2], base[2], base[None].expand(2, 4, 6), base]
+
+
+def test_shared_storage_kept_as_torch() -> None:
+    ours, theirs = _torch_like(_views)
+    assert ours[6] is ours[0] and theirs[6] is theirs[0]
+    ours[1][0, 1] = 100.0  # writes through the slice show in every view, in both
+    theirs[1][0, 1] = 100.0
+    ours[2][5, 3] = -7.0
+    theirs[2][5, 3] = -7.0
+    for i, (a, b) in enumerate(zip(ours, theirs)):
+        assert tuple(a.shape) == tuple(b.shape), f"view {i}"
+        assert a.dtype.name == str(b.dtype).split(".")[1], f"view {i}"
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=f"view {i}")
+        assert a.stride() == b.stride(), f"view {i}"
+        assert a.storage_offset() == b.storage_offset(), f"view {i}"
+    pointers = {a.untyped_storage().data_ptr() for a in ours}
+    assert len(pointers) == 1
+
+
+def test_overlap_flags_and_parameters() -> None:
+    base = ds.arange(8.0)
+    weight = ds.nn.Parameter(base)
+    frozen = ds.nn.Parameter(base[2:6], requires_grad=False)
+    back = _round_trip({"w": weight, "f": frozen, "a": base[0:5], "b": base[3:8],
+                        "n": base.numpy()[1:4], "bits": base.view(ds.int32),
+                        "g": ds.zeros(2, requires_grad=True)})
+    assert isinstance(back["w"], ds.nn.Parameter) and back["w"].requires_grad
+    assert isinstance(back["f"], ds.nn.Parameter) and not back["f"].requires_grad
+    assert back["g"].requires_grad and not back["a"].requires_grad
+    back["a"][4] = -1.0  # element 4 lies in both overlapping slices
+    assert back["b"][1].item() == -1.0 and back["w"][4].item() == -1.0
+    assert back["f"][2].item() == -1.0 and isinstance(back["n"], np.ndarray)
+    back["n"][0] = 50.0
+    assert back["w"][1].item() == 50.0
+    assert back["bits"].dtype == ds.int32  # the same bytes read as another dtype
+    assert back["bits"][1].item() == np.float32(50.0).view(np.int32)
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float8_e4m3fn", "float8_e5m2"])
+def test_shared_low_precision(dtype: str) -> None:
+    base = ds.arange(8.0).to(getattr(ds, dtype))
+    whole, part, alone = _round_trip([base, base[1:3], ds.ones(2).to(getattr(ds, dtype))])
+    assert whole.dtype == part.dtype == alone.dtype == getattr(ds, dtype)
+    whole[1] = 4.0
+    assert part.to(ds.float32).tolist() == [4.0, 2.0]
+    assert alone.to(ds.float32).tolist() == [1.0, 1.0]
+
+
+def test_negative_strides_shared() -> None:
+    values = np.arange(10.0)
+    flipped = ds.from_numpy(values[::-1])
+    every_other = values[8::-2]
+    back = _round_trip([ds.from_numpy(values), flipped, every_other])
+    assert back[1].tolist() == values[::-1].tolist()
+    np.testing.assert_array_equal(back[2], values[8::-2])
+    back[0][8] = -3.0
+    assert back[1][1].item() == -3.0 and back[2][0] == -3.0
+
+
+def test_slice_alone_is_compact() -> None:
+    big = ds.arange(100_000.0)
+    alone = io.BytesIO()
+    ds.save(big[10:12], alone)
+    assert len(alone.getvalue()) < 1_000  # torch.save would write the 400 kB storage
+    assert _round_trip(big[10:12]).tolist() == [10.0, 11.0]
+    pair = io.BytesIO()
+    ds.save([big[10:12], big[20:22]], pair)  # shared: only the bytes between them are kept
+    assert len(pair.getvalue()) < 1_500
+    a, b = _round_trip([big[10:12], big[20:22]])
+    assert a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr()
+    assert b.tolist() == [20.0, 21.0] and b.storage_offset() == 10
+
+
+# Written by ds.save in format deepseek/1, before views existed: {"w": Parameter(ones(2)),
+# "b": bfloat16 [1.5, -2], "pair": (arange(4.), its [2:4]), "n": NumPy int16 arange(3)}
+_FORMAT_1 = base64.b64decode(
+    "AAMAAAAAAAB7Il9fbWV0YWRhdGFfXyI6eyJmb3JtYXQiOiJkZWVwc2Vlay8xIiwiZHR5cGVzIjoie1widDFcIjogXC"
+    "JiZmxvYXQxNlwifSIsInN0cnVjdHVyZSI6IntcIl9fZGljdF9fXCI6IFtbXCJ3XCIsIHtcIl9fdGVuc29yX19cIjog"
+    "XCJ0MFwiLCBcInJlcXVpcmVzX2dyYWRcIjogdHJ1ZSwgXCJwYXJhbWV0ZXJcIjogdHJ1ZX1dLCBbXCJiXCIsIHtcIl"
+    "9fdGVuc29yX19cIjogXCJ0MVwiLCBcInJlcXVpcmVzX2dyYWRcIjogZmFsc2UsIFwicGFyYW1ldGVyXCI6IGZhbHNl"
+    "fV0sIFtcInBhaXJcIiwge1wiX190dXBsZV9fXCI6IFt7XCJfX3RlbnNvcl9fXCI6IFwidDJcIiwgXCJyZXF1aXJlc1"
+    "9ncmFkXCI6IGZhbHNlLCBcInBhcmFtZXRlclwiOiBmYWxzZX0sIHtcIl9fdGVuc29yX19cIjogXCJ0M1wiLCBcInJl"
+    "cXVpcmVzX2dyYWRcIjogZmFsc2UsIFwicGFyYW1ldGVyXCI6IGZhbHNlfV19XSwgW1wiblwiLCB7XCJfX25kYXJyYX"
+    "lfX1wiOiBcInQ0XCJ9XV19In0sInQwIjp7ImR0eXBlIjoiRjMyIiwic2hhcGUiOlsyXSwiZGF0YV9vZmZzZXRzIjpb"
+    "MCw4XX0sInQyIjp7ImR0eXBlIjoiRjMyIiwic2hhcGUiOls0XSwiZGF0YV9vZmZzZXRzIjpbOCwyNF19LCJ0MyI6ey"
+    "JkdHlwZSI6IkYzMiIsInNoYXBlIjpbMl0sImRhdGFfb2Zmc2V0cyI6WzI0LDMyXX0sInQxIjp7ImR0eXBlIjoiVTE2"
+    "Iiwic2hhcGUiOlsyXSwiZGF0YV9vZmZzZXRzIjpbMzIsMzZdfSwidDQiOnsiZHR5cGUiOiJJMTYiLCJzaGFwZSI6Wz"
+    "NdLCJkYXRhX29mZnNldHMiOlszNiw0Ml19fSAgICAgICAAAIA/AACAPwAAAAAAAIA/AAAAQAAAQEAAAABAAABAQMA/"
+    "AMAAAAEAAgA="
+)
+
+
+def test_format_1_still_loads() -> None:
+    back = ds.load(_FORMAT_1)
+    assert isinstance(back["w"], ds.nn.Parameter) and back["w"].tolist() == [1.0, 1.0]
+    assert back["b"].dtype == ds.bfloat16 and back["b"].tolist() == [1.5, -2.0]
+    base, part = back["pair"]
+    assert base.tolist() == [0.0, 1.0, 2.0, 3.0] and part.tolist() == [2.0, 3.0]
+    assert back["n"].dtype == np.int16 and back["n"].tolist() == [0, 1, 2]
+
+
+def _tampered(**changes):
+    """A saved pair of shared views with view ``t1``'s metadata changed."""
+    from safetensors.numpy import load as st_load, save as st_save
+
+    buffer = io.BytesIO()
+    base = ds.arange(6.0)
+    ds.save([base, base[2:4]], buffer)
+    data = buffer.getvalue()
+    meta = json.loads(data[8:8 + int.from_bytes(data[:8], "little")])["__metadata__"]
+    views = json.loads(meta["views"])
+    views["t1"].update(changes)
+    meta["views"] = json.dumps(views)
+    return st_save(st_load(data), metadata=meta)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"offset": 10_000}, "reaches bytes"),
+    ({"offset": -8}, "non-negative"),
+    ({"offset": 2}, "not a multiple"),
+    ({"offset": True}, "non-negative"),
+    ({"strides": [10**15]}, "reaches bytes"),
+    ({"strides": [2**70]}, "strides"),
+    ({"shape": [1], "strides": [2**61]}, "too large"),
+    ({"strides": [-1], "offset": 0}, "reaches bytes"),
+    ({"shape": [2, 3]}, "strides"),
+    ({"shape": [-2]}, "shape"),
+    ({"shape": [0, 2**62]}, "shape"),
+    ({"dtype": "object"}, "unknown dtype"),
+    ({"dtype": "float128"}, "unknown dtype"),
+    ({"dtype": "complex128", "offset": 16, "shape": [1]}, "reaches bytes"),
+    ({"buffer": "t9"}, "names buffer"),
+    ({"buffer": "t0"}, "is also a tensor entry"),
+    ({"extra": 1}, "must be an object"),
+])
+def test_hostile_views_raise(changes, message) -> None:
+    key = "t0" if changes.get("buffer") == "t0" else "t1"
+    data = _tampered(**changes)
+    if key == "t0":  # a view named like a stored entry, and a buffer that is one
+        from safetensors.numpy import load as st_load, save as st_save
+
+        meta = json.loads(data[8:8 + int.from_bytes(data[:8], "little")])["__metadata__"]
+        views = json.loads(meta["views"])
+        views["b0"] = views.pop("t1")
+        meta["views"] = json.dumps(views)
+        data = st_save(st_load(data), metadata=meta)
+        key = "b0"
+    with pytest.raises(RuntimeError, match=rf"\[load\] damaged file: view '{key}' .*{message}"):
+        ds.load(data)
+
+
+def test_hostile_metadata_raise() -> None:
+    from safetensors.numpy import save as st_save
+
+    structure = json.dumps({"__tensor__": "t0", "requires_grad": False, "parameter": False})
+    cases = [({"structure": json.dumps({"__tensor__": "t5"})}, "names tensor 't5'"),
+             ({"dtypes": json.dumps({"t0": "object"})}, "entry 't0' is marked 'object'"),
+             ({"dtypes": json.dumps({"t0": "bfloat16"})}, "entry 't0' is marked 'bfloat16'"),
+             ({"views": "[1, 2"}, "not valid JSON"),
+             ({"views": "[1, 2]"}, "must be JSON objects")]
+    for changes, message in cases:
+        meta = {"format": "deepseek/2", "structure": structure, "dtypes": "{}", **changes}
+        data = st_save({"t0": np.ones(2, np.float32)}, metadata=meta)
+        with pytest.raises(RuntimeError, match=rf"\[load\] .*{message}"):
+            ds.load(data)
