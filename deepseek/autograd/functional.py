@@ -68,6 +68,18 @@ def _check_sizes(vs: tuple, like: tuple) -> tuple:
     return vs
 
 
+def _input_vector(v: Any, ins: tuple) -> tuple:
+    """``v`` (one tensor per input, of its shape), ones when None for a single-element input."""
+    if v is None:
+        from .._creation import ones_like
+
+        if any(t.numel() != 1 for t in ins):
+            raise RuntimeError("The vector v can only be None if the input to the user-provided "
+                               "function is a single Tensor with a single element.")
+        return tuple(ones_like(t) for t in ins)
+    return _check_sizes(_as_tuple(v), ins)
+
+
 def vjp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
         strict: bool = False) -> tuple:
     """``(func(inputs), v^T J)``: the vector-Jacobian product at ``inputs``.
@@ -93,14 +105,7 @@ def jvp(func: Callable, inputs: Any, v: Any = None, create_graph: bool = False,
     ins = _prepare(_as_tuple(inputs), True)
     raw = func(*ins)
     outs = _as_tuple(raw)
-    if v is None:
-        if any(t.numel() != 1 for t in ins):
-            raise RuntimeError("The vector v can only be None if the input to the user-provided "
-                               "function is a single Tensor with a single element.")
-        from .._creation import ones_like
-
-        v = tuple(ones_like(t) for t in ins)
-    vs = _check_sizes(_as_tuple(v), ins)
+    vs = _input_vector(v, ins)
     us = tuple(zeros_like(o).requires_grad_(True) for o in outs)
     gs = _grads(outs, ins, us, True, strict)
     jv = _grads(gs, us, vs, create_graph, strict)
@@ -169,12 +174,7 @@ def _hessian_product(name: str, func: Callable, inputs: Any, v: Any, create_grap
     if not hasattr(out, "numel") or out.numel() != 1:
         raise RuntimeError(f"The Tensor returned by the function given to {name} should contain "
                            "a single element")
-    if v is None:
-        if any(t.numel() != 1 for t in ins):
-            raise RuntimeError("The vector v can only be None if the input to the user-provided "
-                               "function is a single Tensor with a single element.")
-        v = tuple(ones_like(t) for t in ins)
-    vs = _check_sizes(_as_tuple(v), ins)
+    vs = _input_vector(v, ins)
     if strict and not out._requires_grad:
         raise RuntimeError("Output 0 of the user-provided function does not require gradients. "
                            "The outputs must be computed in a differentiable manner from the "
