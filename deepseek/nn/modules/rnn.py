@@ -1,6 +1,7 @@
 """Recurrent layers: ``RNN``, ``LSTM``, ``GRU`` (multi-layer, bidirectional, packed input) and
-their single-step cells. One step function serves all of them; the input projections of a
-whole sequence are one GEMM per layer and direction, only the recurrent GEMM runs per step.
+their single-step cells. The input projections of a whole sequence are one GEMM per layer and
+direction; each time step is one primitive (``deepseek/ops/recurrent.py``), or under autocast the
+composed ``_step``, whose ops round to the low dtype one by one as PyTorch's do.
 """
 
 from __future__ import annotations
@@ -8,11 +9,14 @@ from __future__ import annotations
 import math
 from typing import Any, Optional
 
+import numpy as np
+
 from ..._creation import empty, zeros
 from ..._errors import op_error
 from ...ops.linalg import MATMUL
-from ...ops._opdef import autocast_args, autocast_exempt
+from ...ops._opdef import AUTOCAST, autocast_args, autocast_exempt
 from ...ops.movement import cat, stack
+from ...ops.recurrent import gru_step, lstm_step, rnn_step
 from ...tensor import Tensor
 from .. import functional as F
 from .. import init
@@ -27,6 +31,7 @@ _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 # what torch's CPU autocast leaves in float32: the layers and cells that run as native kernels
 # outside its op lists (the others run their products, and so all their steps, in its dtype)
 _CPU_FLOAT32_LAYERS, _CPU_FLOAT32_CELLS = {"GRU"}, {"GRU", "LSTM"}
+_FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _outside_cpu_autocast(mode: str, float32_modes: set, run: Any) -> Any:
@@ -66,45 +71,58 @@ def _map_state(fn: Any, state: Any, mode: str) -> Any:
     return tuple(fn(s) for s in state) if mode == "LSTM" else fn(state)
 
 
-def _rows(state: Any, lo: int, hi: int, mode: str) -> Any:
-    return _map_state(lambda s: s[lo:hi], state, mode)
+def _fusable(*tensors: Tensor) -> bool:
+    """Whether the one-primitive steps compute what the composed ``_step`` does: on float32 or
+    float64 operands of one dtype outside autocast (under it the composition rounds each op to
+    the low dtype, and a backward run inside the region lowers the GEMMs of its vjps, even for
+    a layer whose forward is exempt)."""
+    from ...amp import is_autocast_enabled
+
+    dtype = tensors[0]._data.dtype
+    return (AUTOCAST[0] is None and dtype in _FUSED_DTYPES and not is_autocast_enabled("cpu")
+            and all(t._data.dtype == dtype for t in tensors))
 
 
-def _join(a: Any, b: Any, mode: str) -> Any:
+def _stepper(mode: str, w_hh: Tensor, b_hh: Optional[Tensor], w_hr: Optional[Tensor],
+             fused: bool) -> Any:
+    """``step(gi, state) -> state`` over one tensor of state (LSTM: ``h`` and ``c`` side by
+    side), so the loop slices and joins one tensor per step."""
     if mode == "LSTM":
-        return tuple(cat([x, y]) for x, y in zip(a, b, strict=True))
-    return cat([a, b])
+        if fused:
+            return lambda gi, hc: lstm_step(gi, hc, w_hh, b_hh, w_hr)
+        p = w_hh.shape[1]
+        return lambda gi, hc: cat(list(_step(mode, gi, (hc[:, :p], hc[:, p:]), w_hh, b_hh,
+                                             w_hr)), -1)
+    if fused:
+        if mode == "GRU":
+            return lambda gi, h: gru_step(gi, h, w_hh, b_hh)
+        nonlinearity = "tanh" if mode == "RNN_TANH" else "relu"
+        return lambda gi, h: rnn_step(gi, h, w_hh, b_hh, nonlinearity)
+    return lambda gi, h: _step(mode, gi, h, w_hh, b_hh)
 
 
-def _run_direction(mode: str, gi: Tensor, sizes: list, initial: Any, weights: tuple,
-                   reverse: bool) -> tuple:
+def _run_direction(step: Any, gi: Tensor, sizes: list, initial: Tensor, reverse: bool) -> tuple:
     """Run one layer in one direction over a packed sequence.
 
     ``gi``: ``(sum(sizes), G * H)`` input projections in packed order; ``sizes``: the batch
     size at each step (non-increasing); ``initial``: the initial state of the full batch.
-    Returns the outputs in packed order and the final state of every sequence.
+    Returns the states after each step in packed order and the final state of every sequence.
     """
-    w_hh, b_hh, w_hr = weights
     offsets = [0]
     for n in sizes:
         offsets.append(offsets[-1] + n)
     outputs = [None] * len(sizes)
     # Forward, sequences drop out as they end and keep their last state; backward, they join
     # (with their initial state) at their last step.
-    state = _rows(initial, 0, 0, mode) if reverse else initial
+    state = initial[:0] if reverse else initial
     for t in (reversed(range(len(sizes))) if reverse else range(len(sizes))):
-        bs, have = sizes[t], _size(state, mode)
+        bs, have = sizes[t], state.shape[0]
         if bs > have:
-            state, have = _join(state, _rows(initial, have, bs, mode), mode), bs
-        new = _step(mode, gi[offsets[t]:offsets[t + 1]], _rows(state, 0, bs, mode), w_hh, b_hh,
-                    w_hr)
-        outputs[t] = new[0] if mode == "LSTM" else new
-        state = _join(new, _rows(state, bs, have, mode), mode) if bs < have else new
+            state, have = cat([state, initial[have:bs]]), bs
+        new = step(gi[offsets[t]:offsets[t + 1]], state if bs == have else state[:bs])
+        outputs[t] = new
+        state = cat([new, state[bs:have]]) if bs < have else new
     return (cat(outputs) if outputs else gi[:0]), state
-
-
-def _size(state: Any, mode: str) -> int:
-    return (state[0] if mode == "LSTM" else state).shape[0]
 
 
 class RNNBase(Module):
@@ -257,6 +275,8 @@ class RNNBase(Module):
         # states too (a float32 cell state would promote every step back to float32)
         states = autocast_args(MATMUL, *self._initial_state(hx, batch, data, unbatched))
         dirs = 2 if self.bidirectional else 1
+        fused = _fusable(data, *states)
+        width = self.proj_size if self.proj_size > 0 else self.hidden_size
         finals: list = [[] for _ in states]
         layer_input = data
         for layer in range(self.num_layers):
@@ -264,12 +284,17 @@ class RNNBase(Module):
             for direction in range(dirs):
                 w_ih, b_ih, w_hh, b_hh, w_hr = self._layer_weights(layer, direction)
                 k = layer * dirs + direction
-                init_state = tuple(s[k] for s in states) if self.mode == "LSTM" else states[0][k]
                 gi = F.linear(layer_input, w_ih, b_ih)
-                out, last = _run_direction(self.mode, gi, sizes, init_state, (w_hh, b_hh, w_hr),
-                                           bool(direction))
+                step = _stepper(self.mode, w_hh, b_hh, w_hr, fused)
+                if self.mode == "LSTM":
+                    out, last = _run_direction(step, gi, sizes, cat([states[0][k], states[1][k]],
+                                                                    -1), bool(direction))
+                    out, last = out[:, :width], (last[:, :width], last[:, width:])
+                else:
+                    out, last = _run_direction(step, gi, sizes, states[0][k], bool(direction))
+                    last = (last,)
                 outs.append(out)
-                for acc, s in zip(finals, last if self.mode == "LSTM" else (last,), strict=True):
+                for acc, s in zip(finals, last, strict=True):
                     acc.append(s)
             layer_input = outs[0] if dirs == 1 else cat(outs, -1)
             if self.dropout and self.training and layer < self.num_layers - 1:
@@ -421,7 +446,14 @@ class RNNCellBase(Module):
             hx = _map_state(lambda s: s.unsqueeze(0), hx, self._mode)
         self._check_state(x, hx)
         gi = F.linear(x, self.weight_ih, self.bias_ih)
-        out = _step(self._mode, gi, hx, self.weight_hh, self.bias_hh)
+        if _fusable(gi, *(hx if self._mode == "LSTM" else (hx,))):
+            state = cat(list(hx), -1) if self._mode == "LSTM" else hx
+            out = _stepper(self._mode, self.weight_hh, self.bias_hh, None, True)(gi, state)
+            if self._mode == "LSTM":
+                n = self.hidden_size
+                out = (out[:, :n], out[:, n:])
+        else:
+            out = _step(self._mode, gi, hx, self.weight_hh, self.bias_hh)
         return _map_state(lambda s: s.squeeze(0), out, self._mode) if unbatched else out
 
     def _check_state(self, x: Tensor, hx: Any) -> None:
