@@ -16,8 +16,8 @@ from . import dtypes as _dtypes  # noqa: E402
 from .tensor import Size, Tensor
 from ._storage import TypedStorage, UntypedStorage
 from .backend import device
-from .dtypes import (get_default_dtype, promote_types, result_type, set_default_dtype,
-                     dtype, finfo, iinfo)
+from .dtypes import (can_cast, get_default_dtype, promote_types, result_type,
+                     set_default_dtype, dtype, finfo, iinfo)
 from .backend.cpu import get_num_threads, set_num_threads
 from ._settings import (are_deterministic_algorithms_enabled, get_default_device,  # switches
                         get_deterministic_debug_mode, get_float32_matmul_precision,
@@ -33,7 +33,7 @@ from ._creation import empty_permuted, empty_strided, frombuffer, range  # noqa:
 from ._creation import set_default_tensor_type
 from ._memory_format import (channels_last, channels_last_3d, contiguous_format,  # layouts
                              layout, memory_format, preserve_format, sparse_coo, strided)
-from ._functions import (bilinear, can_cast, ctc_loss, fill, get_num_interop_threads,  # h13
+from ._functions import (bilinear, ctc_loss, fill, get_num_interop_threads,  # h13
                          is_distributed, is_inference, put, set_num_interop_threads)
 from ._functions import (conv_tbc, eig, frobenius_norm, gru_cell, is_warn_always_enabled,  # h14
                          lstm_cell, lstsq, matrix_rank, native_batch_norm, native_dropout,
@@ -210,3 +210,7 @@ def is_complex(input: Tensor) -> "bool":
 # own NumPy code, and without the cost of an errstate around every op.
 _warnings.filterwarnings("ignore", r"(divide by zero|invalid value|overflow|underflow) "
                          "encountered", RuntimeWarning, r"deepseek(\.|$)")
+
+from ._options import accept_out as _accept_out  # noqa: E402
+
+_accept_out(globals(), __name__)  # PyTorch's out= on the public names of the ops that take it

@@ -10,6 +10,7 @@ import numpy as np
 
 from . import _memory_format as _mf, dtypes as _dt
 from ._errors import op_error
+from ._options import factory
 from .backend import CPU, device as _device
 from .ops._kernels import float8_astype
 from .ops._opdef import tensor_method
@@ -81,8 +82,9 @@ def _untensor(data: Any) -> Any:
     return data
 
 
-def tensor(data: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-           pin_memory: bool = False) -> Tensor:
+@factory(out=False)
+def tensor(data: Any, *, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (nested lists, scalars, arrays or tensors)."""
     d = _dtype_np(dtype)
     if d in _dt.FLOAT8_NP:  # through float32, rounded and saturated as the cast is
@@ -179,22 +181,24 @@ def _filled(fill: Any, size: tuple, dtype: Any, device: Any, requires_grad: bool
     return _finish(arr, device, requires_grad)
 
 
+@factory
 def zeros(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None,
-          requires_grad: bool = False, out: Any = None, layout: Any = None) -> Tensor:
+          requires_grad: bool = False) -> Tensor:
     """A tensor of zeros of shape ``size`` (given positionally or by keyword)."""
     d = _dtype_np(dtype, _dt.get_default_dtype().np)
     return _finish(np.zeros(_size(shape, size), dtype=d), device, requires_grad)
 
 
+@factory
 def ones(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None,
-         requires_grad: bool = False, out: Any = None, layout: Any = None) -> Tensor:
+         requires_grad: bool = False) -> Tensor:
     """A tensor of ones of shape ``size`` (given positionally or by keyword)."""
     return _filled(1, _size(shape, size), dtype, device, requires_grad)
 
 
+@factory
 def empty(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None,
-          requires_grad: bool = False, out: Any = None, layout: Any = None,
-          memory_format: Any = None, pin_memory: bool = False) -> Tensor:
+          requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     """An uninitialized tensor of shape ``size`` (given positionally or by keyword), laid out
     in ``memory_format`` (``channels_last``: NHWC strides on an NCHW shape)."""
     shape = _size(shape, size)
@@ -204,9 +208,9 @@ def empty(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None,
     return _filled(None, shape, dtype, device, requires_grad)
 
 
+@factory(out=False)
 def empty_strided(size: Sequence[int], stride: Sequence[int], *, dtype: Any = None,
-                  layout: Any = None, device: Any = None, requires_grad: bool = False,
-                  pin_memory: bool = False) -> Tensor:
+                  device: Any = None, requires_grad: bool = False) -> Tensor:
     """An uninitialized tensor of shape ``size`` with element strides ``stride``, on storage
     just large enough for them.
 
@@ -227,9 +231,9 @@ def empty_strided(size: Sequence[int], stride: Sequence[int], *, dtype: Any = No
     return _finish(arr, device, requires_grad)
 
 
+@factory(out=False)
 def empty_permuted(size: Sequence[int], physical_layout: Sequence[int], *, dtype: Any = None,
-                   layout: Any = None, device: Any = None, requires_grad: bool = False,
-                   pin_memory: bool = False) -> Tensor:
+                   device: Any = None, requires_grad: bool = False) -> Tensor:
     """An uninitialized tensor of shape ``size`` whose dims lie in memory in the order
     ``physical_layout`` (outermost first): ``(0, 2, 3, 1)`` is channels_last.
 
@@ -276,8 +280,9 @@ def frombuffer(buffer: Any, *, dtype: Any, count: int = -1, offset: int = 0,
     return _finish(arr, None, requires_grad)
 
 
+@factory
 def full(size: Sequence[int], fill_value: Any, *, dtype: Any = None, device: Any = None,
-         requires_grad: bool = False, out: Any = None, layout: Any = None) -> Tensor:
+         requires_grad: bool = False) -> Tensor:
     """A tensor of shape ``size`` filled with ``fill_value`` (dtype inferred from it)."""
     default = (np.dtype(np.bool_) if isinstance(fill_value, bool) else np.dtype(np.int64)
                if isinstance(fill_value, int) else _dt.get_default_dtype().to_complex().np
@@ -301,27 +306,32 @@ def _filled_like(input: Tensor, fill: Any, dtype: Any, device: Any, requires_gra
     return _finish(arr, device or dev, requires_grad)
 
 
+@factory(out=False)
 def zeros_like(input: Tensor, *, dtype: Any = None, device: Any = None,
                requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     return _filled_like(input, 0, dtype, device, requires_grad, memory_format)
 
 
+@factory(out=False)
 def ones_like(input: Tensor, *, dtype: Any = None, device: Any = None,
               requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     return _filled_like(input, 1, dtype, device, requires_grad, memory_format)
 
 
+@factory(out=False)
 def empty_like(input: Tensor, *, dtype: Any = None, device: Any = None,
                requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     return _filled_like(input, None, dtype, device, requires_grad, memory_format)
 
 
+@factory(out=False)
 def full_like(input: Tensor, fill_value: Any, *, dtype: Any = None, device: Any = None,
               requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     d = dtype if dtype is not None else input.dtype
     return _filled_like(input, fill_value, d, device, requires_grad, memory_format)
 
 
+@factory(out=False)
 def scalar_tensor(s: Any, *, dtype: Any = None, device: Any = None,
                   requires_grad: bool = False) -> Tensor:
     return full((), s, dtype=dtype or _dt.get_default_dtype(), device=device,
@@ -336,8 +346,9 @@ def _number(name: str, v: Any) -> Any:
     return v
 
 
+@factory
 def arange(start: Any = 0, end: Any = None, step: Any = 1, *, dtype: Any = None,
-           device: Any = None, requires_grad: bool = False, out: Any = None) -> Tensor:
+           device: Any = None, requires_grad: bool = False) -> Tensor:
     """Values from ``start`` up to (not including) ``end`` by ``step``."""
     if end is None:
         start, end = 0, start
@@ -355,6 +366,7 @@ def arange(start: Any = 0, end: Any = None, step: Any = 1, *, dtype: Any = None,
     return _finish(arr.astype(d), device, requires_grad)
 
 
+@factory
 def range(start: Any = 0, end: Any = None, step: Any = 1, *, dtype: Any = None,
           device: Any = None, requires_grad: bool = False) -> Tensor:
     """Deprecated in PyTorch: like ``arange`` but including ``end``; float by default."""
@@ -364,8 +376,9 @@ def range(start: Any = 0, end: Any = None, step: Any = 1, *, dtype: Any = None,
                    requires_grad)
 
 
+@factory
 def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any = None,
-             requires_grad: bool = False, out: Any = None) -> Tensor:
+             requires_grad: bool = False) -> Tensor:
     """``steps`` values evenly spaced from ``start`` to ``end`` inclusive."""
     if steps < 0:
         raise RuntimeError("[linspace] number of steps must be non-negative")
@@ -392,6 +405,7 @@ def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any
     return _finish(arr.astype(d), device, requires_grad)
 
 
+@factory
 def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any = None,
              device: Any = None, requires_grad: bool = False) -> Tensor:
     """``base ** linspace(start, end, steps)``."""
@@ -400,6 +414,7 @@ def logspace(start: Any, end: Any, steps: int, base: float = 10.0, *, dtype: Any
                    device, requires_grad)
 
 
+@factory
 def eye(n: int, m: Optional[int] = None, *, dtype: Any = None, device: Any = None,
         requires_grad: bool = False) -> Tensor:
     """A 2-d tensor with ones on the diagonal."""
@@ -409,12 +424,14 @@ def eye(n: int, m: Optional[int] = None, *, dtype: Any = None, device: Any = Non
                    requires_grad)
 
 
+@factory(out=False)
 def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None,
                  device: Any = None) -> Tensor:
     r, c = np.tril_indices(row, offset, col)
     return _finish(np.stack([r, c]).astype(_dtype_np(dtype, np.dtype(np.int64))), device, False)
 
 
+@factory(out=False)
 def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None,
                  device: Any = None) -> Tensor:
     r, c = np.triu_indices(row, offset, col)
@@ -423,6 +440,7 @@ def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None,
 
 # ---------------------------------------------------------------- Tensor.new_* and conversion
 @tensor_method
+@factory(out=False)
 def new_tensor(self: Tensor, data: Any, *, dtype: Any = None, device: Any = None,
                requires_grad: bool = False) -> Tensor:
     return tensor(data, dtype=dtype or self.dtype, device=device or self._device,
@@ -430,6 +448,7 @@ def new_tensor(self: Tensor, data: Any, *, dtype: Any = None, device: Any = None
 
 
 @tensor_method
+@factory(out=False)
 def new_zeros(self: Tensor, *shape: Any, size: Any = None, dtype: Any = None,
               device: Any = None, requires_grad: bool = False) -> Tensor:
     return zeros(*shape, size=size, dtype=dtype or self.dtype, device=device or self._device,
@@ -437,6 +456,7 @@ def new_zeros(self: Tensor, *shape: Any, size: Any = None, dtype: Any = None,
 
 
 @tensor_method
+@factory(out=False)
 def new_ones(self: Tensor, *shape: Any, size: Any = None, dtype: Any = None,
              device: Any = None, requires_grad: bool = False) -> Tensor:
     return ones(*shape, size=size, dtype=dtype or self.dtype, device=device or self._device,
@@ -444,6 +464,7 @@ def new_ones(self: Tensor, *shape: Any, size: Any = None, dtype: Any = None,
 
 
 @tensor_method
+@factory(out=False)
 def new_empty(self: Tensor, *shape: Any, size: Any = None, dtype: Any = None,
               device: Any = None, requires_grad: bool = False) -> Tensor:
     return empty(*shape, size=size, dtype=dtype or self.dtype, device=device or self._device,
@@ -451,21 +472,22 @@ def new_empty(self: Tensor, *shape: Any, size: Any = None, dtype: Any = None,
 
 
 @tensor_method
+@factory(out=False)
 def new_empty_strided(self: Tensor, size: Sequence[int], stride: Sequence[int],
-                      dtype: Any = None, device: Any = None, requires_grad: bool = False,
-                      layout: Any = None, pin_memory: bool = False) -> Tensor:
+                      dtype: Any = None, device: Any = None,
+                      requires_grad: bool = False) -> Tensor:
     """:func:`empty_strided` with ``self``'s dtype and device unless given.
 
     Example:
         >>> deepseek.zeros(1).new_empty_strided((2, 3), (1, 2)).stride()
         (1, 2)
     """
-    return empty_strided(size, stride, dtype=dtype or self.dtype, layout=layout,
-                         device=device or self._device, requires_grad=requires_grad,
-                         pin_memory=pin_memory)
+    return empty_strided(size, stride, dtype=dtype or self.dtype, device=device or self._device,
+                         requires_grad=requires_grad)
 
 
 @tensor_method
+@factory(out=False)
 def new_full(self: Tensor, size: Sequence[int], fill_value: Any, *, dtype: Any = None,
              device: Any = None, requires_grad: bool = False) -> Tensor:
     return full(size, fill_value, dtype=dtype or self.dtype, device=device or self._device,

@@ -1,38 +1,24 @@
 """``ds.*`` front doors composed from existing ops and settings (no primitives of their own):
-``fill``, ``put``, ``can_cast``, ``is_inference``, ``ctc_loss``, the ``*_copy`` views … as
+``fill``, ``put``, ``is_inference``, ``ctc_loss``, the ``*_copy`` views … as
 ``torch.*`` spells them."""
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Callable, Optional
 
 from . import dtypes as _dt
 from ._errors import op_error
-from .autograd.grad_mode import no_grad
 from .ops import complex as _complex, movement as _movement
 from .ops._opdef import tensor_method
 from .ops.elementwise import _inplace_of
 from .tensor import Tensor
 
-__all__ = ["can_cast", "is_inference", "fill", "put", "is_distributed", "bilinear", "ctc_loss",
+__all__ = ["is_inference", "fill", "put", "is_distributed", "bilinear", "ctc_loss",
            "get_num_interop_threads", "set_num_interop_threads", "alias_copy", "as_strided_copy",
            "detach_copy", "diagonal_copy", "expand_copy", "permute_copy", "select_copy",
            "slice_copy", "split_copy", "split_with_sizes_copy", "squeeze_copy", "t_copy",
            "transpose_copy", "unbind_copy", "unfold_copy", "unsqueeze_copy", "view_copy",
            "view_as_real_copy", "view_as_complex_copy"]
-
-
-def can_cast(from_: Any, to: Any) -> bool:
-    """Whether PyTorch's casting rules allow ``from_`` to become ``to`` in an op with an output
-    (no floating to integral, no complex to real, nothing but bool to bool).
-
-    Example:
-        >>> deepseek.can_cast(deepseek.int32, deepseek.float32)
-        True
-    """
-    a, b = _dt.to_dtype(from_), _dt.to_dtype(to)
-    return a.category <= b.category
 
 
 @tensor_method
@@ -520,47 +506,12 @@ def _renamed(error: Exception, op: str) -> Exception:
     return type(error)(f"[{op}] {text}")
 
 
-def _write_out(op: str, result: Tensor, out: Tensor) -> Tensor:
-    """``result`` written into ``out``, resized as PyTorch resizes an ``out=`` tensor (with its
-    warning when ``out`` held elements); ``out`` records no history, as in PyTorch."""
-    if not isinstance(out, Tensor):
-        raise TypeError(f"[{op}] argument 'out' must be Tensor, not {type(out).__name__}")
-    if out.dtype is not result.dtype:
-        raise op_error(RuntimeError, op, f"Expected out tensor to have dtype {result.dtype}, but "
-                       f"got {out.dtype} instead")
-    if out.shape != result.shape:
-        if out.numel():
-            warnings.warn(f"[{op}] An output with one or more elements was resized since it had "
-                          f"shape {list(out.shape)}, which does not match the required output "
-                          f"shape {list(result.shape)}. Resize it to zero elements first with "
-                          f"t.resize_(0) to reuse it without this warning.", UserWarning,
-                          stacklevel=3)
-        out.resize_(result.shape)
-    with no_grad():
-        out.copy_(result)
-    return out
-
-
-def _write_outs(op: str, results: tuple, out: Any) -> tuple:
-    """Several results into the tensors of ``out``, which must already have their shapes."""
-    if not isinstance(out, (tuple, list)) or len(out) != len(results):
-        raise op_error(RuntimeError, op, f"expected out to be a list of {len(results)} tensors, "
-                       f"got {out!r}")
-    for i, (r, o) in enumerate(zip(results, out)):
-        if isinstance(o, Tensor) and o.shape != r.shape:
-            raise op_error(RuntimeError, op, f"out[{i}] has shape {list(o.shape)} but the "
-                           f"output has shape {list(r.shape)}", o._data)
-        _write_out(op, r, o)
-    return tuple(out)
-
-
 def _copy_of(view: Callable, name: Optional[str] = None) -> Callable:
     """``torch.<view>_copy``: ``view``'s result as freshly allocated contiguous tensors (a tuple
-    of them when ``view`` returns several), differentiable as ``view`` is; ``out=`` (a tensor,
-    or a list of them) receives the result instead."""
+    of them when ``view`` returns several), differentiable as ``view`` is."""
     op = name or f"{view.__name__}_copy"
 
-    def view_copy(input: Tensor, *args: Any, out: Any = None, **kwargs: Any) -> Any:
+    def view_copy(input: Tensor, *args: Any, **kwargs: Any) -> Any:
         if not isinstance(input, Tensor):
             raise TypeError(f"[{op}] argument 'input' must be Tensor, not "
                             f"{type(input).__name__}")
@@ -569,10 +520,8 @@ def _copy_of(view: Callable, name: Optional[str] = None) -> Callable:
         except _VIEW_ERRORS as error:
             raise _renamed(error, op) from None
         if isinstance(result, Tensor):
-            copy = _movement.clone(result)
-            return copy if out is None else _write_out(op, copy, out)
-        copies = tuple(_movement.clone(r) for r in result)
-        return copies if out is None else _write_outs(op, copies, out)
+            return _movement.clone(result)
+        return tuple(_movement.clone(r) for r in result)
 
     view_copy.__name__ = view_copy.__qualname__ = op
     view_copy.__doc__ = (f"Performs the same operation as :func:`deepseek.{view.__name__}`, but "

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import ml_dtypes
 import numpy as np
 
-__all__ = ["dtype", "promote_types", "result_type", "get_default_dtype", "set_default_dtype"]
+__all__ = ["dtype", "promote_types", "result_type", "can_cast", "get_default_dtype",
+           "set_default_dtype"]
 
 
 class dtype:
@@ -247,6 +250,18 @@ def torch_name(d) -> str:
     """PyTorch's name of a dtype (ours or NumPy's) in error messages: ``'Float'``, ``'Long'`` …"""
     key = d.name if isinstance(d, dtype) else np.dtype(d).name
     return TORCH_NAMES.get(key, key)
+
+
+def can_cast(from_: Any, to: Any) -> bool:
+    """Whether PyTorch's casting rules allow ``from_`` to become ``to`` in an op with an output
+    (no floating to integral, no complex to real, nothing but bool to bool).
+
+    Example:
+        >>> deepseek.can_cast(deepseek.int32, deepseek.float32)
+        True
+    """
+    a, b = to_dtype(from_), to_dtype(to)
+    return a.category <= b.category
 
 
 def get_default_dtype() -> dtype:

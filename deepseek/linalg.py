@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from ._options import accept_out as _accept_out
 from .ops.decompositions import (LinAlgError, cholesky, cholesky_ex, eigh, eigvalsh,
                                  householder_product, lu, lu_factor, lu_factor_ex, lu_solve, qr,
                                  solve_triangular, svd)
@@ -19,3 +20,5 @@ __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "di
            "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot",
            "norm", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd",
            "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot", "vector_norm"]
+
+_accept_out(globals(), __name__)  # out= on the public names (deepseek/_options.py)

@@ -11,6 +11,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from ._errors import op_error
+from ._options import factory
 from .autograd.grad_mode import no_grad
 from .ops import _opdef
 from .ops._opdef import apply, defop, tensor_method
@@ -160,22 +161,25 @@ RANDPERM = defop("randperm", lambda xp, *, n, dtype, generator: _gen(
     doc="A random permutation of 0..n-1.")
 
 
+@factory
 def rand(*shape: Any, size: Any = None, generator: Optional[Generator] = None, dtype: Any = None,
-         device: Any = None, requires_grad: bool = False, out: Any = None) -> Tensor:
+         device: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples on ``[0, 1)``."""
     drawn = apply(RAND, size=_size(shape, size), dtype=_float_dtype(dtype, True),
                   generator=generator)
     return _finish(drawn._data, device, requires_grad)
 
 
+@factory
 def randn(*shape: Any, size: Any = None, generator: Optional[Generator] = None, dtype: Any = None,
-          device: Any = None, requires_grad: bool = False, out: Any = None) -> Tensor:
+          device: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples."""
     drawn = apply(RANDN, size=_size(shape, size), dtype=_float_dtype(dtype, True),
                   generator=generator)
     return _finish(drawn._data, device, requires_grad)
 
 
+@factory
 def randint(low: int = 0, high: Optional[int] = None, size: Sequence[int] = None, *,
             generator: Optional[Generator] = None, dtype: Any = None, device: Any = None,
             requires_grad: bool = False) -> Tensor:
@@ -193,6 +197,7 @@ def randint(low: int = 0, high: Optional[int] = None, size: Sequence[int] = None
     return _finish(drawn._data, device, requires_grad)
 
 
+@factory
 def randperm(n: int, *, generator: Optional[Generator] = None, dtype: Any = None,
              device: Any = None, requires_grad: bool = False) -> Tensor:
     """A random permutation of ``0..n-1``."""
@@ -201,9 +206,10 @@ def randperm(n: int, *, generator: Optional[Generator] = None, dtype: Any = None
     return _finish(drawn._data, device, requires_grad)
 
 
+@factory
 def normal(mean: Any = 0.0, std: Any = 1.0, size: Optional[Sequence[int]] = None, *,
            generator: Optional[Generator] = None, dtype: Any = None, device: Any = None,
-           requires_grad: bool = False, out: Any = None) -> Tensor:
+           requires_grad: bool = False) -> Tensor:
     """Normal samples with ``mean`` and ``std`` (numbers or tensors, broadcast)."""
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         m = mean._data if isinstance(mean, Tensor) else mean
@@ -332,22 +338,28 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
 tensor_method(multinomial)
 
 
+@factory(out=False)
 def rand_like(input: Tensor, *, dtype: Any = None, generator: Optional[Generator] = None,
               device: Any = None, requires_grad: bool = False) -> Tensor:
     return rand(input.shape, generator=generator, dtype=dtype or input.dtype,
                 device=device or input._device, requires_grad=requires_grad)
 
 
+@factory(out=False)
 def randn_like(input: Tensor, *, dtype: Any = None, generator: Optional[Generator] = None,
                device: Any = None, requires_grad: bool = False) -> Tensor:
     return randn(input.shape, generator=generator, dtype=dtype or input.dtype,
                  device=device or input._device, requires_grad=requires_grad)
 
 
+@factory(out=False)
 def randint_like(input: Tensor, low: int = 0, high: Optional[int] = None, *, dtype: Any = None,
-                 device: Any = None) -> Tensor:
-    return randint(low, high, input.shape, dtype=dtype or input.dtype,
-                   device=device or input._device)
+                 generator: Optional[Generator] = None, device: Any = None,
+                 requires_grad: bool = False) -> Tensor:
+    if high is None:  # randint_like(input, high)
+        low, high = 0, low
+    return randint(low, high, input.shape, generator=generator, dtype=dtype or input.dtype,
+                   device=device or input._device, requires_grad=requires_grad)
 
 
 # ---------------------------------------------------------------- in-place samplers

@@ -2,6 +2,7 @@
 defined with their primitives in ``deepseek/ops`` (``ops/special.py`` holds the ones NumPy
 lacks)."""
 
+from ._options import accept_out as _accept_out
 from .ops.activation import log_softmax, softmax
 from .ops.elementwise import digamma, erf, erfc, erfinv, exp2, expm1
 from .ops.elementwise import lgamma as gammaln
@@ -34,3 +35,5 @@ __all__ = ["airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1",
            "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u",
            "shifted_chebyshev_polynomial_v", "shifted_chebyshev_polynomial_w", "sinc", "softmax",
            "spherical_bessel_j0", "xlog1py", "xlogy", "zeta"]
+
+_accept_out(globals(), __name__)  # out= on the public names (deepseek/_options.py)

@@ -52,7 +52,7 @@ def test_window_factories_low_precision_are_rounded_once(dtype, atol):
 
 
 def test_window_factory_defaults_and_options():
-    w = windows.hann_window(5, requires_grad=True, layout="strided", device="cpu")
+    w = windows.hann_window(5, requires_grad=True, layout=ds.strided, device="cpu")
     assert w.dtype == ds.float32 and w.requires_grad and w.is_leaf and w.device.type == "cpu"
     ds.set_default_dtype(ds.float64)
     try:

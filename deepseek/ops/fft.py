@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .._errors import op_error
+from .._options import factory
 from ..tensor import Tensor
 from ._common import is_float, require_tensor, wrap_dim
 from ._opdef import apply, defop
@@ -315,8 +316,9 @@ def ihfftn(input: Tensor, s: Optional[Sequence[int]] = None, dim: Any = None,
     return _r2c("fft_ihfftn", input, s, dim, norm, False)
 
 
+@factory
 def fftfreq(n: int, d: float = 1.0, *, dtype: Any = None, device: Any = None,
-            requires_grad: bool = False, layout: Any = None) -> Tensor:
+            requires_grad: bool = False) -> Tensor:
     """The sample frequencies of an ``n``-point :func:`fft` with sample spacing ``d``."""
     from .._creation import tensor
 
@@ -325,8 +327,9 @@ def fftfreq(n: int, d: float = 1.0, *, dtype: Any = None, device: Any = None,
                   requires_grad=requires_grad)
 
 
+@factory
 def rfftfreq(n: int, d: float = 1.0, *, dtype: Any = None, device: Any = None,
-             requires_grad: bool = False, layout: Any = None) -> Tensor:
+             requires_grad: bool = False) -> Tensor:
     """The sample frequencies of an ``n``-point :func:`rfft` with sample spacing ``d``."""
     from .._creation import tensor
 

@@ -438,7 +438,7 @@ def einsum(*args: Any) -> Tensor:
     return apply(EINSUM, *operands, equation=",".join(subs) + "->" + out)
 
 
-def tensordot(a: Tensor, b: Tensor, dims: Any = 2, out: Any = None) -> Tensor:
+def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
     """Contract the last ``dims`` dims of ``a`` with the first of ``b``, or the dims listed in
     ``dims = (dims_a, dims_b)``."""
     a, b = require_tensor("tensordot", a, "a"), require_tensor("tensordot", b, "b")

@@ -586,7 +586,7 @@ CAT = defop("cat", _cat_forward, _cat_meta, _cat_vjp, amp="promote", save_inputs
             complex=True)
 
 
-def cat(tensors: Sequence[Tensor], dim: int = 0, *, out: Optional[Tensor] = None) -> Tensor:
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     """Concatenate tensors along ``dim`` (dtypes are promoted)."""
     if isinstance(tensors, Tensor) or not len(tensors):
         raise op_error(RuntimeError if not isinstance(tensors, Tensor) else TypeError, "cat",

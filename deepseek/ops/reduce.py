@@ -631,13 +631,11 @@ def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None, keepdim: bool = False,
 
 
 @tensor_method
-def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, out: Any = None,
+def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False,
          dtype: Any = None) -> Tensor:
     """The ``p``-norm over ``dim``: ``'fro'`` (the 2-norm of the elements), ``'nuc'`` (nuclear
     norm of matrices over ``dim``) or a number (:func:`deepseek.linalg.vector_norm`)."""
     x = require_tensor("norm", input)
-    if out is not None:
-        raise op_error(TypeError, "norm", "out= is not supported")
     if p is None:
         p = 2
     if isinstance(p, str):

@@ -6,7 +6,6 @@ input's dtype; the polynomials compute in it, as PyTorch does); vjps are written
 from __future__ import annotations
 
 import math
-import warnings
 from collections import namedtuple
 from typing import Any, Callable, Optional
 
@@ -14,7 +13,6 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .._errors import op_error
-from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from ._common import LOWP, broadcast_shapes, cast, is_float, require_tensor
 from ._opdef import apply, apply_inplace, defop, tensor_method
@@ -531,29 +529,6 @@ spherical_bessel_j0 = _bessel("spherical_bessel_j0", spherical_j0_np,
                               "``sin(input) / input``.")
 
 
-# ---------------------------------------------------------------- out=
-def _into(name: str, result: Tensor, out: Optional[Tensor]) -> Tensor:
-    """``result``, or written into ``out`` (cast to its floating dtype and resized, as PyTorch
-    does; ``out`` records no history)."""
-    if out is None:
-        return result
-    if not isinstance(out, Tensor):
-        raise op_error(TypeError, name, f"argument 'out' must be Tensor, not {type(out).__name__}")
-    d = out._data.dtype
-    if not (is_float(d) or d.kind == "c"):
-        raise op_error(RuntimeError, name, f"result type {_dt.torch_name(result._data.dtype)} "
-                       f"can't be cast to the desired output type {_dt.torch_name(d)}")
-    if out.shape != result.shape:
-        if out.numel():
-            warnings.warn(f"[{name}] An output with one or more elements was resized since it had "
-                          f"shape {list(out.shape)}, which does not match the required output "
-                          f"shape {list(result.shape)}.", UserWarning, stacklevel=3)
-        out.resize_(result.shape)
-    with no_grad():
-        out.copy_(result)
-    return out
-
-
 # ---------------------------------------------------------------- Airy Ai
 def _airy_ai_vjp(ctx: Any, g: Tensor) -> tuple:
     return (g * apply(AIRY_AI_PRIME, ctx.inputs[0]),)
@@ -569,7 +544,7 @@ AIRY_AI_PRIME = _special_unary("special_airy_ai_prime", airy_ai_prime_np, _airy_
                                lowp=False)
 
 
-def airy_ai(input: Tensor, *, out: Optional[Tensor] = None) -> Tensor:
+def airy_ai(input: Tensor) -> Tensor:
     """The Airy function ``Ai``, the solution of ``y'' = input * y`` that decays as ``input``
     grows: oscillating for negative input, 0 at both infinities (where PyTorch gives NaN).
     Differentiable (``Ai'`` is a primitive of its own), where PyTorch records no gradient;
@@ -580,7 +555,7 @@ def airy_ai(input: Tensor, *, out: Optional[Tensor] = None) -> Tensor:
         >>> ds.special.airy_ai(ds.tensor([-2.0, 0.0, 2.0]))
         tensor([0.2274, 0.3550, 0.0349])
     """
-    return _into("special_airy_ai", apply(AIRY_AI, _float_input("special_airy_ai", input)), out)
+    return apply(AIRY_AI, _float_input("special_airy_ai", input))
 
 
 # ---------------------------------------------------------------- orthogonal polynomials
@@ -621,14 +596,14 @@ POLYNOMIAL_DERIVATIVE = defop("special_orthogonal_polynomial_derivative", _deriv
 def _polynomial(name: str, summary: str, example: str) -> Callable:
     op = POLYNOMIALS[name]
 
-    def front(input: Any, n: Any, *, out: Optional[Tensor] = None) -> Tensor:
+    def front(input: Any, n: Any) -> Tensor:
         x, degree = binary_operands(op.name, input, n)
         if x._data.dtype.kind == "c":
             raise _not_implemented(op.name, x._data)
         if not is_float(x._data.dtype):
             f = _dt.get_default_dtype().np
             x, degree = cast(x, f), cast(degree, f)
-        return _into(op.name, apply(op, x, degree), out)
+        return apply(op, x, degree)
 
     front.__name__ = front.__qualname__ = name
     front.__doc__ = f"""{summary}

@@ -11,6 +11,7 @@ import numpy as np
 from .. import dtypes as _dt
 from .._creation import _finish
 from .._errors import op_error
+from .._options import factory
 from ..tensor import Tensor
 
 __all__ = ["bartlett", "blackman", "cosine", "exponential", "gaussian", "general_cosine",
@@ -90,8 +91,9 @@ def _factory(name: str, values: Callable[[int, bool], np.ndarray], window_length
     return _finish(out.astype(d.np), device, requires_grad)
 
 
-def hann_window(window_length: int, periodic: bool = True, *, dtype: Any = None,
-                layout: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+@factory(out=False)
+def hann_window(window_length: int, periodic: bool = True, *, dtype: Any = None, device: Any = None,
+                requires_grad: bool = False) -> Tensor:
     """The Hann window ``0.5 - 0.5 cos(2 pi n / (N - 1))``.
 
     Args:
@@ -108,9 +110,10 @@ def hann_window(window_length: int, periodic: bool = True, *, dtype: Any = None,
                     window_length, periodic, dtype, device, requires_grad)
 
 
+@factory(out=False)
 def hamming_window(window_length: int, periodic: bool = True, alpha: float = 0.54,
-                   beta: float = 0.46, *, dtype: Any = None, layout: Any = None,
-                   device: Any = None, requires_grad: bool = False) -> Tensor:
+                   beta: float = 0.46, *, dtype: Any = None, device: Any = None,
+                   requires_grad: bool = False) -> Tensor:
     """The Hamming window ``alpha - beta cos(2 pi n / (N - 1))``.
 
     Args:
@@ -125,8 +128,9 @@ def hamming_window(window_length: int, periodic: bool = True, alpha: float = 0.5
                     window_length, periodic, dtype, device, requires_grad)
 
 
+@factory(out=False)
 def blackman_window(window_length: int, periodic: bool = True, *, dtype: Any = None,
-                    layout: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+                    device: Any = None, requires_grad: bool = False) -> Tensor:
     """The Blackman window ``0.42 - 0.5 cos(2 pi n / (N - 1)) + 0.08 cos(4 pi n / (N - 1))``.
 
     Args:
@@ -140,8 +144,9 @@ def blackman_window(window_length: int, periodic: bool = True, *, dtype: Any = N
                     window_length, periodic, dtype, device, requires_grad)
 
 
+@factory(out=False)
 def bartlett_window(window_length: int, periodic: bool = True, *, dtype: Any = None,
-                    layout: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+                    device: Any = None, requires_grad: bool = False) -> Tensor:
     """The Bartlett (triangular) window ``1 - |2n / (N - 1) - 1|``.
 
     Args:
@@ -155,9 +160,9 @@ def bartlett_window(window_length: int, periodic: bool = True, *, dtype: Any = N
                     requires_grad)
 
 
+@factory(out=False)
 def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0, *,
-                  dtype: Any = None, layout: Any = None, device: Any = None,
-                  requires_grad: bool = False) -> Tensor:
+                  dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """The Kaiser window ``I0(beta sqrt(1 - (2n / (N - 1) - 1)^2)) / I0(beta)``.
 
     Args:
@@ -188,8 +193,9 @@ def _window(name: str, values: Callable[[], np.ndarray], M: Any, dtype: Any, dev
     return _finish(out.astype(d.np), device, requires_grad)
 
 
-def general_cosine(M: int, *, a: Iterable, sym: bool = True, dtype: Any = None,
-                   layout: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+@factory(out=False)
+def general_cosine(M: int, *, a: Iterable, sym: bool = True, dtype: Any = None, device: Any = None,
+                   requires_grad: bool = False) -> Tensor:
     """The generic weighted sum of cosines ``sum_i (-1)^i a_i cos(2 pi i n / (M - 1))``.
 
     Args:
@@ -212,8 +218,9 @@ def general_cosine(M: int, *, a: Iterable, sym: bool = True, dtype: Any = None,
                    device, requires_grad)
 
 
+@factory(out=False)
 def general_hamming(M: int, *, alpha: float = 0.54, sym: bool = True, dtype: Any = None,
-                    layout: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+                    device: Any = None, requires_grad: bool = False) -> Tensor:
     """The generalized Hamming window ``alpha - (1 - alpha) cos(2 pi n / (M - 1))``.
 
     Args:
@@ -228,8 +235,9 @@ def general_hamming(M: int, *, alpha: float = 0.54, sym: bool = True, dtype: Any
                    dtype, device, requires_grad)
 
 
-def hann(M: int, *, sym: bool = True, dtype: Any = None, layout: Any = None,
-         device: Any = None, requires_grad: bool = False) -> Tensor:
+@factory(out=False)
+def hann(M: int, *, sym: bool = True, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
     """The Hann window (a general Hamming window with ``alpha = 0.5``).
 
     Args:
@@ -243,8 +251,9 @@ def hann(M: int, *, sym: bool = True, dtype: Any = None, layout: Any = None,
                    requires_grad)
 
 
-def hamming(M: int, *, sym: bool = True, dtype: Any = None, layout: Any = None,
-            device: Any = None, requires_grad: bool = False) -> Tensor:
+@factory(out=False)
+def hamming(M: int, *, sym: bool = True, dtype: Any = None, device: Any = None,
+            requires_grad: bool = False) -> Tensor:
     """The Hamming window (a general Hamming window with ``alpha = 0.54``).
 
     Args:
@@ -258,8 +267,9 @@ def hamming(M: int, *, sym: bool = True, dtype: Any = None, layout: Any = None,
                    requires_grad)
 
 
-def blackman(M: int, *, sym: bool = True, dtype: Any = None, layout: Any = None,
-             device: Any = None, requires_grad: bool = False) -> Tensor:
+@factory(out=False)
+def blackman(M: int, *, sym: bool = True, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
     """The Blackman window (a general cosine window with ``a = [0.42, 0.5, 0.08]``).
 
     Args:
@@ -273,8 +283,9 @@ def blackman(M: int, *, sym: bool = True, dtype: Any = None, layout: Any = None,
                    requires_grad)
 
 
-def nuttall(M: int, *, sym: bool = True, dtype: Any = None, layout: Any = None,
-            device: Any = None, requires_grad: bool = False) -> Tensor:
+@factory(out=False)
+def nuttall(M: int, *, sym: bool = True, dtype: Any = None, device: Any = None,
+            requires_grad: bool = False) -> Tensor:
     """The minimum 4-term Blackman-Harris window of Nuttall (a general cosine window).
 
     Args:
@@ -288,8 +299,9 @@ def nuttall(M: int, *, sym: bool = True, dtype: Any = None, layout: Any = None,
                    requires_grad)
 
 
-def bartlett(M: int, *, sym: bool = True, dtype: Any = None, layout: Any = None,
-             device: Any = None, requires_grad: bool = False) -> Tensor:
+@factory(out=False)
+def bartlett(M: int, *, sym: bool = True, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
     """The Bartlett (triangular) window ``1 - |2n / (M - 1) - 1|``.
 
     Args:
@@ -302,8 +314,9 @@ def bartlett(M: int, *, sym: bool = True, dtype: Any = None, layout: Any = None,
     return _window("bartlett", lambda: _bartlett(M, sym), M, dtype, device, requires_grad)
 
 
-def cosine(M: int, *, sym: bool = True, dtype: Any = None, layout: Any = None,
-           device: Any = None, requires_grad: bool = False) -> Tensor:
+@factory(out=False)
+def cosine(M: int, *, sym: bool = True, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
     """The cosine (sine) window ``sin(pi (n + 0.5) / M)``.
 
     Args:
@@ -316,8 +329,9 @@ def cosine(M: int, *, sym: bool = True, dtype: Any = None, layout: Any = None,
     return _window("cosine", lambda: _cosine(M, sym), M, dtype, device, requires_grad)
 
 
-def kaiser(M: int, *, beta: float = 12.0, sym: bool = True, dtype: Any = None,
-           layout: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+@factory(out=False)
+def kaiser(M: int, *, beta: float = 12.0, sym: bool = True, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
     """The Kaiser window ``I0(beta sqrt(1 - (2n / (M - 1) - 1)^2)) / I0(beta)``.
 
     Args:
@@ -334,8 +348,9 @@ def kaiser(M: int, *, beta: float = 12.0, sym: bool = True, dtype: Any = None,
                    requires_grad)
 
 
-def gaussian(M: int, *, std: float = 1.0, sym: bool = True, dtype: Any = None,
-             layout: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+@factory(out=False)
+def gaussian(M: int, *, std: float = 1.0, sym: bool = True, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
     """The Gaussian window ``exp(-((n - (M - 1) / 2) / std)^2 / 2)``.
 
     Args:
@@ -353,9 +368,9 @@ def gaussian(M: int, *, std: float = 1.0, sym: bool = True, dtype: Any = None,
                    requires_grad)
 
 
+@factory(out=False)
 def exponential(M: int, *, center: Optional[float] = None, tau: float = 1.0, sym: bool = True,
-                dtype: Any = None, layout: Any = None, device: Any = None,
-                requires_grad: bool = False) -> Tensor:
+                dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """The exponential (Poisson) window ``exp(-|n - center| / tau)``.
 
     Args:
