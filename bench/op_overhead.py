@@ -81,7 +81,25 @@ def large_ops(lib, repeat):
                     median_time(lambda: F.layer_norm(x, (256,), wl, bl).sum().backward(),
                                 repeat, 1)))
     out += transformer_rows(lib, x, repeat)
+    out += recurrent_rows(lib, repeat)
     return out
+
+
+def recurrent_rows(lib, repeat):
+    """The recurrent layers over a sequence, fwd+bwd: one step after another, so per-step
+    costs add up."""
+    lib.manual_seed(0)
+    x = lib.tensor(np.random.default_rng(2).standard_normal((50, 16, 64)).astype(np.float32))
+    rows = []
+    for name in ("LSTM", "GRU", "RNN"):
+        layer = getattr(lib.nn, name)(64, 128)
+
+        def run(layer=layer):
+            layer(x)[0].sum().backward()
+
+        rows.append((f"nn.{name} fwd+bwd seq 50, batch 16, 64->128",
+                     median_time(run, max(repeat // 2, 3), 1)))
+    return rows
 
 
 def transformer_rows(lib, x, repeat):
